@@ -1,0 +1,90 @@
+"""Babel (CLDR) formatting of instants, durations and countdowns for one reader."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from babel.core import Locale
+from babel.dates import format_skeleton
+from babel.units import format_unit
+
+from bot.i18n import catalog, t
+from bot.timezones import get_zone, zone_city
+
+
+def babel_locale(lang: str | None) -> Locale:
+    """The CLDR locale that formats for a viewer's language."""
+    return Locale.parse(catalog(lang).babel)
+
+
+def local(instant: dt.datetime, zone: str) -> dt.datetime:
+    """`instant` as wall-clock time in `zone`; refuses naive datetimes."""
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime: every instant must be timezone-aware")
+    return instant.astimezone(get_zone(zone))
+
+
+def format_day(instant: dt.datetime, zone: str, lang: str | None) -> str:
+    """The reader's calendar day with its weekday in full: "Thursday 13 August"."""
+    return str(format_skeleton("MMMMEEEEd", local(instant, zone), locale=babel_locale(lang)))
+
+
+def format_date(day: dt.date, lang: str | None) -> str:
+    """A calendar date without a time: "Tue 22 Sept"."""
+    return str(format_skeleton("MMMEd", day, locale=babel_locale(lang)))
+
+
+def format_time(instant: dt.datetime, zone: str, lang: str | None) -> str:
+    """The wall-clock time in `zone`: "18:00"."""
+    return str(format_skeleton("Hm", local(instant, zone), locale=babel_locale(lang)))
+
+
+def format_when(instant: dt.datetime, zone: str, lang: str | None) -> str:
+    """Weekday, date and time in `zone`: "Mon 17 Aug, 18:00"."""
+    when = local(instant, zone)
+    locale = babel_locale(lang)
+    return t(
+        "time.date_time",
+        lang,
+        date=format_skeleton("MMMEd", when, locale=locale),
+        time=format_skeleton("Hm", when, locale=locale),
+    )
+
+
+def day_shift(instant: dt.datetime, zone: str, event_zone: str) -> int:
+    """How many calendar days the reader's date is ahead of (+) or behind (-) the event's."""
+    return (local(instant, zone).date() - local(instant, event_zone).date()).days
+
+
+def format_day_shift(days: int, lang: str | None) -> str:
+    """A "+1 day" / "-1 day" marker, empty when the dates agree."""
+    if days == 0:
+        return ""
+    amount = format_unit(abs(days), "duration-day", length="long", locale=babel_locale(lang))
+    return t("time.day_shift", lang, sign="+" if days > 0 else "-", amount=amount)
+
+
+def format_duration(delta: dt.timedelta, lang: str | None, *, parts: int = 2) -> str:
+    """A duration in at most `parts` units, rounded to the minute: "1 hour 40 minutes"."""
+    minutes = round(abs(delta).total_seconds() / 60)
+    units = [("duration-day", minutes // 1440), ("duration-hour", minutes % 1440 // 60),
+             ("duration-minute", minutes % 60)]  # fmt: skip
+    locale = babel_locale(lang)
+    shown = [format_unit(n, unit, length="long", locale=locale) for unit, n in units if n][:parts]
+    if not shown:
+        return str(format_unit(0, "duration-minute", length="long", locale=locale))
+    return " ".join(shown)
+
+
+def format_relative(target: dt.datetime, now: dt.datetime, lang: str | None) -> str:
+    """A countdown or a time since: "in 10 minutes", "5 minutes ago", "10 分鐘後"."""
+    delta = target - now
+    if abs(delta) < dt.timedelta(seconds=30):
+        return t("time.now", lang)
+    key = "time.in" if delta > dt.timedelta(0) else "time.ago"
+    return t(key, lang, duration=format_duration(delta, lang))
+
+
+def place_name(zone: str, lang: str | None) -> str:
+    """A short, localized place for a zone, for inline use: "Bogotá", "台北"."""
+    return zone_city(zone, catalog(lang).code)

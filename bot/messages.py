@@ -1,0 +1,71 @@
+"""Platform-neutral messages: what the core says, before an adapter renders it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link the platform shows as a button where it can (a livestream, a calendar)."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button that, when pressed, runs `action` as if the viewer had typed it."""
+
+    label: str
+    action: str  # a command line without the slash: "subscribe s1", "language zh-TW"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A neutral message: optional bold title, plain text, links and buttons.
+
+    The text is plain (no markup): every adapter escapes it for its own format, so nothing a
+    viewer or organizer typed can inject markup.
+    """
+
+    text: str
+    title: str | None = None
+    links: tuple[Link, ...] = ()
+    buttons: tuple[tuple[Button, ...], ...] = ()  # rows of buttons
+
+    def plain(self) -> str:
+        """The whole message as plain text, for consoles, logs and tests."""
+        parts = [self.title] if self.title else []
+        parts.append(self.text)
+        parts.extend(f"{link.label}: {link.url}" for link in self.links)
+        return "\n".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class Command:
+    """An incoming command, whatever platform it came from."""
+
+    platform: str  # "telegram", "discord", "console", "memory"
+    chat_id: str  # where to answer; the chat the settings belong to
+    user_id: str  # who typed it
+    name: str  # without slash or bot suffix, lower case: "subscribe"
+    args: tuple[str, ...] = ()
+    text: str = ""  # the whole argument string as typed, for free-text arguments
+    chat_kind: str = "private"  # "private" | "group" | "channel"
+    locale_hint: str | None = None  # the platform's language for the user, e.g. "zh-hant"
+    is_admin: bool = True  # in a group: whether the user may change the group's settings
+    extra: dict[str, str] = field(default_factory=dict)  # platform facts, e.g. coordinates
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The core's answer to one command: one or more messages to the same chat."""
+
+    messages: tuple[Message, ...]
+    ephemeral: bool = True  # concerns only the caller (Discord shows it to them alone)
+
+    @classmethod
+    def of(cls, *messages: Message, ephemeral: bool = True) -> Reply:
+        """A reply made of these messages."""
+        return cls(tuple(messages), ephemeral)

@@ -1,0 +1,217 @@
+"""Builds the neutral messages a viewer reads: agenda, session card, reminder, notices."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bot.i18n import catalog, t
+from bot.i18n.formatting import (
+    day_shift,
+    format_date,
+    format_day,
+    format_day_shift,
+    format_duration,
+    format_relative,
+    format_time,
+    format_when,
+    local,
+    place_name,
+)
+from bot.messages import Button, Link, Message
+from bot.schedule import Person, Schedule, Session, Text
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a message: their language, their zone and the place they chose."""
+
+    lang: str
+    zone: str
+    place: str | None = None  # "Medellín, Colombia"; None: the zone speaks for itself
+
+
+def text(value: Text, reader: Reader, schedule: Schedule) -> str:
+    """A schedule text in the reader's language, falling back to the event's languages."""
+    return value.get(reader.lang, schedule.event.languages)
+
+
+def person_line(person: Person, reader: Reader, schedule: Schedule) -> str:
+    """A host or speaker on one line: "Mr. Zdeněk Hřib, Mayor, Prague, Czech Republic"."""
+    return t(
+        "session.person",
+        reader.lang,
+        name=text(person.name, reader, schedule),
+        role=text(person.role, reader, schedule),
+        city=text(person.city, reader, schedule),
+        country=text(person.country, reader, schedule),
+    )
+
+
+def when_line(session: Session, reader: Reader, schedule: Schedule) -> str:
+    """The session's time for the reader, with the event's own time beside it.
+
+    "Mon 17 Aug, 18:00 (Bogotá, -1 day) = Tue 18 Aug, 07:00 Taipei"; a reader in the event's
+    zone sees only the first part; a session without a time shows its date in the event's zone.
+    """
+    event_zone = schedule.event.timezone
+    lang = reader.lang
+    if session.start is None:
+        return t(
+            "session.date_tba",
+            lang,
+            date=format_date(session.date, lang),
+            place=place_name(event_zone, lang),
+        )
+    mine = format_when(session.start, reader.zone, lang)
+    end = format_time(session.end, reader.zone, lang) if session.end else None
+    span = t("session.span", lang, start=mine, end=end) if end else mine
+    if local(session.start, reader.zone).utcoffset() == local(
+        session.start, event_zone
+    ).utcoffset():
+        return t("session.when_event_zone", lang, span=span, place=place_name(event_zone, lang))
+    shift = format_day_shift(day_shift(session.start, reader.zone, event_zone), lang)
+    here = place_name(reader.zone, lang)
+    return t(
+        "session.when_shifted" if shift else "session.when",
+        lang,
+        span=span,
+        place=here,
+        shift=shift,
+        event_when=format_when(session.start, event_zone, lang),
+        event_place=place_name(event_zone, lang),
+    )
+
+
+def stream_links(session: Session, reader: Reader, schedule: Schedule) -> tuple[Link, ...]:
+    """The livestream link in the reader's language (or the event's first), as a button."""
+    url = session.stream(reader.lang, schedule.event.languages)
+    stream_lang = session.stream_language(reader.lang, schedule.event.languages)
+    if url is None or stream_lang is None:
+        return ()
+    label = t("session.watch", reader.lang, language=catalog(stream_lang).name)
+    return (Link(label, url),)
+
+
+def _status(session: Session, reader: Reader, now: dt.datetime) -> str:
+    if session.start is None:
+        return ""
+    if session.is_over(now):
+        return t("session.ended", reader.lang)
+    if now >= session.start:
+        return t("session.live", reader.lang)
+    return t("session.starts", reader.lang, relative=format_relative(session.start, now, reader.lang))
+
+
+def _duration(session: Session, reader: Reader) -> str:
+    if session.start is None or session.end is None:
+        return ""
+    return format_duration(session.end - session.start, reader.lang)
+
+
+def zone_line(reader: Reader, schedule: Schedule, *, chosen: bool) -> str:
+    """Which zone the times are in, and how to change it when the reader never chose one."""
+    place = reader.place or place_name(reader.zone, reader.lang)
+    line = t("agenda.times_in", reader.lang, place=place, zone=reader.zone)
+    return line if chosen else f"{line}\n{t('agenda.set_zone_hint', reader.lang)}"
+
+
+def render_agenda(
+    schedule: Schedule, reader: Reader, now: dt.datetime, *, zone_chosen: bool = True
+) -> Message:
+    """The whole schedule, grouped by the reader's own calendar days."""
+    lang = reader.lang
+    lines = [zone_line(reader, schedule, chosen=zone_chosen)]
+    day_heading = None
+    for session in schedule.sessions:
+        if session.start is not None:
+            heading = format_day(session.start, reader.zone, lang)
+            clock = format_time(session.start, reader.zone, lang)
+            if session.end is not None:
+                clock = t("session.clock_span", lang, start=clock,
+                          end=format_time(session.end, reader.zone, lang))  # fmt: skip
+        else:
+            heading = format_date(session.date, lang)
+            clock = t("session.time_tba", lang)
+        if heading != day_heading:
+            lines.extend(("", heading))
+            day_heading = heading
+        title = text(session.title, reader, schedule)
+        lines.append(t("agenda.item", lang, clock=clock, title=title, id=session.id))
+        details = [when_line(session, reader, schedule)]
+        for part in (_duration(session, reader), _status(session, reader, now)):
+            if part:
+                details.append(part)
+        lines.append(t("agenda.details", lang, details=t("agenda.sep", lang).join(details)))
+        links = stream_links(session, reader, schedule)
+        link = links[0].url if links else t("session.link_tba", lang)
+        lines.append(t("agenda.link", lang, link=link))
+    lines.extend(("", t("agenda.footer", lang)))
+    return Message("\n".join(lines), title=text(schedule.event.name, reader, schedule))
+
+
+def render_session(
+    schedule: Schedule,
+    session: Session,
+    reader: Reader,
+    now: dt.datetime,
+    *,
+    subscribed: bool | None = None,
+) -> Message:
+    """One session's card: time, duration, status, host, speakers, link, subscribe button."""
+    lang = reader.lang
+    lines = [when_line(session, reader, schedule)]
+    facts = [p for p in (_duration(session, reader), _status(session, reader, now)) if p]
+    if facts:
+        lines.append(t("agenda.sep", lang).join(facts))
+    if session.description is not None:
+        lines.extend(("", text(session.description, reader, schedule)))
+    if session.host is not None:
+        lines.extend(("", t("session.host", lang, person=person_line(session.host, reader,
+                                                                      schedule))))  # fmt: skip
+    if session.speakers:
+        lines.append(t("session.speakers", lang))
+        lines.extend(
+            t("session.speaker", lang, person=person_line(p, reader, schedule))
+            for p in session.speakers
+        )
+    links = stream_links(session, reader, schedule)
+    if not links:
+        lines.extend(("", t("session.link_tba", lang)))
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if subscribed is not None and not session.is_over(now):
+        if subscribed:
+            button = Button(t("button.unsubscribe", lang), f"unsubscribe {session.id}")
+        else:
+            button = Button(t("button.subscribe", lang), f"subscribe {session.id}")
+        buttons = ((button,),)
+    title = t("session.card_title", lang, title=text(session.title, reader, schedule),
+              id=session.id)  # fmt: skip
+    return Message("\n".join(lines), title=title, links=links, buttons=buttons)
+
+
+def render_reminder(
+    schedule: Schedule, session: Session, reader: Reader, now: dt.datetime
+) -> Message | None:
+    """A reminder worded for the moment it is read: ahead, live now, or started late.
+
+    None when the session has ended or has no time: a late reminder must never claim a
+    session that is over is still to come.
+    """
+    if session.start is None or session.is_over(now):
+        return None
+    lang = reader.lang
+    title = text(session.title, reader, schedule)
+    links = stream_links(session, reader, schedule)
+    link = links[0].url if links else t("session.link_tba", lang)
+    relative = format_relative(session.start, now, lang)
+    if now < session.start - dt.timedelta(seconds=30):
+        headline = t("reminder.upcoming", lang, title=title, relative=relative)
+        body = [when_line(session, reader, schedule), t("reminder.link", lang, link=link)]
+    elif now <= session.start + dt.timedelta(minutes=1):
+        headline = t("reminder.live", lang, title=title)
+        body = [t("reminder.watch", lang, link=link)]
+    else:
+        headline = t("reminder.late", lang, title=title, relative=relative)
+        body = [t("reminder.watch", lang, link=link)]
+    return Message("\n".join(body), title=headline, links=links)

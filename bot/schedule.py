@@ -1,0 +1,529 @@
+"""The event's schedule as frozen data, and its strict, line-numbered loader."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlparse
+
+import pytz
+import yaml
+
+UTC = dt.UTC
+TBA = "tba"
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A viewer-facing text in several languages (or one language-neutral value)."""
+
+    values: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def neutral(cls, value: str) -> Text:
+        """A text that reads the same in every language, such as a proper name."""
+        return cls((("*", value),))
+
+    def get(self, lang: str, fallback: Sequence[str] = ()) -> str:
+        """The text in `lang`, else in the first fallback language that has it."""
+        table = dict(self.values)
+        for candidate in (lang, *fallback, "*"):
+            if candidate in table:
+                return table[candidate]
+        return self.values[0][1]
+
+    def languages(self) -> frozenset[str]:
+        """The languages this text has, "*" for a language-neutral one."""
+        return frozenset(k for k, _ in self.values)
+
+
+@dataclass(frozen=True)
+class Person:
+    """A host or speaker, as the press release lists them."""
+
+    name: Text
+    role: Text
+    city: Text
+    country: Text
+
+
+@dataclass(frozen=True)
+class Session:
+    """One session; `start` is None while its time is to be announced."""
+
+    id: str
+    kind: str
+    title: Text
+    description: Text | None
+    date: dt.date  # the calendar date in the event's time zone
+    start: dt.datetime | None  # aware, UTC
+    end: dt.datetime | None  # aware, UTC
+    host: Person | None
+    speakers: tuple[Person, ...]
+    streams: tuple[tuple[str, str], ...]  # (language, url); empty: to be announced
+    line: int = 0  # where the session is defined in its file, for error messages
+
+    @property
+    def time_known(self) -> bool:
+        """Whether the session's start time has been announced."""
+        return self.start is not None
+
+    def stream(self, lang: str, fallback: Sequence[str] = ()) -> str | None:
+        """The livestream link for `lang`, else a fallback language's, else None."""
+        table = dict(self.streams)
+        for candidate in (lang, *fallback):
+            if candidate in table:
+                return table[candidate]
+        return next(iter(table.values()), None)
+
+    def stream_language(self, lang: str, fallback: Sequence[str] = ()) -> str | None:
+        """The language of the link `stream` picks, so a reader can be told it differs."""
+        table = dict(self.streams)
+        for candidate in (lang, *fallback):
+            if candidate in table:
+                return candidate
+        return next(iter(table), None)
+
+    def is_over(self, now: dt.datetime) -> bool:
+        """Whether the session has ended at `now`."""
+        return self.end is not None and now >= self.end
+
+
+@dataclass(frozen=True)
+class Event:
+    """The event as a whole."""
+
+    id: str
+    name: Text
+    organizer: Text
+    timezone: str
+    languages: tuple[str, ...]
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """An event and its sessions, ordered by date and start."""
+
+    event: Event
+    sessions: tuple[Session, ...]
+    source: str = "<memory>"
+
+    def session(self, session_id: str) -> Session | None:
+        """The session with this id, or None."""
+        for session in self.sessions:
+            if session.id == session_id:
+                return session
+        return None
+
+    def session_ids(self) -> tuple[str, ...]:
+        """Every session id, in schedule order."""
+        return tuple(s.id for s in self.sessions)
+
+    def next_session(self, now: dt.datetime) -> Session | None:
+        """The session on now or next: live ones first, then the soonest to start."""
+        for session in self.sessions:
+            if session.start is not None and not session.is_over(now):
+                return session
+        return None
+
+    def shifted(self, delta: dt.timedelta) -> Schedule:
+        """The same schedule with every session moved by `delta` (for rehearsals)."""
+        zone = pytz.timezone(self.event.timezone)
+
+        def move(session: Session) -> Session:
+            start = session.start + delta if session.start else None
+            end = session.end + delta if session.end else None
+            day = start.astimezone(zone).date() if start else session.date + delta
+            return replace(session, start=start, end=end, date=day)
+
+        return replace(self, sessions=tuple(move(s) for s in self.sessions))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One defect in a schedule file: where it is, which field, what is wrong."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+class ScheduleError(Exception):
+    """A schedule file that cannot be used; carries every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# --- loading -------------------------------------------------------------------------------
+
+N = TypeVar("N")
+
+
+@dataclass
+class _Ctx:
+    """Collects problems while one file is checked; nothing is returned until it is clean."""
+
+    file: str
+    languages: tuple[str, ...] = ()
+    problems: list[Problem] = field(default_factory=list)
+
+    def fail(self, node: yaml.Node | None, path: str, message: str) -> None:
+        line = node.start_mark.line + 1 if node is not None else 1
+        self.problems.append(Problem(self.file, line, path, message))
+
+
+def _mapping(
+    ctx: _Ctx, node: yaml.Node, path: str, allowed: Sequence[str], required: Sequence[str]
+) -> dict[str, yaml.Node] | None:
+    """A mapping node's entries, checking unknown, duplicate and missing keys."""
+    if not isinstance(node, yaml.MappingNode):
+        ctx.fail(node, path, f"expected a mapping with keys {', '.join(required or allowed)}")
+        return None
+    entries: dict[str, yaml.Node] = {}
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        if key in entries:
+            ctx.fail(key_node, f"{path}.{key}", "duplicate key; keep one of them")
+        elif key not in allowed:
+            ctx.fail(key_node, f"{path}.{key}", f"unknown key; allowed: {', '.join(allowed)}")
+        entries[key] = value_node
+    for key in required:
+        if key not in entries:
+            ctx.fail(node, f"{path}.{key}", "missing; this field is required")
+    return entries
+
+
+def _scalar(ctx: _Ctx, node: yaml.Node | None, path: str, example: str) -> str | None:
+    """The raw text of a scalar node (raw, so that 17:00 is never read as a number)."""
+    if node is None:
+        return None
+    if not isinstance(node, yaml.ScalarNode) or node.value == "":
+        ctx.fail(node, path, f"expected a value such as {example}")
+        return None
+    return str(node.value).strip()
+
+
+def _text(ctx: _Ctx, node: yaml.Node | None, path: str, *, neutral_ok: bool) -> Text | None:
+    """A text in every event language; a plain string only where `neutral_ok`."""
+    if node is None:
+        return None
+    if isinstance(node, yaml.ScalarNode) and neutral_ok:
+        value = _scalar(ctx, node, path, '"Ko Wen-je"')
+        return Text.neutral(value) if value else None
+    langs = ctx.languages
+    example = ", ".join(f"{lang}: ..." for lang in langs)
+    if not isinstance(node, yaml.MappingNode):
+        ctx.fail(node, path, f"expected one text per language: {{{example}}}")
+        return None
+    entries = _mapping(ctx, node, path, allowed=langs, required=langs)
+    if entries is None:
+        return None
+    values = []
+    for lang in langs:
+        value = _scalar(ctx, entries.get(lang), f"{path}.{lang}", "a text")
+        if value is not None:
+            values.append((lang, value))
+    return Text(tuple(values)) if len(values) == len(langs) else None
+
+
+def _url(ctx: _Ctx, node: yaml.Node | None, path: str) -> str | None:
+    value = _scalar(ctx, node, path, "https://youtu.be/...")
+    if value is None:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        ctx.fail(node, path, f'"{value}" is not an http(s) link; write e.g. https://youtu.be/...')
+        return None
+    return value
+
+
+def _date(ctx: _Ctx, node: yaml.Node | None, path: str) -> dt.date | None:
+    value = _scalar(ctx, node, path, "2020-08-13")
+    if value is None:
+        return None
+    try:
+        if not _DATE_RE.match(value):
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        ctx.fail(node, path, f'"{value}" is not a date; write YYYY-MM-DD, e.g. 2020-08-13')
+        return None
+
+
+def _time(ctx: _Ctx, node: yaml.Node | None, path: str, *, tba_ok: bool) -> dt.time | str | None:
+    example = '"17:00" or "tba"' if tba_ok else '"18:40"'
+    value = _scalar(ctx, node, path, example)
+    if value is None:
+        return None
+    if tba_ok and value.lower() == TBA:
+        return TBA
+    match = _TIME_RE.match(value)
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return dt.time(int(match[1]), int(match[2]))
+    ctx.fail(node, path, f'"{value}" is not a time; write HH:MM (24-hour), e.g. {example}')
+    return None
+
+
+def _ident(ctx: _Ctx, node: yaml.Node | None, path: str) -> str | None:
+    value = _scalar(ctx, node, path, "s1")
+    if value is not None and not _ID_RE.match(value):
+        ctx.fail(node, path, f'"{value}" is not an id; use a-z, 0-9, "-" or "_", e.g. s1')
+        return None
+    return value
+
+
+def _sequence(ctx: _Ctx, node: yaml.Node | None, path: str, example: str) -> list[yaml.Node]:
+    if node is None:
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        ctx.fail(node, path, f"expected a list, e.g. {example}")
+        return []
+    return list(node.value)
+
+
+def _each(
+    ctx: _Ctx, nodes: list[yaml.Node], path: str, build: Callable[[_Ctx, yaml.Node, str], N | None]
+) -> Iterator[tuple[yaml.Node, N | None]]:
+    for index, node in enumerate(nodes):
+        yield node, build(ctx, node, f"{path}[{index}]")
+
+
+def _person(ctx: _Ctx, node: yaml.Node, path: str) -> Person | None:
+    keys = ("name", "role", "city", "country")
+    entries = _mapping(ctx, node, path, allowed=keys, required=keys)
+    if entries is None:
+        return None
+    name = _text(ctx, entries.get("name"), f"{path}.name", neutral_ok=True)
+    role = _text(ctx, entries.get("role"), f"{path}.role", neutral_ok=False)
+    city = _text(ctx, entries.get("city"), f"{path}.city", neutral_ok=False)
+    country = _text(ctx, entries.get("country"), f"{path}.country", neutral_ok=False)
+    if name and role and city and country:
+        return Person(name, role, city, country)
+    return None
+
+
+def _streams(ctx: _Ctx, node: yaml.Node | None, path: str) -> tuple[tuple[str, str], ...] | None:
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.value.lower() == TBA):
+        return ()
+    if not isinstance(node, yaml.MappingNode):
+        ctx.fail(node, path, 'expected "tba" or one link per language: {en: https://...}')
+        return None
+    entries = _mapping(ctx, node, path, allowed=ctx.languages, required=())
+    if entries is None:
+        return None
+    links = [(lang, _url(ctx, value, f"{path}.{lang}")) for lang, value in entries.items()]
+    if any(url is None for _, url in links):
+        return None
+    return tuple((lang, url) for lang, url in links if url is not None)
+
+
+def _localize(
+    ctx: _Ctx, zone: dt.tzinfo, day: dt.date, time: dt.time, node: yaml.Node, path: str
+) -> dt.datetime | None:
+    """The UTC instant of a wall-clock time in the event's zone; DST gaps are errors."""
+    assert isinstance(zone, pytz.tzinfo.BaseTzInfo | type(pytz.utc))
+    naive = dt.datetime.combine(day, time)
+    try:
+        local = zone.localize(naive, is_dst=None)
+    except pytz.exceptions.NonExistentTimeError:
+        ctx.fail(node, path, f"{naive:%Y-%m-%d %H:%M} does not exist there (clocks go forward)")
+        return None
+    except pytz.exceptions.AmbiguousTimeError:
+        ctx.fail(node, path, f"{naive:%Y-%m-%d %H:%M} happens twice there (clocks go back)")
+        return None
+    return local.astimezone(UTC)
+
+
+def _session(ctx: _Ctx, node: yaml.Node, path: str, zone: dt.tzinfo | None) -> Session | None:
+    allowed = (
+        "id",
+        "kind",
+        "title",
+        "description",
+        "date",
+        "start",
+        "end",
+        "streams",
+        "host",
+        "speakers",
+    )
+    entries = _mapping(ctx, node, path, allowed=allowed, required=("id", "title", "date", "start"))
+    if entries is None:
+        return None
+    before = len(ctx.problems)
+    sid = _ident(ctx, entries.get("id"), f"{path}.id")
+    kind = _ident(ctx, entries.get("kind"), f"{path}.kind") or "session"
+    title = _text(ctx, entries.get("title"), f"{path}.title", neutral_ok=False)
+    description = _text(ctx, entries.get("description"), f"{path}.description", neutral_ok=False)
+    day = _date(ctx, entries.get("date"), f"{path}.date")
+    start_t = _time(ctx, entries.get("start"), f"{path}.start", tba_ok=True)
+    end_node = entries.get("end")
+    end_t = _time(ctx, end_node, f"{path}.end", tba_ok=False)
+    streams = _streams(ctx, entries.get("streams"), f"{path}.streams")
+    host_node = entries.get("host")
+    host = _person(ctx, host_node, f"{path}.host") if host_node is not None else None
+    speaker_nodes = _sequence(ctx, entries.get("speakers"), f"{path}.speakers", "[{name: ...}]")
+    speakers = [p for _, p in _each(ctx, speaker_nodes, f"{path}.speakers", _person)]
+
+    start = end = None
+    if isinstance(start_t, dt.time) and end_node is None:
+        ctx.fail(node, f"{path}.end", 'missing; a session with a start time needs an end, "18:40"')
+    if start_t == TBA and end_node is not None:
+        ctx.fail(end_node, f"{path}.end", "an end time needs a start time; remove it or set start")
+    if isinstance(start_t, dt.time) and isinstance(end_t, dt.time) and day and zone:
+        start = _localize(ctx, zone, day, start_t, entries["start"], f"{path}.start")
+        assert end_node is not None
+        end = _localize(ctx, zone, day, end_t, end_node, f"{path}.end")
+        if start and end and end <= start:
+            ctx.fail(
+                end_node,
+                f"{path}.end",
+                f"{end_t:%H:%M} is not after the start, "
+                f"{start_t:%H:%M}; the end must be later the same day",
+            )
+    if len(ctx.problems) > before or not (sid and title and day) or streams is None:
+        return None
+    return Session(
+        id=sid,
+        kind=kind,
+        title=title,
+        description=description,
+        date=day,
+        start=start,
+        end=end,
+        host=host,
+        speakers=tuple(p for p in speakers if p),
+        streams=streams,
+        line=node.start_mark.line + 1,
+    )
+
+
+def _event(ctx: _Ctx, node: yaml.Node) -> Event | None:
+    keys = ("id", "name", "organizer", "timezone", "languages", "url")
+    entries = _mapping(ctx, node, "event", allowed=keys, required=keys[:5])
+    if entries is None:
+        return None
+    langs: list[str] = []
+    for item in _sequence(ctx, entries.get("languages"), "event.languages", "[en, zh-TW]"):
+        lang = _scalar(ctx, item, "event.languages", "en")
+        if lang is None:
+            continue
+        if not _LANG_RE.match(lang):
+            ctx.fail(item, "event.languages", f'"{lang}" is not a language tag; e.g. en, zh-TW')
+        elif lang in langs:
+            ctx.fail(item, "event.languages", f'"{lang}" is listed twice')
+        else:
+            langs.append(lang)
+    if "languages" in entries and not langs:
+        ctx.fail(entries["languages"], "event.languages", "name at least one, e.g. [en, zh-TW]")
+    ctx.languages = tuple(langs)
+    zone_name = _scalar(ctx, entries.get("timezone"), "event.timezone", "Asia/Taipei")
+    if zone_name is not None and zone_name not in pytz.all_timezones_set:
+        ctx.fail(
+            entries["timezone"],
+            "event.timezone",
+            f'"{zone_name}" is not an IANA time zone; write e.g. Asia/Taipei',
+        )
+        zone_name = None
+    event_id = _ident(ctx, entries.get("id"), "event.id")
+    name = _text(ctx, entries.get("name"), "event.name", neutral_ok=False)
+    organizer = _text(ctx, entries.get("organizer"), "event.organizer", neutral_ok=False)
+    url = _url(ctx, entries.get("url"), "event.url") if "url" in entries else None
+    if event_id and name and organizer and zone_name and langs:
+        return Event(event_id, name, organizer, zone_name, tuple(langs), url)
+    return None
+
+
+def parse_schedule(text: str, file: str = "<string>") -> Schedule:
+    """Parse a schedule from YAML text; raise ScheduleError listing every problem."""
+    ctx = _Ctx(file)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        reason = exc.problem or "not valid YAML"
+        raise ScheduleError(
+            [
+                Problem(
+                    file,
+                    line,
+                    "(syntax)",
+                    f"{reason}; check the indentation and quoting near this line",
+                )
+            ]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ScheduleError([Problem(file, 1, "(syntax)", str(exc))]) from None
+    if root is None:
+        raise ScheduleError(
+            [Problem(file, 1, "(file)", "the file is empty; it needs `event:` and `sessions:`")]
+        )
+    entries = _mapping(
+        ctx, root, "(top level)", allowed=("event", "sessions"), required=("event", "sessions")
+    )
+    if entries is None or "event" not in entries:
+        raise ScheduleError(ctx.problems)
+    event = _event(ctx, entries["event"])
+    zone = pytz.timezone(event.timezone) if event else None
+    sessions: list[Session] = []
+    seen: dict[str, int] = {}
+    nodes = _sequence(ctx, entries.get("sessions"), "sessions", "[{id: s1, ...}]")
+    for index, node in enumerate(nodes):
+        session = _session(ctx, node, f"sessions[{index}]", zone)
+        if session is None:
+            continue
+        if session.id in seen:
+            ctx.fail(
+                node,
+                f"sessions[{index}].id",
+                f'"{session.id}" is already used by the '
+                f"session on line {seen[session.id]}; ids must be unique",
+            )
+            continue
+        seen[session.id] = session.line
+        sessions.append(session)
+    if ctx.problems or event is None:
+        raise ScheduleError(ctx.problems)
+    far_future = dt.datetime.max.replace(tzinfo=UTC)
+
+    def order(s: Session) -> tuple[dt.date, dt.datetime]:
+        return (s.date, s.start or far_future)
+
+    return Schedule(event, tuple(sorted(sessions, key=order)), source=file)
+
+
+def load_schedule(path: str | Path) -> Schedule:
+    """Load and validate a schedule file; raise ScheduleError naming file, line and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScheduleError(
+            [
+                Problem(
+                    str(path),
+                    1,
+                    "(file)",
+                    "no such file; pass --schedule PATH or create schedule.yaml",
+                )
+            ]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScheduleError([Problem(str(path), 1, "(file)", f"cannot read it: {exc}")]) from None
+    return parse_schedule(text, str(path))
