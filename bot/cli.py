@@ -25,7 +25,9 @@ def _parse_instant(text: str) -> dt.datetime:
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schedule", metavar="PATH", help="schedule file (default: from config)")
-    parser.add_argument("--config", metavar="PATH", help="config file (default: config/default.yaml)")
+    parser.add_argument(
+        "--config", metavar="PATH", help="config file (default: config/default.yaml)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,8 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(agenda)
     agenda.add_argument("--tz", metavar="QUERY", help="a city, country, zone or UTC offset")
     agenda.add_argument("--lang", metavar="CODE", default="en", help="en or zh-TW (default en)")
-    agenda.add_argument("--now", metavar="ISO", type=_parse_instant,
-                        help="pretend it is this instant (for rehearsals and tests)")  # fmt: skip
+    agenda.add_argument(
+        "--now",
+        metavar="ISO",
+        type=_parse_instant,
+        help="pretend it is this instant (for rehearsals and tests)",
+    )
     return parser
 
 
@@ -69,8 +75,11 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     _, schedule = loaded
     timed = sum(1 for s in schedule.sessions if s.start)
-    print(f"{schedule.source}: OK: {len(schedule.sessions)} sessions ({timed} with a time), "
-          f"languages {', '.join(schedule.event.languages)}", file=out)  # fmt: skip
+    print(
+        f"{schedule.source}: OK: {len(schedule.sessions)} sessions ({timed} with a time), "
+        f"languages {', '.join(schedule.event.languages)}",
+        file=out,
+    )
     return 0
 
 
@@ -107,8 +116,9 @@ def cmd_agenda(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
-         err: TextIO | None = None) -> int:  # fmt: skip
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """Run the command line; returns the exit status."""
     out = out or sys.stdout
     err = err or sys.stderr

@@ -135,7 +135,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError("delivery.backoff_seconds: give at least one wait, e.g. [2, 10]")
 
 
-def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
     """Settings from `path` (default config/default.yaml if present) and the environment."""
     env = os.environ if env is None else env
     data: Any = {}

@@ -51,7 +51,7 @@ def reminder_ref(session_id: str, offset: int, start: dt.datetime) -> str:
 
 
 def parse_clock(text: str) -> dt.time:
-    """"23:00" → a time; ValueError for anything else."""
+    """ "23:00" → a time; ValueError for anything else."""
     hours, _, minutes = text.partition(":")
     if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) <= 2):
         raise ValueError(text)

@@ -12,6 +12,7 @@ from bot.i18n.formatting import (
     format_day,
     format_day_shift,
     format_duration,
+    format_full_date,
     format_relative,
     format_time,
     format_when,
@@ -66,9 +67,10 @@ def when_line(session: Session, reader: Reader, schedule: Schedule) -> str:
     mine = format_when(session.start, reader.zone, lang)
     end = format_time(session.end, reader.zone, lang) if session.end else None
     span = t("session.span", lang, start=mine, end=end) if end else mine
-    if local(session.start, reader.zone).utcoffset() == local(
-        session.start, event_zone
-    ).utcoffset():
+    if (
+        local(session.start, reader.zone).utcoffset()
+        == local(session.start, event_zone).utcoffset()
+    ):
         return t("session.when_event_zone", lang, span=span, place=place_name(event_zone, lang))
     shift = format_day_shift(day_shift(session.start, reader.zone, event_zone), lang)
     here = place_name(reader.zone, lang)
@@ -100,7 +102,9 @@ def _status(session: Session, reader: Reader, now: dt.datetime) -> str:
         return t("session.ended", reader.lang)
     if now >= session.start:
         return t("session.live", reader.lang)
-    return t("session.starts", reader.lang, relative=format_relative(session.start, now, reader.lang))
+    return t(
+        "session.starts", reader.lang, relative=format_relative(session.start, now, reader.lang)
+    )
 
 
 def _duration(session: Session, reader: Reader) -> str:
@@ -126,26 +130,20 @@ def render_agenda(
     for session in schedule.sessions:
         if session.start is not None:
             heading = format_day(session.start, reader.zone, lang)
-            clock = format_time(session.start, reader.zone, lang)
-            if session.end is not None:
-                clock = t("session.clock_span", lang, start=clock,
-                          end=format_time(session.end, reader.zone, lang))  # fmt: skip
         else:
-            heading = format_date(session.date, lang)
-            clock = t("session.time_tba", lang)
+            heading = format_full_date(session.date, lang)
         if heading != day_heading:
             lines.extend(("", heading))
             day_heading = heading
         title = text(session.title, reader, schedule)
-        lines.append(t("agenda.item", lang, clock=clock, title=title, id=session.id))
-        details = [when_line(session, reader, schedule)]
-        for part in (_duration(session, reader), _status(session, reader, now)):
-            if part:
-                details.append(part)
-        lines.append(t("agenda.details", lang, details=t("agenda.sep", lang).join(details)))
+        lines.append(t("agenda.item", lang, title=title, id=session.id))
+        lines.append(t("agenda.details", lang, details=when_line(session, reader, schedule)))
+        facts = [p for p in (_duration(session, reader), _status(session, reader, now)) if p]
+        if facts:
+            lines.append(t("agenda.details", lang, details=t("agenda.sep", lang).join(facts)))
         links = stream_links(session, reader, schedule)
         link = links[0].url if links else t("session.link_tba", lang)
-        lines.append(t("agenda.link", lang, link=link))
+        lines.append(t("agenda.details", lang, details=link))
     lines.extend(("", t("agenda.footer", lang)))
     return Message("\n".join(lines), title=text(schedule.event.name, reader, schedule))
 
@@ -167,8 +165,9 @@ def render_session(
     if session.description is not None:
         lines.extend(("", text(session.description, reader, schedule)))
     if session.host is not None:
-        lines.extend(("", t("session.host", lang, person=person_line(session.host, reader,
-                                                                      schedule))))  # fmt: skip
+        lines.extend(
+            ("", t("session.host", lang, person=person_line(session.host, reader, schedule)))
+        )
     if session.speakers:
         lines.append(t("session.speakers", lang))
         lines.extend(
@@ -185,8 +184,9 @@ def render_session(
         else:
             button = Button(t("button.subscribe", lang), f"subscribe {session.id}")
         buttons = ((button,),)
-    title = t("session.card_title", lang, title=text(session.title, reader, schedule),
-              id=session.id)  # fmt: skip
+    title = t(
+        "session.card_title", lang, title=text(session.title, reader, schedule), id=session.id
+    )
     return Message("\n".join(lines), title=title, links=links, buttons=buttons)
 
 

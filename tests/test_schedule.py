@@ -50,8 +50,10 @@ def test_the_summit_schedule_has_three_sessions_and_three_forums() -> None:
     assert schedule.session_ids() == ("s1", "s2", "s3", "ctalk1", "ctalk2", "ctalk3")
     s1, s2, s3 = (schedule.session(i) for i in ("s1", "s2", "s3"))
     assert s1 and s2 and s3
-    assert (s1.start, s1.end) == (dt.datetime(2020, 8, 13, 9, 0, tzinfo=UTC),
-                                  dt.datetime(2020, 8, 13, 10, 40, tzinfo=UTC))  # fmt: skip
+    assert (s1.start, s1.end) == (
+        dt.datetime(2020, 8, 13, 9, 0, tzinfo=UTC),
+        dt.datetime(2020, 8, 13, 10, 40, tzinfo=UTC),
+    )
     # 07:00 Tuesday in Taipei is still Monday in UTC.
     assert s2.start == dt.datetime(2020, 8, 17, 23, 0, tzinfo=UTC)
     assert s2.end == dt.datetime(2020, 8, 18, 0, 30, tzinfo=UTC)
@@ -84,8 +86,9 @@ def test_yaml_syntax_error_names_the_line() -> None:
 
 
 def test_unknown_key_is_named_with_its_line() -> None:
-    problem = one_problem(GOOD.replace("    date: 2020-08-13", "    dat: 2020-08-13\n"
-                                       "    date: 2020-08-13"))  # fmt: skip
+    problem = one_problem(
+        GOOD.replace("    date: 2020-08-13", "    dat: 2020-08-13\n    date: 2020-08-13")
+    )
     assert (problem.line, problem.field) == (10, "sessions[0].dat")
     assert "unknown key" in problem.message and "date" in problem.message
 

@@ -29,6 +29,11 @@ def format_day(instant: dt.datetime, zone: str, lang: str | None) -> str:
     return str(format_skeleton("MMMMEEEEd", local(instant, zone), locale=babel_locale(lang)))
 
 
+def format_full_date(day: dt.date, lang: str | None) -> str:
+    """A calendar date with its weekday in full: "Tuesday 22 September"."""
+    return str(format_skeleton("MMMMEEEEd", day, locale=babel_locale(lang)))
+
+
 def format_date(day: dt.date, lang: str | None) -> str:
     """A calendar date without a time: "Tue 22 Sept"."""
     return str(format_skeleton("MMMEd", day, locale=babel_locale(lang)))
@@ -67,8 +72,11 @@ def format_day_shift(days: int, lang: str | None) -> str:
 def format_duration(delta: dt.timedelta, lang: str | None, *, parts: int = 2) -> str:
     """A duration in at most `parts` units, rounded to the minute: "1 hour 40 minutes"."""
     minutes = round(abs(delta).total_seconds() / 60)
-    units = [("duration-day", minutes // 1440), ("duration-hour", minutes % 1440 // 60),
-             ("duration-minute", minutes % 60)]  # fmt: skip
+    units = [
+        ("duration-day", minutes // 1440),
+        ("duration-hour", minutes % 1440 // 60),
+        ("duration-minute", minutes % 60),
+    ]
     locale = babel_locale(lang)
     shown = [format_unit(n, unit, length="long", locale=locale) for unit, n in units if n][:parts]
     if not shown:

@@ -1,0 +1,93 @@
+"""The command line, as an organizer uses it: check the schedule, print the agenda."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEDULE = str(ROOT / "schedule.yaml")
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; returns status, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(argv), out, err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def block(agenda: str, session_id: str) -> str:
+    """The lines of the agenda from the day heading above a session to its link."""
+    lines = agenda.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.endswith(f"[{session_id}]"))
+    return "\n".join(lines[index - 1 : index + 5])
+
+
+def test_check_accepts_the_summit_schedule() -> None:
+    status, out, _ = run("check", "--schedule", SCHEDULE)
+    assert status == 0 and "6 sessions (3 with a time)" in out
+
+
+def test_check_reports_every_error_with_line_and_exits_non_zero(tmp_path: Path) -> None:
+    bad = tmp_path / "schedule.yaml"
+    text = Path(SCHEDULE).read_text(encoding="utf-8")
+    bad.write_text(text.replace('start: "07:00"', 'start: "7h"').replace("Asia/Taipei", "Taipei"))
+    status, _, err = run("check", "--schedule", str(bad))
+    assert status == 1
+    assert re.search(rf"{re.escape(str(bad))}:\d+: event.timezone: ", err)
+    assert re.search(r":\d+: sessions\[1\]\.start: \"7h\" is not a time", err)
+
+
+def test_agenda_for_prague_in_english() -> None:
+    status, out, _ = run("agenda", "--tz", "Prague", "--lang", "en", "--schedule", SCHEDULE)
+    assert status == 0
+    assert out.startswith("Prague → Prague, Czechia (Europe/Prague)")
+    s1, s2 = block(out, "s1"), block(out, "s2")
+    assert s1.startswith("Thursday 13 August") and "Thu 13 Aug, 11:00–12:40 (Prague)" in s1
+    assert s2.startswith("Tuesday 18 August") and "Tue 18 Aug, 01:00–02:30 (Prague)" in s2
+    assert "https://youtu.be/b0fWeY_5sLk" in s1 and "Livestream link to be announced" in s2
+
+
+def test_agenda_for_medellin_shows_monday_evening_and_a_minus_one_day_marker() -> None:
+    status, out, _ = run("agenda", "--tz", "Medellín", "--schedule", SCHEDULE)
+    assert status == 0 and "America/Bogota" in out.splitlines()[0]
+    s2 = block(out, "s2")
+    assert s2.startswith("Monday 17 August")
+    assert "Mon 17 Aug, 18:00–19:30 (Bogotá, -1 day) = Tue 18 Aug, 07:00 Taipei" in s2
+
+
+def test_agenda_for_palmerston_north_in_chinese() -> None:
+    status, out, _ = run(
+        "agenda", "--tz", "Palmerston North", "--lang", "zh-TW", "--schedule", SCHEDULE
+    )
+    assert status == 0 and "Pacific/Auckland" in out.splitlines()[0]
+    s3 = block(out, "s3")
+    assert s3.startswith("8月19日週三") and "8月19日週三 21:00–22:40" in s3
+    assert "直播連結待公布" in s3
+
+
+def test_agenda_with_a_place_that_does_not_exist_suggests() -> None:
+    status, _, err = run("agenda", "--tz", "Atlantis Zzyzx", "--schedule", SCHEDULE)
+    assert status == 2 and "no place or time zone" in err
+
+
+def test_agenda_with_an_unknown_language() -> None:
+    status, _, err = run("agenda", "--lang", "tlh", "--schedule", SCHEDULE)
+    assert status == 2 and "en, zh-TW" in err
+
+
+def test_python_dash_m_bot_runs_the_same_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "check", "--schedule", SCHEDULE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "OK" in done.stdout
