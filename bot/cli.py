@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
+import logging
+import os
 import sys
+import tempfile
+from dataclasses import replace
 from collections.abc import Sequence
 from typing import TextIO
 
+from bot.adapters import build_adapters
+from bot.adapters.base import Adapter
+from bot.adapters.console import ConsoleAdapter
+from bot.app import Worker, open_store, run_until_stopped
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import languages, normalize_language
 from bot.render import Reader, render_agenda
@@ -48,7 +57,35 @@ def build_parser() -> argparse.ArgumentParser:
         type=_parse_instant,
         help="pretend it is this instant (for rehearsals and tests)",
     )
+    run = sub.add_parser("run", help="run the worker until SIGTERM (the Procfile's worker)")
+    _add_common(run)
+    run.add_argument(
+        "--rehearse",
+        metavar="START",
+        help="shift the schedule so the first session starts at START "
+        "(+MINUTES or an ISO date-time): a dress rehearsal",
+    )
+    run.add_argument(
+        "--console",
+        action="store_true",
+        help="chat on this terminal instead of the platforms whose tokens are set",
+    )
+    demo = sub.add_parser("demo", help="a two-minute rehearsal on this terminal, no token needed")
+    _add_common(demo)
+    demo.add_argument("--lang", metavar="CODE", default=None, help="the viewer's language")
     return parser
+
+
+def rehearse(schedule: Schedule, spec: str, now: dt.datetime) -> Schedule:
+    """The schedule shifted so that its first timed session starts at `spec`."""
+    starts = [s.start for s in schedule.sessions if s.start is not None]
+    if not starts:
+        raise ValueError("the schedule has no session with a time to rehearse")
+    if spec.startswith("+"):
+        target = now + dt.timedelta(minutes=float(spec[1:]))
+    else:
+        target = _parse_instant(spec)
+    return schedule.shifted(target - min(starts))
 
 
 def _load(args: argparse.Namespace, err: TextIO) -> tuple[Settings, Schedule] | None:
@@ -116,6 +153,86 @@ def cmd_agenda(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run the worker with the adapters the environment chooses."""
+    loaded = _load(args, err)
+    if loaded is None:
+        return 1
+    settings, schedule = loaded
+    try:
+        adapters = build_adapters(os.environ, console=args.console)
+        if args.rehearse:
+            schedule = rehearse(schedule, args.rehearse, dt.datetime.now(dt.UTC))
+    except (ConfigError, ValueError, argparse.ArgumentTypeError) as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    _logging()
+    return asyncio.run(_serve(settings, schedule, adapters))
+
+
+async def _serve(settings: Settings, schedule: Schedule, adapters: list[Adapter]) -> int:
+    store = await open_store(settings)
+    try:
+        await run_until_stopped(Worker(settings, schedule, store, adapters), asyncio.Event())
+    finally:
+        await store.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Rehearse session 1 two minutes from now on this terminal, with a temporary database."""
+    loaded = _load(args, err)
+    if loaded is None:
+        return 1
+    settings, schedule = loaded
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    schedule = rehearse(schedule, "+2", now)
+    # Reminders one minute before and at the start, so that both arrive within the demo.
+    reminders = replace(settings.reminders, default_offsets=(1, 0))
+    with tempfile.TemporaryDirectory(prefix="summit-bot-demo-") as tmp:
+        settings = replace(settings, data_dir=tmp, database_url=None, reminders=reminders)
+        return asyncio.run(_demo(settings, schedule, args.lang, out))
+
+
+async def _demo(settings: Settings, schedule: Schedule, lang: str | None, out: TextIO) -> int:
+    interactive = sys.stdin.isatty()
+    eof = asyncio.Event()
+    console = ConsoleAdapter(stdout=out, locale=lang, on_eof=eof.set)
+    store = await open_store(settings)
+    worker = Worker(settings, schedule, store, [console])
+    stop = asyncio.Event()
+    first = schedule.sessions[0]
+    assert first.start is not None
+    print(
+        f"summit-bot demo: session 1 is rehearsed to start at {first.start:%H:%M:%S} UTC, "
+        "about two minutes from now. Type commands (/help); Ctrl-C ends the demo.\n",
+        file=out,
+    )
+    runner = asyncio.create_task(run_until_stopped(worker, stop))
+    try:
+        while not worker.adapters or not worker._accepting:
+            await asyncio.sleep(0.05)
+        for line in ("/start", f"/subscribe {first.id}"):
+            await console.type(line)
+        await worker.settle()
+        while not stop.is_set():
+            await asyncio.sleep(1)
+            over = dt.datetime.now(dt.UTC) > first.start + dt.timedelta(seconds=5)
+            if over and (eof.is_set() or not interactive) and not await store.pending_count():
+                print("The demo's last reminder went out: goodbye.", file=out)
+                stop.set()
+        await runner
+    finally:
+        await store.close()
+    return 0
+
+
 def main(
     argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -123,5 +240,5 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
-    handlers = {"check": cmd_check, "agenda": cmd_agenda}
+    handlers = {"check": cmd_check, "agenda": cmd_agenda, "run": cmd_run, "demo": cmd_demo}
     return handlers[args.command](args, out, err)

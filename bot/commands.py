@@ -93,7 +93,12 @@ class Commands:
         limit = self.s.settings.limits.max_command_length
         lang_hint = normalize_language(cmd.locale_hint)
         chat, _ = await self.s.store.get_or_create_chat(
-            cmd.platform, cmd.chat_id, user_id=cmd.user_id, kind=cmd.chat_kind, language=lang_hint
+            cmd.platform,
+            cmd.chat_id,
+            user_id=cmd.user_id,
+            kind=cmd.chat_kind,
+            language=lang_hint,
+            now=self.s.clock(),
         )
         lang = chat.language or lang_hint or catalog(None).code
         if len(cmd.text) > limit:
@@ -105,7 +110,7 @@ class Commands:
             return self._say(t("error.admins_only", lang))
         if chat.status != "active" and cmd.name == "start":
             # Someone who talks to the bot again can be reached again.
-            chat = await self.s.store.update_chat(chat.pk, status="active")
+            chat = await self.s.store.update_chat(chat.pk, now=self.s.clock(), status="active") or chat
         try:
             return await handler(cmd, chat)
         except Exception:
@@ -242,7 +247,7 @@ class Commands:
         reminders = describe_offsets(self._offsets(chat), lang)
         subs = await self.s.store.subscriptions(chat.pk)
         if wanted == "all":
-            added = await self.s.store.subscribe(chat.pk, ALL)
+            added = await self.s.store.subscribe(chat.pk, ALL, now=self.s.clock())
             if added:
                 await self.s.replan()
             key = "subscribe.all_done" if added else "subscribe.all_already"
@@ -255,7 +260,7 @@ class Commands:
             return self._say(t("subscribe.ended", lang, title=title))
         if ALL in subs:
             return self._say(t("subscribe.covered_by_all", lang, title=title))
-        added = await self.s.store.subscribe(chat.pk, session.id)
+        added = await self.s.store.subscribe(chat.pk, session.id, now=self.s.clock())
         if not added:
             return self._say(t("subscribe.already", lang, title=title))
         await self.s.replan()
@@ -289,7 +294,7 @@ class Commands:
             now = self.s.clock()
             others = [s.id for s in schedule.sessions if s.id != session.id and not s.is_over(now)]
             for other in others:
-                await self.s.store.subscribe(chat.pk, other)
+                await self.s.store.subscribe(chat.pk, other, now=self.s.clock())
             await self.s.store.unsubscribe(chat.pk, ALL)
             await self.s.store.unsubscribe(chat.pk, session.id)
             await self.s.replan()
@@ -353,7 +358,9 @@ class Commands:
     async def _set_zone(
         self, chat: ChatRecord, place: Place, others: tuple[Place, ...], lang: str
     ) -> Reply:
-        chat = await self.s.store.update_chat(chat.pk, timezone=place.zone, tz_label=place.label)
+        chat = await self.s.store.update_chat(
+            chat.pk, now=self.s.clock(), timezone=place.zone, tz_label=place.label
+        )
         await self.s.replan()
         now = self.s.clock()
         lines = [
@@ -385,7 +392,7 @@ class Commands:
     async def set_zone_from_place(self, cmd: Command, place: Place) -> Reply:
         """Set a chat's zone from a place found another way (e.g. a shared location)."""
         chat, _ = await self.s.store.get_or_create_chat(
-            cmd.platform, cmd.chat_id, user_id=cmd.user_id, kind=cmd.chat_kind
+            cmd.platform, cmd.chat_id, user_id=cmd.user_id, kind=cmd.chat_kind, now=self.s.clock()
         )
         return await self._set_zone(chat, place, (), self._reader(chat).lang)
 
@@ -400,7 +407,7 @@ class Commands:
                 t(key, reader.lang, text=cmd.text.strip()[:40], codes=", ".join(languages())),
                 buttons=buttons,
             )
-        await self.s.store.update_chat(chat.pk, language=wanted)
+        await self.s.store.update_chat(chat.pk, now=self.s.clock(), language=wanted)
         return self._say(t("language.set", wanted, language=catalog(wanted).name))
 
     async def remind(self, cmd: Command, chat: ChatRecord) -> Reply:
@@ -434,7 +441,7 @@ class Commands:
                         limit=limit,
                     )
                 )
-        await self.s.store.update_chat(chat.pk, offsets=offsets)
+        await self.s.store.update_chat(chat.pk, now=self.s.clock(), offsets=offsets)
         await self.s.replan()
         if offsets == ():
             return self._say(t("remind.off", lang))
@@ -462,14 +469,16 @@ class Commands:
                 t("quiet.current", lang, quiet=format_quiet(_quiet(chat), lang), place=place)
             )
         if value == "off":
-            await self.s.store.update_chat(chat.pk, quiet=None)
+            await self.s.store.update_chat(chat.pk, now=self.s.clock(), quiet=None)
             await self.s.replan()
             return self._say(t("quiet.off", lang))
         try:
             begin, end = parse_quiet(value)
         except InputError:
             return self._say(t("quiet.error", lang, text=cmd.text.strip()[:40]))
-        await self.s.store.update_chat(chat.pk, quiet=(f"{begin:%H:%M}", f"{end:%H:%M}"))
+        await self.s.store.update_chat(
+            chat.pk, now=self.s.clock(), quiet=(f"{begin:%H:%M}", f"{end:%H:%M}")
+        )
         await self.s.replan()
         return self._say(
             t(

@@ -69,3 +69,19 @@ class Reply:
     def of(cls, *messages: Message, ephemeral: bool = True) -> Reply:
         """A reply made of these messages."""
         return cls(tuple(messages), ephemeral)
+
+
+def parse_command(text: str) -> tuple[str, tuple[str, ...], str] | None:
+    """ "/Subscribe@SummitBot s1" → ("subscribe", ("s1",), "s1"); None if not a command.
+
+    A line without a slash is read as a command too, so that button actions ("subscribe s1")
+    and console input go through the same path.
+    """
+    stripped = text.strip()
+    if not stripped:
+        return None
+    head, _, rest = stripped.partition(" ")
+    name = head.removeprefix("/").split("@", 1)[0].lower()
+    if not name:
+        return None
+    return name, tuple(rest.split()), rest.strip()

@@ -1,0 +1,100 @@
+"""The adapter contract: what every chat platform offers the core, and how sends fail."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from bot.messages import Command, Message, Reply
+
+OnCommand = Callable[[Command], Awaitable[Reply | None]]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A platform's limits, as data: the delivery engine enforces them, not each adapter."""
+
+    max_text: int  # characters per message; longer texts are split on line boundaries
+    per_second: float  # messages in any 1-second window, across all chats
+    per_chat_per_second: float  # messages per second to one chat
+    per_group_per_minute: float  # messages per minute to one group or channel
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where a message goes, in the platform's own terms."""
+
+    chat_id: str
+    kind: str = "private"  # "private" | "group" | "channel"
+    user_id: str | None = None
+
+
+class SendError(Exception):
+    """A send that did not go through; the subclass says what the engine should do."""
+
+
+class Blocked(SendError):
+    """The chat will not take messages (blocked the bot, left, deactivated): never retry."""
+
+
+class RetryAfter(SendError):
+    """The platform asks to wait: pause this platform for `seconds`, then retry."""
+
+    def __init__(self, seconds: float, reason: str = "rate limited") -> None:
+        super().__init__(f"{reason}; retry after {seconds:g} s")
+        self.seconds = seconds
+
+
+class Migrated(SendError):
+    """The chat moved to a new id (a group upgraded to a supergroup): send there instead."""
+
+    def __init__(self, new_chat_id: str) -> None:
+        super().__init__(f"chat migrated to {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
+class Transient(SendError):
+    """A failure that may pass (time-out, network, 5xx): retry with backoff."""
+
+
+class Rejected(SendError):
+    """The platform refused this message for good (e.g. chat not found): fail the row."""
+
+
+class Adapter(Protocol):
+    """A chat platform as the core sees it."""
+
+    platform: ClassVar[str]
+    limits: ClassVar[Limits]
+
+    async def start(self, on_command: OnCommand) -> None:
+        """Begin taking commands; each is passed to `on_command` and its reply rendered."""
+
+    async def stop(self) -> None:
+        """Stop taking commands and release the connection."""
+
+    async def send(self, to: Recipient, message: Message, *, key: str) -> None:
+        """Send one message; `key` is the ledger row, for platforms that can deduplicate."""
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split a text into chunks of at most `limit` characters, on line boundaries if possible."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single line longer than the limit: cut it
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks

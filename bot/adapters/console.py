@@ -1,0 +1,109 @@
+"""A chat with one local viewer on stdin and stdout: the demo's platform, no token needed."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from collections.abc import Callable
+from typing import ClassVar, TextIO
+
+from bot.adapters.base import Limits, OnCommand, Recipient
+from bot.messages import Command, Message, Reply, parse_command
+
+CHAT_ID = "console"
+
+
+class ConsoleAdapter:
+    """Reads commands from stdin, prints replies and reminders to stdout."""
+
+    platform: ClassVar[str] = "console"
+    limits: ClassVar[Limits] = Limits(100_000, 100, 100, 10_000)
+
+    def __init__(
+        self,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        *,
+        locale: str | None = None,
+        on_eof: Callable[[], None] | None = None,
+    ) -> None:
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.locale = locale
+        self.on_eof = on_eof
+        self._task: asyncio.Task[None] | None = None
+        self._on_command: OnCommand | None = None
+        self._color = self.stdout.isatty()
+
+    async def start(self, on_command: OnCommand) -> None:
+        """Start reading lines from stdin in the background."""
+        self._on_command = on_command
+        self._task = asyncio.create_task(self._read_loop(), name="console-stdin")
+
+    async def stop(self) -> None:
+        """Stop reading."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def type(self, line: str) -> None:
+        """Act as if the viewer typed `line` (the demo's scripted first steps)."""
+        self._print(f"> {line}")
+        await self._handle(line)
+
+    async def _read_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str] = asyncio.Queue()
+
+        def pump() -> None:
+            # A daemon thread: a blocking read of a terminal must not keep the process alive.
+            for line in iter(self.stdin.readline, ""):
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            loop.call_soon_threadsafe(lines.put_nowait, "")
+
+        threading.Thread(target=pump, name="console-stdin", daemon=True).start()
+        while True:
+            line = await lines.get()
+            if not line:
+                if self.on_eof is not None:
+                    self.on_eof()
+                return
+            if line.strip():
+                await self._handle(line)
+
+    async def _handle(self, line: str) -> None:
+        parsed = parse_command(line)
+        if parsed is None or self._on_command is None:
+            return
+        name, args, rest = parsed
+        command = Command(
+            self.platform, CHAT_ID, CHAT_ID, name, args, rest, locale_hint=self.locale
+        )
+        reply = await self._on_command(command)
+        if reply is not None:
+            self.show_reply(reply)
+
+    def show_reply(self, reply: Reply) -> None:
+        """Print every message of a reply."""
+        for message in reply.messages:
+            self._print(self.render(message))
+
+    def render(self, message: Message) -> str:
+        """A message as console text: bold title, body, links, buttons as commands to type."""
+        lines = []
+        if message.title:
+            lines.append(f"\033[1m{message.title}\033[0m" if self._color else message.title)
+        lines.append(message.text)
+        lines.extend(f"  {link.label}: {link.url}" for link in message.links)
+        for row in message.buttons:
+            lines.append("  " + "   ".join(f"[{b.label}: /{b.action}]" for b in row))
+        return "\n".join(lines)
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stdout, flush=True)
+        print(file=self.stdout, flush=True)
+
+    async def send(self, to: Recipient, message: Message, *, key: str) -> None:
+        """Print a reminder or broadcast."""
+        self._print(self.render(message))

@@ -1,0 +1,132 @@
+"""Wiring: settings → store → scheduler → delivery → adapters, run until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot.adapters.base import Adapter
+from bot.commands import Commands, Services
+from bot.config import Settings
+from bot.delivery import DeliveryEngine, Renderer
+from bot.messages import Command, Reply
+from bot.scheduler import ReminderScheduler
+from bot.schedule import Schedule
+from bot.store import Store, normalize_database_url
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> dt.datetime:
+    """The real clock, aware UTC; everything else takes a clock as a parameter."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Worker:
+    """The running bot: one store, one scheduler, one delivery engine, many adapters."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        schedule: Schedule,
+        store: Store,
+        adapters: Sequence[Adapter],
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.schedule = schedule
+        self.store = store
+        self.adapters = {a.platform: a for a in adapters}
+        self.clock = clock
+        self.delivery = DeliveryEngine(
+            store, self.adapters, Renderer(lambda: self.schedule), settings.delivery, clock
+        )
+        self.scheduler = ReminderScheduler(
+            store, settings.reminders, lambda: self.schedule, clock, self.delivery.wake
+        )
+        self.commands = Commands(
+            Services(store, settings, lambda: self.schedule, clock, self.request_replan)
+        )
+        self._replan_wanted = asyncio.Event()
+        self._replanner: asyncio.Task[None] | None = None
+        self._accepting = False
+
+    async def request_replan(self) -> None:
+        """A viewer's settings changed: re-plan soon, coalescing bursts of changes."""
+        self._replan_wanted.set()
+
+    async def settle(self) -> None:
+        """Run a requested re-plan now (tests use this instead of waiting)."""
+        if self._replan_wanted.is_set():
+            self._replan_wanted.clear()
+            await self.scheduler.replan()
+
+    async def _replan_loop(self) -> None:
+        while True:
+            await self._replan_wanted.wait()
+            await asyncio.sleep(0.2)  # coalesce a burst of /subscribe into one re-plan
+            try:
+                await self.settle()
+            except Exception:
+                log.exception("re-planning reminders failed; will retry on the next change")
+
+    async def on_command(self, command: Command) -> Reply | None:
+        """Pass a command to the core, unless the worker is stopping."""
+        if not self._accepting:
+            return None
+        return await self.commands.handle(command)
+
+    async def start(self, *, background: bool = True) -> None:
+        """Catch up, start sending, then start taking commands.
+
+        Without `background`, no job runs and no loop drains: a test then drives time itself
+        with `scheduler.run_due(now)` and `delivery.drain_once(platform)`.
+        """
+        if background:
+            await self.delivery.start()
+            await self.scheduler.start()
+            self._replanner = asyncio.create_task(self._replan_loop(), name="replan")
+        else:
+            await self.store.requeue_inflight(now=self.clock())
+            await self.scheduler.replan()
+        self._accepting = True
+        for adapter in self.adapters.values():
+            await adapter.start(self.on_command)
+
+    async def stop(self) -> None:
+        """Stop taking commands, stop the jobs, let in-flight sends finish."""
+        self._accepting = False
+        for adapter in self.adapters.values():
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("stopping the %s adapter failed", adapter.platform)
+        self.scheduler.shutdown()
+        if self._replanner is not None:
+            self._replanner.cancel()
+        await self.delivery.stop()
+
+
+async def open_store(settings: Settings) -> Store:
+    """The store the settings name (DATABASE_URL or the embedded SQLite file)."""
+    url = normalize_database_url(settings.database_url, Path(settings.data_dir))
+    return await Store.open(url)
+
+
+async def run_until_stopped(worker: Worker, stop: asyncio.Event) -> None:
+    """Start the worker, wait for SIGTERM/SIGINT or `stop`, then stop within seconds."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass
+    await worker.start()
+    log.info("worker running with %s", ", ".join(worker.adapters))
+    await stop.wait()
+    log.info("stopping")
+    await worker.stop()
