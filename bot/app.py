@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import signal
@@ -14,8 +15,8 @@ from bot.commands import Commands, Services
 from bot.config import Settings
 from bot.delivery import DeliveryEngine, Renderer
 from bot.messages import Command, Reply
-from bot.scheduler import ReminderScheduler
 from bot.schedule import Schedule
+from bot.scheduler import ReminderScheduler
 from bot.store import Store, normalize_database_url
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Worker:
         self._replan_wanted = asyncio.Event()
         self._replanner: asyncio.Task[None] | None = None
         self._accepting = False
+        self.started = asyncio.Event()  # set once commands are taken
 
     async def request_replan(self) -> None:
         """A viewer's settings changed: re-plan soon, coalescing bursts of changes."""
@@ -96,6 +98,7 @@ class Worker:
         self._accepting = True
         for adapter in self.adapters.values():
             await adapter.start(self.on_command)
+        self.started.set()
 
     async def stop(self) -> None:
         """Stop taking commands, stop the jobs, let in-flight sends finish."""
@@ -121,10 +124,8 @@ async def run_until_stopped(worker: Worker, stop: asyncio.Event) -> None:
     """Start the worker, wait for SIGTERM/SIGINT or `stop`, then stop within seconds."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread
-            pass
     await worker.start()
     log.info("worker running with %s", ", ".join(worker.adapters))
     await stop.wait()

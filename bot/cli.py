@@ -9,8 +9,8 @@ import logging
 import os
 import sys
 import tempfile
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TextIO
 
 from bot.adapters import build_adapters
@@ -216,8 +216,7 @@ async def _demo(settings: Settings, schedule: Schedule, lang: str | None, out: T
     )
     runner = asyncio.create_task(run_until_stopped(worker, stop))
     try:
-        while not worker.adapters or not worker._accepting:
-            await asyncio.sleep(0.05)
+        await worker.started.wait()
         for line in ("/start", f"/subscribe {first.id}"):
             await console.type(line)
         await worker.settle()

@@ -110,7 +110,10 @@ class Commands:
             return self._say(t("error.admins_only", lang))
         if chat.status != "active" and cmd.name == "start":
             # Someone who talks to the bot again can be reached again.
-            chat = await self.s.store.update_chat(chat.pk, now=self.s.clock(), status="active") or chat
+            chat = (
+                await self.s.store.update_chat(chat.pk, now=self.s.clock(), status="active")
+                or chat
+            )
         try:
             return await handler(cmd, chat)
         except Exception:
@@ -444,7 +447,7 @@ class Commands:
         await self.s.store.update_chat(chat.pk, now=self.s.clock(), offsets=offsets)
         await self.s.replan()
         if offsets == ():
-            return self._say(t("remind.off", lang))
+            return self._say(t("remind.disabled", lang))
         shown = r.default_offsets if offsets is None else offsets
         return self._say(t("remind.set", lang, reminders=describe_offsets(shown, lang)))
 
@@ -471,7 +474,7 @@ class Commands:
         if value == "off":
             await self.s.store.update_chat(chat.pk, now=self.s.clock(), quiet=None)
             await self.s.replan()
-            return self._say(t("quiet.off", lang))
+            return self._say(t("quiet.disabled", lang))
         try:
             begin, end = parse_quiet(value)
         except InputError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -105,8 +106,9 @@ class DeliveryEngine:
         """Hand back rows a crash left in flight, then start draining every platform."""
         requeued = await self.store.requeue_inflight(now=self.clock())
         if requeued:
-            log.warning("%d deliveries were in flight at the last stop: sending them again",
-                        requeued)  # fmt: skip
+            log.warning(
+                "%d deliveries were in flight at the last stop: sending them again", requeued
+            )
         for platform in self.adapters:
             self._tasks.append(asyncio.create_task(self._loop(platform), name=f"drain-{platform}"))
 
@@ -137,10 +139,8 @@ class DeliveryEngine:
             if upcoming is not None:
                 wait = min(wait, max((upcoming - self.clock()).total_seconds(), 0.05))
             event = self._wake[platform]
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout=wait)
-            except TimeoutError:
-                pass
             event.clear()
 
     def _report(self, platform: str) -> None:
@@ -178,10 +178,12 @@ class DeliveryEngine:
             await pacer.acquire(recipient.chat_id, group=recipient.kind != "private")
             await adapter.send(recipient, rendered, key=str(row.id))
         except Migrated as exc:
-            await self.store.migrate_chat(platform, row.chat.chat_id, exc.new_chat_id,
-                                          now=self.clock())  # fmt: skip
-            await self.store.retry_later(row.id, not_before=self.clock(), error=str(exc),
-                                         now=self.clock())  # fmt: skip
+            await self.store.migrate_chat(
+                platform, row.chat.chat_id, exc.new_chat_id, now=self.clock()
+            )
+            await self.store.retry_later(
+                row.id, not_before=self.clock(), error=str(exc), now=self.clock()
+            )
             return
         except RetryAfter as exc:
             pacer.pause(exc.seconds)

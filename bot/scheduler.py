@@ -89,7 +89,9 @@ class ReminderScheduler:
         event_zone = schedule.event.timezone
         offsets_in_use = await self.store.offsets_in_use()
         # Chats without quiet hours are planned at the nominal instant of each offset.
-        plain = {o for offsets in offsets_in_use for o in (default if offsets is None else offsets)}
+        plain = {
+            o for offsets in offsets_in_use for o in (default if offsets is None else offsets)
+        }
         profiles = [Prefs(event_zone, tuple(sorted(plain, reverse=True)))]
         for session_id in schedule.session_ids():
             for zone, begin, end, offsets in await self.store.quiet_profiles(session_id):
@@ -124,8 +126,13 @@ class ReminderScheduler:
                 if group.due <= now:
                     overdue.append(group)
                 else:
-                    self.aps.add_job(self.fire, DateTrigger(group.due, timezone=dt.UTC),
-                                     args=(group,), id=job_id, replace_existing=True)  # fmt: skip
+                    self.aps.add_job(
+                        self.fire,
+                        DateTrigger(group.due, timezone=dt.UTC),
+                        args=(group,),
+                        id=job_id,
+                        replace_existing=True,
+                    )
             self._groups = groups
         for group in sorted(overdue):
             await self.fire(group)
@@ -150,30 +157,38 @@ class ReminderScheduler:
                 return 0
             default = self.settings.default_offsets
             common = {
-                "session_id": group.session_id, "kind": "reminder", "ref": group.ref,
-                "due_at": group.due, "offset_minutes": group.offset,
-                "default_offsets": default, "now": now,
-            }  # fmt: skip
+                "session_id": group.session_id,
+                "kind": "reminder",
+                "ref": group.ref,
+                "due_at": group.due,
+                "offset_minutes": group.offset,
+                "default_offsets": default,
+                "now": now,
+            }
             added = 0
             if group.due == group.nominal:
                 added += await self.store.enqueue_session_audience(
                     **common, only_without_quiet=True
                 )  # type: ignore[arg-type]
             for zone, begin, end, offsets in await self.store.quiet_profiles(group.session_id):
-                prefs = Prefs(zone or schedule.event.timezone,
-                              default if offsets is None else offsets,
-                              (parse_clock(begin), parse_clock(end)))  # fmt: skip
+                prefs = Prefs(
+                    zone or schedule.event.timezone,
+                    default if offsets is None else offsets,
+                    (parse_clock(begin), parse_clock(end)),
+                )
                 planned = plan(schedule, prefs, now, session_ids=[group.session_id])
                 if any(p.offset == group.offset and p.due == group.due for p in planned):
                     pks = await self.store.chats_with_profile(group.session_id, zone, begin, end)
-                    added += await self.store.enqueue_session_audience(
-                        **common, chat_pks=pks
-                    )  # type: ignore[arg-type]
+                    added += await self.store.enqueue_session_audience(**common, chat_pks=pks)  # type: ignore[arg-type]
             await self.store.expire_superseded(group.session_id, now=now)
             await self._remember(group, now)
         late = (now - group.due).total_seconds()
-        log.info("reminder %s: %d recipients queued%s", group.job_id, added,
-                 f" ({late:.0f} s late)" if late > 1 else "")  # fmt: skip
+        log.info(
+            "reminder %s: %d recipients queued%s",
+            group.job_id,
+            added,
+            f" ({late:.0f} s late)" if late > 1 else "",
+        )
         if added:
             self.on_enqueued()
         return added

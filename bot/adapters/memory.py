@@ -85,7 +85,7 @@ class MemoryAdapter:
         """Every message sent to one chat, in order."""
         return [s.message for s in self.sent if s.chat_id == chat_id]
 
-    async def wait_for(self, count: int, timeout: float = 5.0) -> None:
+    async def wait_for(self, count: int, within: float = 5.0) -> None:
         """Wait until at least `count` messages were sent in all."""
-        async with asyncio.timeout(timeout), self._arrived:
+        async with asyncio.timeout(within), self._arrived:
             await self._arrived.wait_for(lambda: len(self.sent) >= count)

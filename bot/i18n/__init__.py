@@ -28,6 +28,8 @@ def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
     """Nested YAML sections become dotted keys, so catalogs stay readable."""
     if isinstance(node, dict):
         for key, value in node.items():
+            if not isinstance(key, str):  # YAML reads a bare `off:` or `no:` as a boolean
+                raise ValueError(f"catalog key {key!r} under {prefix!r} must be quoted text")
             _flatten(f"{prefix}.{key}" if prefix else str(key), value, out)
     else:
         out[prefix] = str(node)
