@@ -14,6 +14,7 @@ from bot.adapters.base import Adapter
 from bot.commands import Commands, Services
 from bot.config import Settings
 from bot.delivery import DeliveryEngine, Renderer
+from bot.i18n import languages, t
 from bot.messages import Command, Reply
 from bot.schedule import Schedule
 from bot.scheduler import ReminderScheduler
@@ -82,6 +83,30 @@ class Worker:
             return None
         return await self.commands.handle(command)
 
+    async def on_chat_status(self, platform: str, chat_id: str, status: str) -> None:
+        """Record whether a chat can be reached; a blocked chat gets nothing until it is back."""
+        chat = await self.store.get_chat(platform, chat_id)
+        if chat is not None and chat.status != status:
+            await self.store.update_chat(chat.pk, now=self.clock(), status=status)
+            log.info("%s chat is now %s", platform, status)
+            await self.request_replan()
+
+    async def on_chat_migrated(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        """A group became a supergroup: its subscriptions and settings move with it."""
+        await self.store.migrate_chat(platform, old_chat_id, new_chat_id, now=self.clock())
+
+    async def on_location(self, command: Command, latitude: float, longitude: float) -> Reply:
+        """Set the chat's zone from a shared location, and say which zone it is."""
+        return await self.commands.set_zone_from_location(command, latitude, longitude)
+
+    def command_menu(self, lang: str) -> list[tuple[str, str]]:
+        """The commands and their short descriptions, for platform menus."""
+        return [(name, t(f"menu.{name}", lang)) for name in self.commands.names]
+
+    def languages(self) -> tuple[str, ...]:
+        """The languages the bot speaks."""
+        return languages()
+
     async def start(self, *, background: bool = True) -> None:
         """Catch up, start sending, then start taking commands.
 
@@ -97,7 +122,7 @@ class Worker:
             await self.scheduler.replan()
         self._accepting = True
         for adapter in self.adapters.values():
-            await adapter.start(self.on_command)
+            await adapter.start(self)
         self.started.set()
 
     async def stop(self) -> None:

@@ -16,7 +16,7 @@ from bot.planner import parse_clock
 from bot.render import Reader, render_agenda, render_session, text
 from bot.schedule import Schedule, Session
 from bot.store import ChatRecord, Store
-from bot.timezones import Place, resolve_timezone
+from bot.timezones import Place, place_at, resolve_timezone
 
 log = logging.getLogger(__name__)
 
@@ -361,9 +361,10 @@ class Commands:
     async def _set_zone(
         self, chat: ChatRecord, place: Place, others: tuple[Place, ...], lang: str
     ) -> Reply:
-        chat = await self.s.store.update_chat(
+        updated = await self.s.store.update_chat(
             chat.pk, now=self.s.clock(), timezone=place.zone, tz_label=place.label
         )
+        chat = updated or chat
         await self.s.replan()
         now = self.s.clock()
         lines = [
@@ -392,12 +393,20 @@ class Commands:
             buttons = tuple((Button(o.label, f"timezone {o.zone}"),) for o in others[:5])
         return self._say("\n".join(lines), buttons=buttons)
 
-    async def set_zone_from_place(self, cmd: Command, place: Place) -> Reply:
-        """Set a chat's zone from a place found another way (e.g. a shared location)."""
+    async def set_zone_from_location(
+        self, cmd: Command, latitude: float, longitude: float
+    ) -> Reply:
+        """Set a chat's zone from a shared location; the reply names the zone found."""
         chat, _ = await self.s.store.get_or_create_chat(
             cmd.platform, cmd.chat_id, user_id=cmd.user_id, kind=cmd.chat_kind, now=self.s.clock()
         )
-        return await self._set_zone(chat, place, (), self._reader(chat).lang)
+        lang = self._reader(chat).lang
+        if cmd.chat_kind != "private" and not cmd.is_admin:
+            return self._say(t("error.admins_only", lang))
+        place = place_at(latitude, longitude, lang)
+        if place is None:
+            return self._say(t("timezone.no_zone_there", lang))
+        return await self._set_zone(chat, place, (), lang)
 
     async def language(self, cmd: Command, chat: ChatRecord) -> Reply:
         """/language CODE: the language of every message to this chat."""

@@ -156,20 +156,22 @@ class ReminderScheduler:
                 await self._remember(group, now)
                 return 0
             default = self.settings.default_offsets
-            common = {
-                "session_id": group.session_id,
-                "kind": "reminder",
-                "ref": group.ref,
-                "due_at": group.due,
-                "offset_minutes": group.offset,
-                "default_offsets": default,
-                "now": now,
-            }
-            added = 0
-            if group.due == group.nominal:
-                added += await self.store.enqueue_session_audience(
-                    **common, only_without_quiet=True
-                )  # type: ignore[arg-type]
+
+            async def enqueue(*, chat_pks: list[int] | None = None, plain: bool = False) -> int:
+                return await self.store.enqueue_session_audience(
+                    session_id=group.session_id,
+                    kind="reminder",
+                    ref=group.ref,
+                    due_at=group.due,
+                    offset_minutes=group.offset,
+                    default_offsets=default,
+                    now=now,
+                    only_without_quiet=plain,
+                    chat_pks=chat_pks,
+                )
+
+            # Chats without quiet hours get every reminder at its nominal instant.
+            added = await enqueue(plain=True) if group.due == group.nominal else 0
             for zone, begin, end, offsets in await self.store.quiet_profiles(group.session_id):
                 prefs = Prefs(
                     zone or schedule.event.timezone,
@@ -179,7 +181,7 @@ class ReminderScheduler:
                 planned = plan(schedule, prefs, now, session_ids=[group.session_id])
                 if any(p.offset == group.offset and p.due == group.due for p in planned):
                     pks = await self.store.chats_with_profile(group.session_id, zone, begin, end)
-                    added += await self.store.enqueue_session_audience(**common, chat_pks=pks)  # type: ignore[arg-type]
+                    added += await enqueue(chat_pks=pks)
             await self.store.expire_superseded(group.session_id, now=now)
             await self._remember(group, now)
         late = (now - group.due).total_seconds()

@@ -206,6 +206,24 @@ def zone_city(zone: str, locale: str) -> str:
     return _zone_city(zone, _babel_locale(locale))
 
 
+@lru_cache(maxsize=1)
+def _zone_finder() -> Any:
+    # Imported lazily: the polygon data costs ~0.3 s and only shared locations need it.
+    from timezonefinder import TimezoneFinder
+
+    return TimezoneFinder()
+
+
+def place_at(latitude: float, longitude: float, locale: str = "en") -> Place | None:
+    """The zone at a point on earth (a shared location), offline; None at sea or if invalid."""
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    zone = _zone_finder().timezone_at(lng=longitude, lat=latitude)
+    if not zone or zone.startswith("Etc/") or zone not in pytz.all_timezones_set:
+        return None
+    return Place(label=zone_city(zone, locale), zone=zone, kind="location")
+
+
 def warm_up() -> None:
     """Build the city index now (about a second) so no viewer's lookup waits for it."""
     _index()

@@ -43,7 +43,7 @@ class Harness:
     async def start(self) -> None:
         """Start the worker without background jobs (the test moves time)."""
         await self.worker.start(background=False)
-        await self.memory.start(self.worker.on_command)
+        await self.memory.start(self.worker)
 
     async def say(self, text: str, chat_id: str = "100", **kwargs: object) -> str:
         """A viewer sends `text`; returns the reply's plain text."""

@@ -130,8 +130,9 @@ async def test_markup_errors_and_edits(telegram_bot: Bot, fake_telegram: FakeTel
     sent = await telegram_bot.send_message(ALICE, "*Talk* starts", parse_mode="MarkdownV2")
     assert sent.entities[0].type == "bold"
     with pytest.raises(BadRequest, match="Message is not modified"):
-        await telegram_bot.edit_message_text("*Talk* starts", ALICE, sent.message_id,
-                                             parse_mode="MarkdownV2")
+        await telegram_bot.edit_message_text(
+            "*Talk* starts", ALICE, sent.message_id, parse_mode="MarkdownV2"
+        )
     edited = await telegram_bot.edit_message_text("Talk moved", ALICE, sent.message_id)
     assert isinstance(edited, type(sent)) and edited.edit_date is not None
     assert fake_telegram.message(ALICE, sent.message_id)["text"] == "Talk moved"  # type: ignore[index]
@@ -176,8 +177,11 @@ async def test_get_updates_timeout_allowed_updates_and_conflict(
     assert time.monotonic() - started >= 0.2
 
     fake_telegram.push_message(ALICE, "ignored")
-    sent = await telegram_bot.send_message(ALICE, "pick", reply_markup=InlineKeyboardMarkup(
-        [[InlineKeyboardButton("A", callback_data="a")]]))
+    sent = await telegram_bot.send_message(
+        ALICE,
+        "pick",
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]]),
+    )
     fake_telegram.push_callback_query(ALICE, ALICE, "a", message_id=sent.message_id)
     [update] = await telegram_bot.get_updates(allowed_updates=["callback_query"])
     assert update.callback_query is not None and update.callback_query.data == "a"
@@ -201,7 +205,8 @@ async def test_bot_command_entities_like_telegram() -> None:
     assert bot_command_entities("a/b /старт /x@ab") == []
     assert parse_html("<b>a</b>&lt;") == ("a<", [{"type": "bold", "offset": 0, "length": 1}])
     assert parse_markdown_v2("||x|| \\!") == (
-        "x !", [{"type": "spoiler", "offset": 0, "length": 1}]
+        "x !",
+        [{"type": "spoiler", "offset": 0, "length": 1}],
     )
 
 

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from bot.messages import Command, Message, Reply
 
-OnCommand = Callable[[Command], Awaitable[Reply | None]]
+
+class Core(Protocol):
+    """What an adapter may ask of the core; it never sees the store or the scheduler."""
+
+    async def on_command(self, command: Command) -> Reply | None:
+        """Answer a command (None while the worker is stopping)."""
+
+    async def on_chat_status(self, platform: str, chat_id: str, status: str) -> None:
+        """The platform says a chat can ("active") or cannot ("blocked", "left") be reached."""
+
+    async def on_chat_migrated(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        """A chat moved to a new id (a group became a supergroup); it keeps its settings."""
+
+    async def on_location(self, command: Command, latitude: float, longitude: float) -> Reply:
+        """A viewer shared a location: set the chat's zone from it and say which."""
+
+    def command_menu(self, lang: str) -> list[tuple[str, str]]:
+        """(command, short description) for the platform's command menu, in `lang`."""
+
+    def languages(self) -> tuple[str, ...]:
+        """The language codes the bot speaks, default first."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +87,8 @@ class Adapter(Protocol):
     platform: ClassVar[str]
     limits: ClassVar[Limits]
 
-    async def start(self, on_command: OnCommand) -> None:
-        """Begin taking commands; each is passed to `on_command` and its reply rendered."""
+    async def start(self, core: Core) -> None:
+        """Begin taking commands; each goes to `core.on_command` and its reply is rendered."""
 
     async def stop(self) -> None:
         """Stop taking commands and release the connection."""

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import ClassVar, TextIO
 
-from bot.adapters.base import Limits, OnCommand, Recipient
+from bot.adapters.base import Core, Limits, Recipient
 from bot.messages import Command, Message, Reply, parse_command
 
 CHAT_ID = "console"
@@ -33,12 +33,12 @@ class ConsoleAdapter:
         self.locale = locale
         self.on_eof = on_eof
         self._task: asyncio.Task[None] | None = None
-        self._on_command: OnCommand | None = None
+        self._core: Core | None = None
         self._color = self.stdout.isatty()
 
-    async def start(self, on_command: OnCommand) -> None:
+    async def start(self, core: Core) -> None:
         """Start reading lines from stdin in the background."""
-        self._on_command = on_command
+        self._core = core
         self._task = asyncio.create_task(self._read_loop(), name="console-stdin")
 
     async def stop(self) -> None:
@@ -74,13 +74,13 @@ class ConsoleAdapter:
 
     async def _handle(self, line: str) -> None:
         parsed = parse_command(line)
-        if parsed is None or self._on_command is None:
+        if parsed is None or self._core is None:
             return
         name, args, rest = parsed
         command = Command(
             self.platform, CHAT_ID, CHAT_ID, name, args, rest, locale_hint=self.locale
         )
-        reply = await self._on_command(command)
+        reply = await self._core.on_command(command)
         if reply is not None:
             self.show_reply(reply)
 

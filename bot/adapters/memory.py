@@ -7,7 +7,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bot.adapters.base import Limits, OnCommand, Recipient, SendError
+from bot.adapters.base import Core, Limits, Recipient, SendError
 from bot.messages import Command, Message, Reply, parse_command
 
 
@@ -27,18 +27,18 @@ class MemoryAdapter:
     limits: ClassVar[Limits] = Limits(4096, 10_000, 10_000, 1_000_000)
 
     def __init__(self) -> None:
-        self._on_command: OnCommand | None = None
+        self._core: Core | None = None
         self.sent: list[Sent] = []
         self._failures: dict[str, deque[SendError]] = defaultdict(deque)
         self._arrived = asyncio.Condition()
 
-    async def start(self, on_command: OnCommand) -> None:
+    async def start(self, core: Core) -> None:
         """Remember where commands go."""
-        self._on_command = on_command
+        self._core = core
 
     async def stop(self) -> None:
         """Nothing to release."""
-        self._on_command = None
+        self._core = None
 
     async def push(
         self,
@@ -51,7 +51,7 @@ class MemoryAdapter:
         is_admin: bool = True,
     ) -> Reply | None:
         """A viewer types `text`; returns the bot's reply."""
-        assert self._on_command is not None, "adapter not started"
+        assert self._core is not None, "adapter not started"
         parsed = parse_command(text)
         assert parsed is not None, f"not a command: {text!r}"
         name, args, rest = parsed
@@ -66,7 +66,7 @@ class MemoryAdapter:
             locale_hint=locale,
             is_admin=is_admin,
         )
-        return await self._on_command(command)
+        return await self._core.on_command(command)
 
     def fail(self, chat_id: str, *errors: SendError) -> None:
         """The next sends to `chat_id` raise these errors, in order."""

@@ -62,13 +62,48 @@ FIRST_UPDATE_ID: Final = 10001
 # Parameters whose form value is a plain string; every other form value is JSON-decoded.
 _STRING_PARAMS: Final = frozenset(
     {
-        "text", "caption", "parse_mode", "callback_query_id", "url", "inline_message_id",
-        "language_code", "description", "short_description", "name", "title", "query_id",
-        "emoji", "secret_token", "ip_address", "business_connection_id", "message_effect_id",
-        "question", "explanation", "address", "first_name", "last_name", "phone_number",
-        "vcard", "payload", "currency", "provider_token", "start_parameter", "custom_title",
-        "invite_link", "sticker", "document", "photo", "audio", "video", "animation", "voice",
-        "video_note", "thumbnail", "file_id", "action", "user_id_str",
+        "text",
+        "caption",
+        "parse_mode",
+        "callback_query_id",
+        "url",
+        "inline_message_id",
+        "language_code",
+        "description",
+        "short_description",
+        "name",
+        "title",
+        "query_id",
+        "emoji",
+        "secret_token",
+        "ip_address",
+        "business_connection_id",
+        "message_effect_id",
+        "question",
+        "explanation",
+        "address",
+        "first_name",
+        "last_name",
+        "phone_number",
+        "vcard",
+        "payload",
+        "currency",
+        "provider_token",
+        "start_parameter",
+        "custom_title",
+        "invite_link",
+        "sticker",
+        "document",
+        "photo",
+        "audio",
+        "video",
+        "animation",
+        "voice",
+        "video_note",
+        "thumbnail",
+        "file_id",
+        "action",
+        "user_id_str",
     }
 )
 # Methods counted as "sends" for block(), migrated chats and the flood limit.
@@ -437,14 +472,36 @@ _ATTR_NAME_STOP: Final = _SPACE | frozenset(b"=>/\"'")
 _NAMED_HTML_ENTITIES: Final = {b"lt": 0x3C, b"gt": 0x3E, b"amp": 0x26, b"quot": 0x22}
 _HTML_TAGS: Final = frozenset(
     {
-        "a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler",
-        "tg-emoji", "span", "pre", "code", "blockquote",
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "s",
+        "strike",
+        "del",
+        "u",
+        "ins",
+        "tg-spoiler",
+        "tg-emoji",
+        "span",
+        "pre",
+        "code",
+        "blockquote",
     }
 )
 _HTML_SIMPLE: Final = {
-    "i": "italic", "em": "italic", "b": "bold", "strong": "bold", "s": "strikethrough",
-    "strike": "strikethrough", "del": "strikethrough", "u": "underline", "ins": "underline",
-    "tg-spoiler": "spoiler", "span": "spoiler",
+    "i": "italic",
+    "em": "italic",
+    "b": "bold",
+    "strong": "bold",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "u": "underline",
+    "ins": "underline",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
 }
 _HTML_SPECIAL: Final = re.compile(rb"[<&]")
 _PAD: Final = b"\x00" * 8
@@ -489,7 +546,9 @@ def _make_link_entity(
     user_id = _link_user_id(url)
     if user_id is not None:
         return {
-            "type": "text_mention", "offset": offset, "length": length,
+            "type": "text_mention",
+            "offset": offset,
+            "length": length,
             "user": user_lookup(user_id),
         }
     checked = _checked_link(url)
@@ -646,7 +705,9 @@ def parse_html(
                     raise MarkupError("Invalid custom emoji identifier specified")
                 entities.append(
                     {
-                        "type": "custom_emoji", "offset": offset, "length": length,
+                        "type": "custom_emoji",
+                        "offset": offset,
+                        "length": length,
                         "custom_emoji_id": str(int(argument)),
                     }
                 )
@@ -694,9 +755,16 @@ _MD_CODE_RESERVED: Final = frozenset(b"`")
 _MD_SPECIAL: Final = re.compile(rb"[_*\[\]()~`>#+\-=|{}.!\n\\]")
 _MD_CODE_SPECIAL: Final = re.compile(rb"[`\\]")
 _MD_TYPE_NAMES: Final = {
-    "bold": "Bold", "italic": "Italic", "underline": "Underline",
-    "strikethrough": "Strikethrough", "spoiler": "Spoiler", "code": "Code", "pre": "Pre",
-    "pre_code": "PreCode", "text_url": "TextUrl", "custom_emoji": "CustomEmoji",
+    "bold": "Bold",
+    "italic": "Italic",
+    "underline": "Underline",
+    "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler",
+    "code": "Code",
+    "pre": "Pre",
+    "pre_code": "PreCode",
+    "text_url": "TextUrl",
+    "custom_emoji": "CustomEmoji",
     "blockquote": "BlockQuote",
 }
 
@@ -903,8 +971,10 @@ def parse_markdown_v2(
                 raise MarkupError("Invalid tg://emoji or tg://time URL specified")
             if not skip:
                 entity = {
-                    "type": "custom_emoji", "offset": entry.offset,
-                    "length": u16 - entry.offset, "custom_emoji_id": emoji_id,
+                    "type": "custom_emoji",
+                    "offset": entry.offset,
+                    "length": u16 - entry.offset,
+                    "custom_emoji_id": emoji_id,
                 }
             skip = True
         elif kind_end in ("blockquote", "expandable_blockquote"):
@@ -1087,20 +1157,40 @@ def _chat_member(user: JSON, status: str) -> JSON:
         member["is_anonymous"] = False
     elif status == "administrator":
         member.update(
-            can_be_edited=False, is_anonymous=False, can_manage_chat=True,
-            can_delete_messages=True, can_manage_video_chats=True, can_restrict_members=True,
-            can_promote_members=False, can_change_info=True, can_invite_users=True,
-            can_post_stories=False, can_edit_stories=False, can_delete_stories=False,
-            can_pin_messages=True, can_manage_topics=False,
+            can_be_edited=False,
+            is_anonymous=False,
+            can_manage_chat=True,
+            can_delete_messages=True,
+            can_manage_video_chats=True,
+            can_restrict_members=True,
+            can_promote_members=False,
+            can_change_info=True,
+            can_invite_users=True,
+            can_post_stories=False,
+            can_edit_stories=False,
+            can_delete_stories=False,
+            can_pin_messages=True,
+            can_manage_topics=False,
         )
     elif status == "restricted":
         member.update(
-            is_member=True, can_change_info=False, can_invite_users=False,
-            can_pin_messages=False, can_send_messages=False, can_send_polls=False,
-            can_send_other_messages=False, can_add_web_page_previews=False,
-            can_manage_topics=False, until_date=0, can_send_audios=False,
-            can_send_documents=False, can_send_photos=False, can_send_videos=False,
-            can_send_video_notes=False, can_send_voice_notes=False, can_edit_tag=False,
+            is_member=True,
+            can_change_info=False,
+            can_invite_users=False,
+            can_pin_messages=False,
+            can_send_messages=False,
+            can_send_polls=False,
+            can_send_other_messages=False,
+            can_add_web_page_previews=False,
+            can_manage_topics=False,
+            until_date=0,
+            can_send_audios=False,
+            can_send_documents=False,
+            can_send_photos=False,
+            can_send_videos=False,
+            can_send_video_notes=False,
+            can_send_voice_notes=False,
+            can_edit_tag=False,
         )
     elif status == "kicked":
         member["until_date"] = 0
@@ -1127,9 +1217,14 @@ class FakeTelegram:
         self.clock = clock
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_user: JSON = {
-            "id": self.bot_id, "is_bot": True, "first_name": first_name, "username": username,
-            "can_join_groups": True, "can_read_all_group_messages": False,
-            "supports_inline_queries": False, "can_connect_to_business": False,
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": first_name,
+            "username": username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
             "has_main_web_app": False,
         }
         self.strict_chats = strict_chats
@@ -1459,7 +1554,9 @@ class FakeTelegram:
         return list(self._outbox.get(chat_id, ()))
 
     async def pop_message(
-        self, chat_id: int | str, timeout: float = 5.0  # noqa: ASYNC109
+        self,
+        chat_id: int | str,
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> str:
         """Next not yet popped text the bot successfully sent to ``chat_id`` (errbot style)."""
         await self._wait_until(
@@ -1829,7 +1926,9 @@ class FakeTelegram:
             entities = _sorted_entities([e for e in given if isinstance(e, dict)])
         elif isinstance(mode, str) and mode:
             parser = {
-                "html": parse_html, "markdownv2": parse_markdown_v2, "markdown": parse_markdown
+                "html": parse_html,
+                "markdownv2": parse_markdown_v2,
+                "markdown": parse_markdown,
             }.get(mode.lower())
             if parser is None:
                 raise ApiError.bad_request("unsupported parse_mode")
@@ -1856,12 +1955,13 @@ class FakeTelegram:
         if rows is None:
             return None
         if not isinstance(rows, list):
-            raise ApiError.bad_request("field \"inline_keyboard\" of the InlineKeyboardMarkup "
-                                       "must be an Array")
+            raise ApiError.bad_request(
+                'field "inline_keyboard" of the InlineKeyboardMarkup must be an Array'
+            )
         for row in rows:
             for button in row if isinstance(row, list) else ():
                 if not isinstance(button, dict) or "text" not in button:
-                    raise ApiError.bad_request("can't find field \"text\"")
+                    raise ApiError.bad_request('can\'t find field "text"')
                 actions = set(button) - {"text", "style", "icon_custom_emoji_id"}
                 if not actions:
                     raise ApiError.bad_request(
@@ -1893,7 +1993,10 @@ class FakeTelegram:
         chat = self._chat_for(req.chat_id)
         chat_id = chat["id"]
         message: JSON = {
-            "message_id": 0, "from": self.bot_user, "chat": chat, "date": int(time.time())
+            "message_id": 0,
+            "from": self.bot_user,
+            "chat": chat,
+            "date": int(time.time()),
         }
         replied = self._reply_to(req, chat_id)
         if replied is not None:
@@ -2147,7 +2250,7 @@ class FakeTelegram:
     def _set_my_commands(self, req: Request) -> bool:
         commands = req.params.get("commands")
         if not isinstance(commands, list):
-            raise ApiError.bad_request("parameter \"commands\" is required")
+            raise ApiError.bad_request('parameter "commands" is required')
         for command in commands:
             if not isinstance(command, dict) or "command" not in command:
                 raise ApiError.bad_request("can't parse BotCommand: Can't find field \"command\"")
@@ -2160,8 +2263,7 @@ class FakeTelegram:
             if not str(command["description"]).strip():
                 raise ApiError.bad_request("command description must be non-empty")
         self.commands[self._commands_key(req.params)] = [
-            {"command": str(c["command"]), "description": str(c["description"])}
-            for c in commands
+            {"command": str(c["command"]), "description": str(c["description"])} for c in commands
         ]
         return True
 
@@ -2238,8 +2340,11 @@ class FakeTelegram:
             accent_color_id=0,
             max_reaction_count=11,
             accepted_gift_types={
-                "unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
-                "premium_subscription": False, "gifts_from_channels": False,
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
             },
         )
         return chat
