@@ -107,6 +107,26 @@ class Worker:
         """The languages the bot speaks."""
         return languages()
 
+    def current_schedule(self) -> Schedule:
+        """The schedule in force."""
+        return self.schedule
+
+    async def recall(self, platform: str, kind: str, key: str) -> str | None:
+        """A value an adapter stored earlier."""
+        return await self.store.get_ref(platform, kind, key)
+
+    async def recall_all(self, platform: str, kind: str) -> dict[str, str]:
+        """Every value of one kind an adapter stored."""
+        return await self.store.refs(platform, kind)
+
+    async def remember(self, platform: str, kind: str, key: str, value: str) -> None:
+        """Store a value for an adapter, across restarts."""
+        await self.store.set_ref(platform, kind, key, value, now=self.clock())
+
+    async def forget(self, platform: str, kind: str, key: str) -> None:
+        """Drop a value an adapter stored."""
+        await self.store.delete_ref(platform, kind, key)
+
     async def start(self, *, background: bool = True) -> None:
         """Catch up, start sending, then start taking commands.
 

@@ -166,7 +166,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     settings, schedule = loaded
     try:
-        adapters = build_adapters(os.environ, console=args.console)
+        adapters = build_adapters(os.environ, settings, console=args.console)
         if args.rehearse:
             schedule = rehearse(schedule, args.rehearse, dt.datetime.now(dt.UTC))
     except (ConfigError, ValueError, argparse.ArgumentTypeError) as exc:

@@ -63,6 +63,25 @@ class AnnouncementChannels:
 
 
 @dataclass(frozen=True)
+class TelegramConfig:
+    """Telegram adapter settings (the token comes from TELEGRAM_BOT_TOKEN)."""
+
+    poll_timeout: int = 30
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_path: str = "telegram"
+
+
+@dataclass(frozen=True)
+class DiscordConfig:
+    """Discord adapter settings (the token comes from DISCORD_BOT_TOKEN)."""
+
+    guild_ids: tuple[str, ...] = ()
+    announcement_role_id: str = ""
+    scheduled_events: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the worker is configured with; secrets stay in `env`."""
 
@@ -73,6 +92,8 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     organizers: Organizers = field(default_factory=Organizers)
     announcement_channels: AnnouncementChannels = field(default_factory=AnnouncementChannels)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
     database_url: str | None = None  # from DATABASE_URL
 
 
@@ -87,7 +108,9 @@ def _coerce(path: str, expected: Any, value: Any) -> Any:
             raise ConfigError(f"{path}: expected a whole number >= 0, got {value!r}")
         return value
     if isinstance(expected, str):
-        if not isinstance(value, str) or not value:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # ids are often written as bare numbers
+        if not isinstance(value, str) or (not value and expected):
             raise ConfigError(f"{path}: expected a non-empty text, got {value!r}")
         return value
     if isinstance(expected, tuple):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 
@@ -33,6 +34,9 @@ class Message:
     title: str | None = None
     links: tuple[Link, ...] = ()
     buttons: tuple[tuple[Button, ...], ...] = ()  # rows of buttons
+    # The session start the message is about, so that a platform that can show an instant
+    # in each reader's own clock (Discord's <t:UNIX:F>) does so.
+    when: dt.datetime | None = None
 
     def plain(self) -> str:
         """The whole message as plain text, for consoles, logs and tests."""

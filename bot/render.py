@@ -187,7 +187,7 @@ def render_session(
     title = t(
         "session.card_title", lang, title=text(session.title, reader, schedule), id=session.id
     )
-    return Message("\n".join(lines), title=title, links=links, buttons=buttons)
+    return Message("\n".join(lines), title=title, links=links, buttons=buttons, when=session.start)
 
 
 def render_reminder(
@@ -214,4 +214,4 @@ def render_reminder(
     else:
         headline = t("reminder.late", lang, title=title, relative=relative)
         body = [t("reminder.watch", lang, link=link)]
-    return Message("\n".join(body), title=headline, links=links)
+    return Message("\n".join(body), title=headline, links=links, when=session.start)

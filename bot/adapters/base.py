@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from bot.messages import Command, Message, Reply
+from bot.schedule import Schedule
 
 
 class Core(Protocol):
@@ -28,6 +29,21 @@ class Core(Protocol):
 
     def languages(self) -> tuple[str, ...]:
         """The language codes the bot speaks, default first."""
+
+    def current_schedule(self) -> Schedule:
+        """The schedule in force (it may be reloaded while the worker runs)."""
+
+    async def recall(self, platform: str, kind: str, key: str) -> str | None:
+        """A value the adapter stored earlier (e.g. a DM channel id), across restarts."""
+
+    async def recall_all(self, platform: str, kind: str) -> dict[str, str]:
+        """Every value of one kind the adapter stored."""
+
+    async def remember(self, platform: str, kind: str, key: str, value: str) -> None:
+        """Store a value for later, across restarts."""
+
+    async def forget(self, platform: str, kind: str, key: str) -> None:
+        """Drop a stored value."""
 
 
 @dataclass(frozen=True)
