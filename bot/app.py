@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.adapters.base import Adapter
 from bot.commands import Commands, Services
 from bot.config import Settings
-from bot.delivery import DeliveryEngine, Renderer
+from bot.delivery import EVERY_LANGUAGE, DeliveryEngine, Renderer
 from bot.i18n import languages, t
 from bot.messages import Command, Reply
 from bot.schedule import Schedule
@@ -83,6 +83,21 @@ class Worker:
             return None
         return await self.commands.handle(command)
 
+    async def _enrol_announcement_channels(self) -> None:
+        """Channels named in config get every reminder, in every event language."""
+        channels = self.settings.announcement_channels
+        now = self.clock()
+        for platform, ids in (("telegram", channels.telegram), ("discord", channels.discord)):
+            if platform not in self.adapters:
+                continue
+            for chat_id in ids:
+                chat, _ = await self.store.get_or_create_chat(
+                    platform, chat_id, kind="channel", language=EVERY_LANGUAGE, now=now
+                )
+                if chat.language != EVERY_LANGUAGE:
+                    await self.store.update_chat(chat.pk, language=EVERY_LANGUAGE, now=now)
+                await self.store.subscribe(chat.pk, "*", now=now)
+
     async def on_chat_status(self, platform: str, chat_id: str, status: str) -> None:
         """Record whether a chat can be reached; a blocked chat gets nothing until it is back."""
         chat = await self.store.get_chat(platform, chat_id)
@@ -133,6 +148,7 @@ class Worker:
         Without `background`, no job runs and no loop drains: a test then drives time itself
         with `scheduler.run_due(now)` and `delivery.drain_once(platform)`.
         """
+        await self._enrol_announcement_channels()
         if background:
             await self.delivery.start()
             await self.scheduler.start()

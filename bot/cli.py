@@ -203,7 +203,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 async def _demo(settings: Settings, schedule: Schedule, lang: str | None, out: TextIO) -> int:
     interactive = sys.stdin.isatty()
     eof = asyncio.Event()
-    console = ConsoleAdapter(stdout=out, locale=lang, on_eof=eof.set)
+    console = ConsoleAdapter(stdout=out, locale=lang, on_eof=eof.set, listen_at_start=False)
     store = await open_store(settings)
     worker = Worker(settings, schedule, store, [console])
     stop = asyncio.Event()
@@ -219,6 +219,7 @@ async def _demo(settings: Settings, schedule: Schedule, lang: str | None, out: T
         await worker.started.wait()
         for line in ("/start", f"/subscribe {first.id}"):
             await console.type(line)
+        console.listen()  # the viewer's own commands come after the scripted ones
         await worker.settle()
         while not stop.is_set():
             await asyncio.sleep(1)

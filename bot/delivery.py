@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.adapters.base import (
     Adapter,
@@ -24,11 +24,13 @@ from bot.commands import reader_of
 from bot.config import Delivery as DeliverySettings
 from bot.messages import Message
 from bot.ratelimit import PlatformPacer
-from bot.render import render_reminder
+from bot.render import combine, render_reminder
 from bot.schedule import Schedule
 from bot.store import Claimed, Store
 
 log = logging.getLogger(__name__)
+
+EVERY_LANGUAGE = "*"  # the language of an announcement channel: all of the event's
 
 # What a row renders to: a message to send, or the reason it must not be sent any more.
 Rendered = Message | str
@@ -62,6 +64,16 @@ class Renderer:
     async def render(self, row: Claimed, now: dt.datetime) -> Rendered:
         """The message for this row at `now`; a string says why it expired instead."""
         schedule = self.schedule()
+        if row.chat.language == EVERY_LANGUAGE:
+            # An announcement channel: one message in each of the event's languages.
+            versions = []
+            for lang in schedule.event.languages:
+                chat = replace(row.chat, language=lang)
+                version = await self.render(replace(row, chat=chat), now)
+                if isinstance(version, str):
+                    return version
+                versions.append(version)
+            return combine(versions)
         reader = reader_of(row.chat, schedule)
         if row.kind == "reminder":
             session = schedule.session(row.session_id or "")

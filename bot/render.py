@@ -215,3 +215,18 @@ def render_reminder(
         headline = t("reminder.late", lang, title=title, relative=relative)
         body = [t("reminder.watch", lang, link=link)]
     return Message("\n".join(body), title=headline, links=links, when=session.start)
+
+
+def combine(messages: list[Message]) -> Message:
+    """One message carrying several languages' versions, for channels that serve everyone."""
+    first = messages[0]
+    parts = [first.text]
+    for other in messages[1:]:
+        parts.append(f"{other.title}\n{other.text}" if other.title else other.text)
+    links: dict[str, Link] = {}
+    for message in messages:
+        for link in message.links:
+            links.setdefault(link.url, link)
+    return Message(
+        "\n\n".join(parts), title=first.title, links=tuple(links.values()), when=first.when
+    )

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from bot.adapters.base import Blocked, RetryAfter, Transient
-from tests.core_harness import S1, S2, Harness
+from bot.adapters.memory import MemoryAdapter
+from bot.app import Worker
+from bot.config import AnnouncementChannels, Settings
+from bot.store import Store
+from tests.core_harness import S1, S2, Harness, summit
 
 MIN = dt.timedelta(minutes=1)
 
@@ -170,3 +175,30 @@ async def test_remind_off_and_default(bot: Harness) -> None:
     assert await bot.at(S1 - dt.timedelta(days=1)) == []
     assert "1 hour before" in await bot.say("/remind default")
     assert len(await bot.at(S1 - dt.timedelta(hours=1))) == 1
+
+
+class TelegramLike(MemoryAdapter):
+    """The memory platform under the name of a platform that has announcement channels."""
+
+    platform = "telegram"
+
+
+async def test_announcement_channels_get_every_reminder_in_every_language(store: Store) -> None:
+    settings = replace(
+        Settings(), announcement_channels=AnnouncementChannels(telegram=("-100777",))
+    )
+    harness = Harness(store, summit(), settings, S1 - dt.timedelta(days=2))
+    harness.memory = TelegramLike()
+    harness.worker = Worker(
+        settings, harness.worker.schedule, store, [harness.memory], harness.clock
+    )
+    await harness.start()
+    sent = await harness.at(S1)
+    assert [chat for chat, _ in sent] == ["-100777"]
+    message = sent[0][1]
+    assert "is live now" in (message.title or "") and "正在直播" in message.text
+    assert {link.url for link in message.links} == {
+        "https://youtu.be/b0fWeY_5sLk",
+        "https://youtu.be/5B_aKaTUu3k",
+    }
+    await harness.worker.stop()

@@ -27,19 +27,28 @@ class ConsoleAdapter:
         *,
         locale: str | None = None,
         on_eof: Callable[[], None] | None = None,
+        listen_at_start: bool = True,
     ) -> None:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.locale = locale
         self.on_eof = on_eof
+        self.listen_at_start = listen_at_start
+        self._echo = not self.stdin.isatty()  # piped commands are shown, as if typed
         self._task: asyncio.Task[None] | None = None
         self._core: Core | None = None
         self._color = self.stdout.isatty()
 
     async def start(self, core: Core) -> None:
-        """Start reading lines from stdin in the background."""
+        """Start taking commands; stdin is read once `listen` is called (or at once)."""
         self._core = core
-        self._task = asyncio.create_task(self._read_loop(), name="console-stdin")
+        if self.listen_at_start:
+            self.listen()
+
+    def listen(self) -> None:
+        """Start reading lines from stdin in the background."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._read_loop(), name="console-stdin")
 
     async def stop(self) -> None:
         """Stop reading."""
@@ -70,6 +79,8 @@ class ConsoleAdapter:
                     self.on_eof()
                 return
             if line.strip():
+                if self._echo:
+                    self._print(f"> {line.strip()}")
                 await self._handle(line)
 
     async def _handle(self, line: str) -> None:
@@ -95,7 +106,10 @@ class ConsoleAdapter:
         if message.title:
             lines.append(f"\033[1m{message.title}\033[0m" if self._color else message.title)
         lines.append(message.text)
-        lines.extend(f"  {link.label}: {link.url}" for link in message.links)
+        # A link the text already shows is not repeated.
+        lines.extend(
+            f"  {link.label}: {link.url}" for link in message.links if link.url not in message.text
+        )
         for row in message.buttons:
             lines.append("  " + "   ".join(f"[{b.label}: /{b.action}]" for b in row))
         return "\n".join(lines)
