@@ -18,6 +18,8 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+Profile = tuple[str | None, str, str, tuple[int, ...] | None]  # zone, quiet start/end, offsets
+ALL = "*"
 FIRED = "fired"  # platform_refs kind that remembers which jobs ran, across restarts
 
 
@@ -70,6 +72,8 @@ class ReminderScheduler:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         self._groups: dict[str, Group] = {}
+        self._quiet: dict[str, list[Profile]] = {}  # quiet-hours profiles by session, cached
+        self._due: list[Group] = []
         self._replan_lock = asyncio.Lock()
         self._fire_lock = asyncio.Lock()
 
@@ -83,21 +87,32 @@ class ReminderScheduler:
         if self.aps.running:
             self.aps.shutdown(wait=False)
 
+    def _quiet_prefs(self, schedule: Schedule, session_id: str) -> list[tuple[Prefs, Profile]]:
+        """Planning preferences of the session's subscribers with quiet hours (cached)."""
+        default = self.settings.default_offsets
+        found = []
+        for profile in (*self._quiet.get(session_id, ()), *self._quiet.get(ALL, ())):
+            zone, begin, end, offsets = profile
+            prefs = Prefs(
+                zone or schedule.event.timezone,
+                default if offsets is None else offsets,
+                (parse_clock(begin), parse_clock(end)),
+            )
+            found.append((prefs, profile))
+        return found
+
     async def _profiles(self, schedule: Schedule) -> list[Prefs]:
         """Every distinct set of planning preferences among the subscribers."""
         default = self.settings.default_offsets
-        event_zone = schedule.event.timezone
         offsets_in_use = await self.store.offsets_in_use()
         # Chats without quiet hours are planned at the nominal instant of each offset.
         plain = {
             o for offsets in offsets_in_use for o in (default if offsets is None else offsets)
         }
-        profiles = [Prefs(event_zone, tuple(sorted(plain, reverse=True)))]
+        profiles = [Prefs(schedule.event.timezone, tuple(sorted(plain, reverse=True)))]
+        self._quiet = await self.store.quiet_profiles_by_session()
         for session_id in schedule.session_ids():
-            for zone, begin, end, offsets in await self.store.quiet_profiles(session_id):
-                quiet = (parse_clock(begin), parse_clock(end))
-                chosen = default if offsets is None else offsets
-                profiles.append(Prefs(zone or event_zone, chosen, quiet))
+            profiles.extend(prefs for prefs, _ in self._quiet_prefs(schedule, session_id))
         return profiles
 
     async def plan_groups(self, now: dt.datetime) -> dict[str, Group]:
@@ -127,73 +142,89 @@ class ReminderScheduler:
                     overdue.append(group)
                 else:
                     self.aps.add_job(
-                        self.fire,
+                        self._job,
                         DateTrigger(group.due, timezone=dt.UTC),
                         args=(group,),
                         id=job_id,
                         replace_existing=True,
                     )
             self._groups = groups
-        for group in sorted(overdue):
-            await self.fire(group)
+        await self.fire_many(overdue)
 
     async def run_due(self, now: dt.datetime) -> int:
         """Fire every group due at `now` that has not fired (tests drive time this way)."""
         fired = await self.store.refs("scheduler", FIRED)
-        due = sorted(g for g in self._groups.values() if g.due <= now and g.job_id not in fired)
-        for group in due:
-            await self.fire(group)
+        due = [g for g in self._groups.values() if g.due <= now and g.job_id not in fired]
+        await self.fire_many(due)
         return len(due)
 
+    async def _job(self, group: Group) -> None:
+        """An APScheduler job: queue the group; jobs due together are written together."""
+        self._due.append(group)
+        await asyncio.sleep(0)  # let the other jobs of this instant queue theirs
+        if self._due:
+            batch, self._due = self._due, []
+            await self.fire_many(batch)
+
     async def fire(self, group: Group) -> int:
-        """Write the group's audience into the ledger as pending rows, then wake delivery."""
-        async with self._fire_lock:
+        """Fire one group (see `fire_many`)."""
+        return await self.fire_many([group])
+
+    async def fire_many(self, groups: list[Group]) -> int:
+        """Write the groups' audiences into the ledger as pending rows, in one transaction.
+
+        Then wake the delivery engine. A group whose session is over, moved or gone writes
+        nothing; every group is remembered as fired so that a restart does not repeat it.
+        """
+        if not groups:
+            return 0
+        added = 0
+        async with self._fire_lock, self.store.transaction():
             now = self.clock()
             schedule = self.schedule()
-            session = schedule.session(group.session_id)
-            if session is None or session.start != group.start or session.is_over(now):
-                log.info("skipping %s: the session is over, moved or gone", group.job_id)
-                await self._remember(group, now)
-                return 0
-            default = self.settings.default_offsets
-
-            async def enqueue(*, chat_pks: list[int] | None = None, plain: bool = False) -> int:
-                return await self.store.enqueue_session_audience(
-                    session_id=group.session_id,
-                    kind="reminder",
-                    ref=group.ref,
-                    due_at=group.due,
-                    offset_minutes=group.offset,
-                    default_offsets=default,
-                    now=now,
-                    only_without_quiet=plain,
-                    chat_pks=chat_pks,
+            for group in sorted(groups):
+                added += await self._enqueue(group, schedule, now)
+            for session_id in {g.session_id for g in groups}:
+                await self.store.expire_superseded(session_id, now=now)
+            for group in groups:
+                await self.store.set_ref(
+                    "scheduler", FIRED, group.job_id, now.isoformat(), now=now
                 )
-
-            # Chats without quiet hours get every reminder at its nominal instant.
-            added = await enqueue(plain=True) if group.due == group.nominal else 0
-            for zone, begin, end, offsets in await self.store.quiet_profiles(group.session_id):
-                prefs = Prefs(
-                    zone or schedule.event.timezone,
-                    default if offsets is None else offsets,
-                    (parse_clock(begin), parse_clock(end)),
-                )
-                planned = plan(schedule, prefs, now, session_ids=[group.session_id])
-                if any(p.offset == group.offset and p.due == group.due for p in planned):
-                    pks = await self.store.chats_with_profile(group.session_id, zone, begin, end)
-                    added += await enqueue(chat_pks=pks)
-            await self.store.expire_superseded(group.session_id, now=now)
-            await self._remember(group, now)
-        late = (now - group.due).total_seconds()
+        late = max((now - g.due).total_seconds() for g in groups)
         log.info(
-            "reminder %s: %d recipients queued%s",
-            group.job_id,
+            "%d reminder group(s) fired, %d recipients queued%s",
+            len(groups),
             added,
-            f" ({late:.0f} s late)" if late > 1 else "",
+            f" (up to {late:.0f} s late)" if late > 1 else "",
         )
         if added:
             self.on_enqueued()
         return added
 
-    async def _remember(self, group: Group, now: dt.datetime) -> None:
-        await self.store.set_ref("scheduler", FIRED, group.job_id, now.isoformat(), now=now)
+    async def _enqueue(self, group: Group, schedule: Schedule, now: dt.datetime) -> int:
+        session = schedule.session(group.session_id)
+        if session is None or session.start != group.start or session.is_over(now):
+            log.info("skipping %s: the session is over, moved or gone", group.job_id)
+            return 0
+
+        async def enqueue(*, chat_pks: list[int] | None = None, plain: bool = False) -> int:
+            return await self.store.enqueue_session_audience(
+                session_id=group.session_id,
+                kind="reminder",
+                ref=group.ref,
+                due_at=group.due,
+                offset_minutes=group.offset,
+                default_offsets=self.settings.default_offsets,
+                now=now,
+                only_without_quiet=plain,
+                chat_pks=chat_pks,
+            )
+
+        # Chats without quiet hours get every reminder at its nominal instant.
+        added = await enqueue(plain=True) if group.due == group.nominal else 0
+        for prefs, (zone, begin, end, _) in self._quiet_prefs(schedule, group.session_id):
+            planned = plan(schedule, prefs, now, session_ids=[group.session_id])
+            if any(p.offset == group.offset and p.due == group.due for p in planned):
+                pks = await self.store.chats_with_profile(group.session_id, zone, begin, end)
+                added += await enqueue(chat_pks=pks)
+        return added

@@ -11,6 +11,7 @@ import enum
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -61,6 +62,9 @@ _HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 _MAX_OFFSETS_LEN: Final = 128
 
 T = TypeVar("T")
+
+# The connection of the transaction a task is in (see Store.transaction).
+_CURRENT: ContextVar[AsyncConnection | None] = ContextVar("summit_store_tx", default=None)
 
 
 class _Unset(enum.Enum):
@@ -451,12 +455,37 @@ class Store:
         return self._engine
 
     @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Run every store call inside the block in one transaction (one commit).
+
+        Used where many small writes belong together, e.g. a thousand reminders due at once:
+        one commit instead of thousands keeps the first send close to its due instant.
+        """
+        if _CURRENT.get() is not None:  # already inside one: join it
+            yield
+            return
+        async with self._writer.begin() as conn:
+            token = _CURRENT.set(conn)
+            try:
+                yield
+            finally:
+                _CURRENT.reset(token)
+
+    @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
+        current = _CURRENT.get()
+        if current is not None:
+            yield current
+            return
         async with self._writer.begin() as conn:
             yield conn
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
+        current = _CURRENT.get()
+        if current is not None:
+            yield current
+            return
         async with self._engine.connect() as conn:
             yield conn
 
@@ -834,6 +863,34 @@ class Store:
         profiles = [(r[0], str(r[1]), str(r[2]), decode_offsets(r[3])) for r in rows]
         profiles.sort(key=lambda p: (p[0] or "", p[1], p[2], p[3] or ()))
         return profiles
+
+    async def quiet_profiles_by_session(
+        self,
+    ) -> dict[str, list[tuple[str | None, str, str, tuple[int, ...] | None]]]:
+        """`quiet_profiles` for every subscribed session id at once ("*" stands for all)."""
+        stmt = (
+            sa.select(
+                Subscription.session_id,
+                Chat.timezone,
+                Chat.quiet_start,
+                Chat.quiet_end,
+                Chat.offsets,
+            )
+            .distinct()
+            .join(Chat, Chat.id == Subscription.chat_pk)
+            .where(
+                Chat.status == "active", Chat.quiet_start.is_not(None), Chat.quiet_end.is_not(None)
+            )
+        )
+        found: dict[str, set[tuple[str | None, str, str, tuple[int, ...] | None]]] = {}
+        async with self._read() as conn:
+            for sid, zone, begin, end, offsets in await conn.execute(stmt):
+                profile = (zone, str(begin), str(end), decode_offsets(offsets))
+                found.setdefault(sid, set()).add(profile)
+        return {
+            sid: sorted(p, key=lambda q: (q[0] or "", q[1], q[2], q[3] or ()))
+            for sid, p in found.items()
+        }
 
     async def chats_with_profile(
         self, session_id: str, timezone: str | None, quiet_start: str, quiet_end: str
