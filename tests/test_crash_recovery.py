@@ -18,7 +18,7 @@ RECIPIENTS = 2000
 IN_FLIGHT = 8
 
 
-async def _lines(path: Path) -> list[str]:
+def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
@@ -40,7 +40,7 @@ async def _run_until(url: str, out: Path, start: str, kill_after: int | None) ->
             _, err = await proc.communicate()
             assert proc.returncode == 0, err.decode()[-2000:]
             return proc.returncode
-        while len(await _lines(out)) < kill_after:
+        while len(_lines(out)) < kill_after:
             assert proc.returncode is None, "the worker ended before it could be killed"
             await asyncio.sleep(0.02)  # watching the output grow, not waiting for a time
         proc.send_signal(signal.SIGKILL)
@@ -63,7 +63,7 @@ async def test_sigkill_mid_fanout_loses_nothing(store: Store, database_url: str)
         await _run_until(database_url, out, start, threshold)
     await _run_until(database_url, out, start, None)
 
-    lines = await _lines(out)
+    lines = _lines(out)
     out.unlink(missing_ok=True)
     per_chat = Counter(line.split()[1] for line in lines)
     assert set(per_chat) == {str(i) for i in range(RECIPIENTS)}  # nobody lost

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from bot.config import Reminders
 from bot.planner import Prefs, plan, plan_session
-from bot.scheduler import FIRED, ReminderScheduler
 from bot.schedule import Session
+from bot.scheduler import FIRED, ReminderScheduler
 from bot.store import Store
 from tests.core_harness import S1, S2, Clock, summit
 
@@ -37,7 +37,7 @@ async def test_a_thousand_reminders_due_at_one_instant_all_fire(store: Store) ->
     assert len(scheduler.aps.get_jobs()) + len(await store.refs("scheduler", FIRED)) == 1000
     clock.now = start
     async with asyncio.timeout(60):
-        while len(await store.refs("scheduler", FIRED)) < 1000:
+        while len(await store.refs("scheduler", FIRED)) < 1000:  # noqa: ASYNC110
             await asyncio.sleep(0.05)  # waiting for the jobs to finish, not for a time
     scheduler.shutdown()
     assert await store.pending_count("memory") == 1000
