@@ -143,12 +143,16 @@ class Worker:
         await self.store.delete_ref(platform, kind, key)
 
     async def start(self, *, background: bool = True) -> None:
-        """Catch up, start sending, then start taking commands.
+        """Connect the platforms and take commands, then catch up and start sending.
 
         Without `background`, no job runs and no loop drains: a test then drives time itself
         with `scheduler.run_due(now)` and `delivery.drain_once(platform)`.
         """
         await self._enrol_announcement_channels()
+        # Platforms first: a send must not reach an adapter that is not connected yet.
+        self._accepting = True
+        for adapter in self.adapters.values():
+            await adapter.start(self)
         if background:
             await self.delivery.start()
             await self.scheduler.start()
@@ -156,23 +160,21 @@ class Worker:
         else:
             await self.store.requeue_inflight(now=self.clock())
             await self.scheduler.replan()
-        self._accepting = True
-        for adapter in self.adapters.values():
-            await adapter.start(self)
         self.started.set()
 
     async def stop(self) -> None:
-        """Stop taking commands, stop the jobs, let in-flight sends finish."""
+        """Stop taking commands and jobs, let in-flight sends finish, then disconnect."""
         self._accepting = False
+        self.scheduler.shutdown()
+        if self._replanner is not None:
+            self._replanner.cancel()
+        # Sends in flight need their platform: the adapters stop last.
+        await self.delivery.stop()
         for adapter in self.adapters.values():
             try:
                 await adapter.stop()
             except Exception:
                 log.exception("stopping the %s adapter failed", adapter.platform)
-        self.scheduler.shutdown()
-        if self._replanner is not None:
-            self._replanner.cancel()
-        await self.delivery.stop()
 
 
 async def open_store(settings: Settings) -> Store:

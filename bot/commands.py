@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.config import Settings
 from bot.i18n import catalog, languages, normalize_language, t
@@ -115,7 +115,8 @@ class Commands:
                 or chat
             )
         try:
-            return await handler(cmd, chat)
+            reply = await handler(cmd, chat)
+            return reply if reply.lang else replace(reply, lang=lang)
         except Exception:
             log.exception("command /%s failed on %s", cmd.name, cmd.platform)
             return self._say(t("error.internal", lang))
@@ -420,7 +421,8 @@ class Commands:
                 buttons=buttons,
             )
         await self.s.store.update_chat(chat.pk, now=self.s.clock(), language=wanted)
-        return self._say(t("language.set", wanted, language=catalog(wanted).name))
+        reply = self._say(t("language.set", wanted, language=catalog(wanted).name))
+        return replace(reply, lang=wanted)
 
     async def remind(self, cmd: Command, chat: ChatRecord) -> Reply:
         """/remind OFFSETS|default|off: when this chat's reminders go out."""

@@ -68,6 +68,7 @@ class Reply:
 
     messages: tuple[Message, ...]
     ephemeral: bool = True  # concerns only the caller (Discord shows it to them alone)
+    lang: str | None = None  # the language it is written in, for the adapter's own words
 
     @classmethod
     def of(cls, *messages: Message, ephemeral: bool = True) -> Reply:

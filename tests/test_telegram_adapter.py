@@ -1,0 +1,492 @@
+"""The Telegram adapter: the real python-telegram-bot against the fake Bot API, the real core.
+
+Conversations read like a chat: a viewer's message is pushed into the fake server, PTB fetches
+it by long polling, the adapter hands a neutral command to the core, and the test pops the
+reply the bot sent. Time is the injected clock; reminders go out when the test says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import logging
+import time
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from bot.adapters import build_adapters
+from bot.adapters.base import Blocked, Migrated, Recipient, Rejected, RetryAfter, Transient
+from bot.adapters.telegram import TelegramAdapter, Webhook, render_html
+from bot.app import Worker
+from bot.config import ConfigError, Settings, TelegramConfig
+from bot.messages import Button, Link, Message
+from bot.ratelimit import PlatformPacer
+from bot.store import Store
+from tests.core_harness import S1, Clock, summit
+from tests.fakes.telegram_api import ApiError, Drop, FakeTelegram, Request, Stall, parse_html
+
+PRAGUE = 4201  # a viewer in Prague, in a private chat with the bot
+VIEWER = 4202
+GROUP = -1001234567890  # a supergroup
+ADMIN = 7001
+MEMBER = 7002
+HOUR = dt.timedelta(hours=1)
+
+
+def plain(text: str) -> str:
+    """What the reader sees of an HTML message."""
+    return parse_html(text)[0]
+
+
+def keyboard(request: Request) -> list[list[dict[str, Any]]]:
+    """The inline keyboard a sendMessage call carried (empty if none)."""
+    markup = request.params.get("reply_markup") or {}
+    rows: list[list[dict[str, Any]]] = markup.get("inline_keyboard", [])
+    return rows
+
+
+class TelegramWorld:
+    """The worker with only the Telegram adapter, pointed at the fake; the test moves time."""
+
+    def __init__(self, tg: FakeTelegram, store: Store, *, timeout: float = 3.0) -> None:
+        self.tg = tg
+        self.store = store
+        self.clock = Clock(S1 - dt.timedelta(days=2))
+        self.settings = replace(
+            Settings(),
+            telegram=replace(TelegramConfig(), poll_timeout=1),
+            delivery=replace(Settings().delivery, backoff_seconds=(1,)),
+        )
+        env = {
+            "TELEGRAM_BOT_TOKEN": tg.token,
+            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{tg.port}",
+        }
+        self.adapter = TelegramAdapter.from_env(env, self.settings)
+        self.adapter.timeout = timeout  # everything is local: anything slow is a bug
+        self.worker = Worker(self.settings, summit(), store, [self.adapter], self.clock)
+        # The pacer keeps real time plus the time the test skipped, so that the platform's
+        # limits (1 message per chat per second, retry-after pauses) pass with the test clock.
+        origin = self.clock.now
+        self.worker.delivery.pacers["telegram"] = PlatformPacer(
+            self.adapter.limits,
+            clock=lambda: time.monotonic() + (self.clock.now - origin).total_seconds(),
+        )
+
+    async def start(self) -> None:
+        """Start the worker without background jobs; the adapter starts polling the fake."""
+        await self.worker.start(background=False)
+
+    async def say(self, chat_id: int, text: str, **kwargs: Any) -> str:
+        """Someone writes `text` in `chat_id`; returns the first message of the reply, as read."""
+        self.tg.push_message(chat_id, text, **kwargs)
+        return await self.next(chat_id)
+
+    async def next(self, chat_id: int) -> str:
+        """The next message the bot sent to `chat_id`, as read; re-plans what it changed."""
+        text = plain(await self.tg.pop_message(chat_id))
+        await self.worker.settle()
+        return text
+
+    def last_with_button(self, chat_id: int, action: str) -> tuple[Request, dict[str, Any]]:
+        """The latest message to `chat_id` with a button whose callback data is `action`."""
+        for request in reversed(self.tg.requests("sendMessage", chat_id=chat_id)):
+            for row in keyboard(request):
+                for button in row:
+                    if button.get("callback_data") == action:
+                        return request, button
+        raise AssertionError(f"no button {action!r} in chat {chat_id}")
+
+    async def press(self, chat_id: int, action: str, user_id: int | None = None) -> str:
+        """Press the button `action` on the latest message carrying it; returns the reply."""
+        request, _ = self.last_with_button(chat_id, action)
+        message_id = request.result["message_id"]
+        answers = len(self.tg.requests("answerCallbackQuery"))
+        self.tg.push_callback_query(chat_id, user_id or chat_id, action, message_id=message_id)
+        reply = await self.next(chat_id)
+        await self.tg.wait_for("answerCallbackQuery", count=answers + 1)
+        return reply
+
+    async def at(self, when: dt.datetime) -> list[Request]:
+        """Move the clock to `when`, run what came due, deliver; returns the sends that worked."""
+        before = len(self.tg.requests("sendMessage"))
+        self.clock.now = when
+        await self.worker.settle()
+        await self.worker.scheduler.run_due(when)
+        while await self.worker.delivery.drain_once("telegram"):
+            pass
+        return [r for r in self.tg.requests("sendMessage")[before:] if r.ok]
+
+
+WorldFactory = Callable[..., Awaitable[TelegramWorld]]
+
+
+@pytest.fixture
+async def make_world(store: Store, fake_telegram: FakeTelegram) -> AsyncIterator[WorldFactory]:
+    """Start worlds on the test's store and fake server; all are stopped afterwards."""
+    worlds: list[TelegramWorld] = []
+
+    async def make(**kwargs: Any) -> TelegramWorld:
+        world = TelegramWorld(fake_telegram, store, **kwargs)
+        worlds.append(world)
+        await world.start()
+        return world
+
+    yield make
+    for world in reversed(worlds):
+        await world.worker.stop()
+
+
+@pytest.fixture
+async def world(make_world: WorldFactory) -> TelegramWorld:
+    """The summit bot on Telegram two days before session 1."""
+    return await make_world()
+
+
+# --- conversations --------------------------------------------------------------------------
+
+
+async def test_command_menus_are_registered_in_both_languages(world: TelegramWorld) -> None:
+    english = world.tg.commands_for("")
+    chinese = world.tg.commands_for("zh")
+    assert [c["command"] for c in english][:3] == ["start", "help", "schedule"]
+    assert {
+        "command": "timezone",
+        "description": "Set your time zone: a city, country or offset",
+    } in english
+    assert {"command": "language", "description": "設定語言"} in chinese
+    assert [c["command"] for c in chinese] == [c["command"] for c in english]
+    assert world.tg.commands_for("en") == []  # English is the default menu, not a language
+
+
+async def test_prague_viewer_subscribes_with_a_button_and_reads_chinese(
+    world: TelegramWorld,
+) -> None:
+    assert "Prague, Czechia (Europe/Prague)" in await world.say(PRAGUE, "/timezone Prague")
+    card = await world.say(PRAGUE, "/session s1")
+    assert card.startswith("Mayors' Summit, session 1: Europe and Eurasia")
+    request, _ = world.last_with_button(PRAGUE, "subscribe s1")
+    assert request.params["parse_mode"] == "HTML"
+    assert str(request.params["text"]).startswith("<b>")  # the title is bold
+    assert keyboard(request)[0][0]["url"] == "https://youtu.be/b0fWeY_5sLk"  # the stream link
+
+    answer = await world.press(PRAGUE, "subscribe s1")
+    assert "Subscribed to “Mayors' Summit, session 1" in answer
+    # The card's button now offers the opposite, in place.
+    [edit] = await world.tg.wait_for("editMessageReplyMarkup", chat_id=PRAGUE)
+    assert edit.params["message_id"] == request.result["message_id"]
+    assert keyboard(edit)[-1][0]["callback_data"] == "unsubscribe s1"
+
+    await world.say(PRAGUE, "/start")
+    assert "語言已設定" in await world.press(PRAGUE, "language zh-TW")
+
+    [reminder] = await world.at(S1 - HOUR)
+    text = await world.next(PRAGUE)
+    assert reminder.chat_id == PRAGUE and "1 小時後開始" in text
+    assert "11:00" in text  # 09:00 UTC is 11:00 in Prague (summer time)
+    [live] = await world.at(S1)
+    assert "正在直播" in await world.next(PRAGUE)
+    [[watch]] = keyboard(live)  # the Chinese stream, as a URL button
+    assert watch["url"] == "https://youtu.be/5B_aKaTUu3k" and "中文" in watch["text"]
+
+
+async def test_start_deep_link_subscribes(world: TelegramWorld) -> None:
+    assert "Welcome" in await world.say(VIEWER, "/start sub-s2")
+    assert "Subscribed to “Mayors' Summit, session 2" in await world.next(VIEWER)
+    assert "session 2" in await world.say(VIEWER, "/mysubs@summit_test_bot")
+
+
+async def test_timezone_from_a_shared_location(world: TelegramWorld) -> None:
+    assert "Your time zone" in await world.say(PRAGUE, "/timezone")
+    assert "share your location" in await world.next(PRAGUE)
+    [*_, offer] = world.tg.requests("sendMessage", chat_id=PRAGUE)
+    assert offer.params["reply_markup"]["keyboard"] == [
+        [{"text": "📍 Share my location", "request_location": True}]
+    ]
+    world.tg.push_location(PRAGUE, PRAGUE, 50.0875, 14.4214)
+    answer = await world.next(PRAGUE)
+    assert "Europe/Prague" in answer
+    [*_, done] = world.tg.requests("sendMessage", chat_id=PRAGUE)
+    assert done.params["reply_markup"] == {"remove_keyboard": True}
+    # In a group the location button is not offered (it would go to everyone), and a
+    # location shared there for other reasons is not taken as a time zone.
+    world.tg.admins[GROUP] = {ADMIN}
+    assert "Your time zone" in await world.say(GROUP, "/timezone", user_id=ADMIN)
+    world.tg.push_location(GROUP, ADMIN, 35.68, 139.69)
+    assert (await world.say(GROUP, "/help", user_id=ADMIN)).startswith("What I can do")
+    markups = [r.params.get("reply_markup") or {} for r in world.tg.requests(chat_id=GROUP)]
+    assert not any("keyboard" in markup for markup in markups)
+
+
+async def test_group_admin_subscribes_the_group_and_a_member_cannot(
+    world: TelegramWorld,
+) -> None:
+    world.tg.add_chat(GROUP, title="Summit watchers")
+    world.tg.admins[GROUP] = {ADMIN}
+    refused = await world.say(GROUP, "/subscribe all", user_id=MEMBER)
+    assert "Only this group's admins" in refused
+    assert "Which session" in await world.say(GROUP, "/subscribe", user_id=ADMIN)
+    assert "Only this group's admins" in await world.press(GROUP, "subscribe all", MEMBER)
+    assert "Subscribed to every session" in await world.press(GROUP, "subscribe all", ADMIN)
+    assert "already" in await world.say(GROUP, "/subscribe@summit_test_bot all", user_id=ADMIN)
+    checks = len(world.tg.requests("getChatMember"))
+    await world.say(GROUP, "/remind 1h", user_id=ADMIN)
+    assert len(world.tg.requests("getChatMember")) == checks  # asked once, then cached
+    world.tg.push_message(GROUP, "/help@other_bot", user_id=ADMIN)  # not for us: ignored
+    [reminder] = await world.at(S1 - HOUR)
+    assert reminder.chat_id == GROUP
+    assert "starts in 1 hour" in await world.next(GROUP)
+
+
+async def test_blocked_viewer_is_not_sent_to_until_they_come_back(world: TelegramWorld) -> None:
+    for viewer in (PRAGUE, VIEWER):
+        assert "every session" in await world.say(viewer, "/subscribe all")
+    world.tg.block(PRAGUE)  # the viewer blocked the bot; Telegram answers 403 from now on
+    sent = await world.at(S1 - dt.timedelta(days=1))
+    assert [r.chat_id for r in sent] == [VIEWER]
+    attempts = len(world.tg.requests("sendMessage", chat_id=PRAGUE))
+    assert [r.chat_id for r in await world.at(S1 - HOUR)] == [VIEWER]
+    assert len(world.tg.requests("sendMessage", chat_id=PRAGUE)) == attempts  # not even tried
+    counts = await world.store.delivery_counts(kind="reminder")
+    assert counts == {"blocked": 1, "sent": 2}
+    chat = await world.store.get_chat("telegram", str(PRAGUE))
+    assert chat is not None and chat.status == "blocked"
+
+    # They unblock the bot: Telegram says so with a my_chat_member update.
+    world.tg.push_my_chat_member(PRAGUE, PRAGUE, "kicked", "member")
+    assert "Every session" in await world.say(PRAGUE, "/mysubs")  # after the update, in order
+    later = await world.at(S1 - 10 * dt.timedelta(minutes=1))
+    assert {r.chat_id for r in later} == {PRAGUE, VIEWER} and len(later) == 2
+
+
+async def test_my_chat_member_kicked_marks_the_chat_without_a_send(world: TelegramWorld) -> None:
+    assert "every session" in await world.say(VIEWER, "/subscribe all")
+    world.tg.push_my_chat_member(VIEWER, VIEWER, "member", "kicked", auto_block=False)
+    await world.say(VIEWER, "/help")  # handled after the membership change
+    chat = await world.store.get_chat("telegram", str(VIEWER))
+    assert chat is not None and chat.status == "blocked"
+    assert await world.at(S1 - HOUR) == []
+
+
+async def test_a_429_storm_loses_nothing(world: TelegramWorld) -> None:
+    viewers = [5001 + i for i in range(5)]
+    for viewer in viewers:
+        assert "Subscribed" in await world.say(viewer, "/subscribe s1")
+    world.tg.fail_next("sendMessage", times=3, error=ApiError.too_many_requests(1))
+    when = S1 - HOUR
+    first = await world.at(when)
+    assert len(first) == 2 and world.tg.too_many_requests == 3
+    rest = await world.at(when + dt.timedelta(seconds=1))
+    assert sorted(r.chat_id for r in first + rest if isinstance(r.chat_id, int)) == viewers
+    assert await world.at(when + dt.timedelta(seconds=5)) == []
+    counts = await world.store.delivery_counts(kind="reminder")
+    assert counts["sent"] == 5 and "pending" not in counts  # (the 1-day reminders expired)
+
+
+async def test_migrated_group_gets_the_reminder_once_at_its_new_id(world: TelegramWorld) -> None:
+    old, new = -4242, -1004242
+    world.tg.admins[old] = {ADMIN}
+    assert "every session" in await world.say(old, "/subscribe all", user_id=ADMIN)
+    world.tg.migrate_chat(old, new)  # the group became a supergroup
+    sent = await world.at(S1 - HOUR)
+    assert [r.chat_id for r in sent] == [new]
+    assert world.tg.messages_to(old) == [world.tg.messages_to(old)[0]]  # only the earlier reply
+    assert len(world.tg.messages_to(new)) == 1
+    assert await world.at(S1 - HOUR + dt.timedelta(seconds=1)) == []
+    assert await world.store.get_chat("telegram", str(new)) is not None
+    assert await world.store.get_chat("telegram", str(old)) is None
+
+
+async def test_migration_service_message_moves_the_group(world: TelegramWorld) -> None:
+    old, new = -4343, -1004343
+    world.tg.admins[old] = {ADMIN}
+    assert "every session" in await world.say(old, "/subscribe all", user_id=ADMIN)
+    chat = world.tg.chats[old]
+    world.tg.push_raw(
+        {"message": {"message_id": 90, "date": 0, "chat": chat, "migrate_to_chat_id": new}}
+    )
+    world.tg.add_chat(new, chat_type="supergroup")
+    assert "Every session" in await world.say(new, "/mysubs", user_id=ADMIN)
+    [reminder] = await world.at(S1 - HOUR)
+    assert reminder.chat_id == new
+
+
+# --- rendering and sending ------------------------------------------------------------------
+
+
+async def test_a_long_message_is_split_with_buttons_on_the_last_part(
+    world: TelegramWorld,
+) -> None:
+    lines = [f"{i:04d} <b>not bold</b> & more " + "x" * 60 for i in range(60)]  # ~5,000 chars
+    message = Message(
+        "\n".join(lines),
+        title="Summit <agenda>",
+        links=(Link("Watch", "https://example.org/live"),),
+        buttons=((Button("Schedule", "schedule"),),),
+    )
+    assert len(message.text) > 4096
+    await world.adapter.send(Recipient(str(VIEWER)), message, key="long")
+    first, second = world.tg.requests("sendMessage", chat_id=VIEWER)
+    assert first.ok and second.ok
+    assert "reply_markup" not in first.params
+    assert keyboard(second) == [
+        [{"text": "Watch", "url": "https://example.org/live"}],
+        [{"text": "Schedule", "callback_data": "schedule"}],
+    ]
+    text, entities = parse_html(str(first.params["text"]))
+    assert text.startswith("Summit <agenda>\n0000 <b>not bold</b> & more")
+    assert entities == [{"type": "bold", "offset": 0, "length": len("Summit <agenda>")}]
+    assert all(len(plain(str(r.params["text"]))) <= 4096 for r in (first, second))
+    joined = plain(str(first.params["text"])) + "\n" + plain(str(second.params["text"]))
+    assert joined == f"{message.title}\n{message.text}"
+
+
+def test_render_html_escapes_every_dynamic_piece() -> None:
+    assert render_html(Message("a < b & c > d", title="<i>x</i>"), 4096) == [
+        "<b>&lt;i&gt;x&lt;/i&gt;</b>\na &lt; b &amp; c &gt; d"
+    ]
+    assert render_html(Message("", title="Only a title"), 4096) == ["<b>Only a title</b>"]
+
+
+async def test_long_button_actions_use_a_token_that_survives_a_restart(
+    make_world: WorldFactory,
+) -> None:
+    world = await make_world()
+    action = "session s1 " + "x" * 70  # over the 64 bytes callback data may hold
+    message = Message("Pick one", buttons=((Button("Card", action),),))
+    await world.adapter.send(Recipient(str(VIEWER)), message, key="button")
+    [request] = world.tg.requests("sendMessage", chat_id=VIEWER)
+    data = keyboard(request)[0][0]["callback_data"]
+    assert data.startswith("~") and len(data.encode()) <= 64
+    await world.tg.pop_message(VIEWER)
+    await world.worker.stop()
+
+    again = await make_world()  # a new process: the token comes back from the store
+    assert "Mayors' Summit, session 1" in await again.press(VIEWER, data)
+    world.tg.push_callback_query(VIEWER, VIEWER, "~nobody-knows-this", message_id=1)
+    assert "This button has expired" in await again.next(VIEWER)
+
+
+async def test_send_errors_are_mapped_for_the_delivery_engine(
+    make_world: WorldFactory,
+) -> None:
+    world = await make_world(timeout=0.3)
+    tg, send = world.tg, world.adapter.send
+    cases: list[tuple[ApiError | Drop | Stall, type[Exception]]] = [
+        (ApiError.blocked(), Blocked),
+        (ApiError.kicked(supergroup=True), Blocked),
+        (ApiError.chat_not_found(), Rejected),
+        (ApiError.bad_request("message is too long"), Rejected),
+        (ApiError.server_error(), Transient),
+        (Drop(), Transient),
+        (Stall(), Transient),  # a time-out
+    ]
+    for failure, expected in cases:
+        tg.fail_next("sendMessage", error=failure)
+        with pytest.raises(expected):
+            await send(Recipient(str(VIEWER)), Message("hi"), key="k")
+    tg.fail_next("sendMessage", error=ApiError.too_many_requests(3))
+    with pytest.raises(RetryAfter) as flood:
+        await send(Recipient(str(VIEWER)), Message("hi"), key="k")
+    assert flood.value.seconds == 3
+    tg.fail_next("sendMessage", error=ApiError.migrated(-1009999))
+    with pytest.raises(Migrated) as moved:
+        await send(Recipient("-99", kind="group"), Message("hi"), key="k")
+    assert moved.value.new_chat_id == "-1009999"
+    await send(Recipient(str(VIEWER)), Message("at last"), key="k")
+    assert tg.messages_to(VIEWER) == ["at last"]
+
+
+async def test_a_retried_split_message_resumes_after_the_parts_sent(
+    world: TelegramWorld,
+) -> None:
+    message = Message("\n".join(["y" * 80] * 60))  # 4,859 characters: two parts
+    world.tg.rate_limit(None, per_chat_per_second=1)  # the second part is one too many
+    with pytest.raises(RetryAfter):
+        await world.adapter.send(Recipient(str(VIEWER)), message, key="r1")
+    world.tg.rate_limit(None)
+    await world.adapter.send(Recipient(str(VIEWER)), message, key="r1")
+    first, second = world.tg.messages_to(VIEWER)  # the first part was not sent twice
+    assert f"{first}\n{second}" == message.text
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+
+async def test_the_token_never_appears_in_logs_or_errors(
+    make_world: WorldFactory, fake_telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # an operator who wants every request
+    token = fake_telegram.token
+    secret = token.partition(":")[2]
+    world = await make_world(timeout=0.5)
+    await world.say(VIEWER, "/help")
+    fake_telegram.fail_next("sendMessage", error=Drop())
+    with pytest.raises(Transient) as failed:
+        await world.adapter.send(Recipient(str(VIEWER)), Message("hi"), key="k")
+    assert secret not in "".join(traceback.format_exception(failed.value))
+    fake_telegram.fail_next("sendMessage", error=ApiError.server_error())
+    world.tg.push_message(VIEWER, "/help")
+    await world.tg.wait_for("sendMessage", chat_id=VIEWER, count=3)
+
+    wrong = TelegramAdapter.from_env(
+        {
+            "TELEGRAM_BOT_TOKEN": "42:WRONGsecretTHATmustNOTshow",
+            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake_telegram.port}",
+        },
+        world.settings,
+    )
+    with pytest.raises(ConfigError) as rejected:
+        await wrong.start(world.worker)
+    assert "WRONGsecret" not in str(rejected.value)
+    logging.getLogger("telegram.test").error("leak? %s", f"{token} and WRONGsecretTHATmustNOTshow")
+
+    text = caplog.text
+    assert "HTTP Request" in text and "<redacted>" in text  # httpx did log, redacted
+    assert secret not in text and "WRONGsecret" not in text
+
+
+def test_from_env_reads_the_environment() -> None:
+    settings = Settings()
+    env = {"TELEGRAM_BOT_TOKEN": "123:AAsecretsecret"}
+    adapter = TelegramAdapter.from_env(env, settings)
+    assert adapter.api_root == "https://api.telegram.org" and adapter.webhook is None
+    assert adapter.poll_timeout == settings.telegram.poll_timeout
+    assert "secret" not in repr(adapter)
+    [built] = build_adapters(env, settings)
+    assert isinstance(built, TelegramAdapter)
+    local = TelegramAdapter.from_env(
+        {**env, "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/"}, settings
+    )
+    assert local.api_root == "http://127.0.0.1:8081"
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN") as bad:
+        TelegramAdapter.from_env({"TELEGRAM_BOT_TOKEN": "not a token"}, settings)
+    assert "not a token" not in str(bad.value)
+    with pytest.raises(ConfigError, match="TELEGRAM_API_BASE_URL"):
+        TelegramAdapter.from_env({**env, "TELEGRAM_API_BASE_URL": "ftp://x"}, settings)
+    with pytest.raises(ConfigError, match="https"):
+        TelegramAdapter.from_env({**env, "TELEGRAM_WEBHOOK_URL": "http://bot.example"}, settings)
+
+
+def test_webhook_mode_from_the_environment() -> None:
+    env = {
+        "TELEGRAM_BOT_TOKEN": "123:AAsecretsecret",
+        "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram",
+        "TELEGRAM_WEBHOOK_SECRET": "s3cret_token-value",
+    }
+    settings = Settings()
+    if importlib.util.find_spec("tornado") is None:
+        # PTB serves webhooks with tornado (python-telegram-bot[webhooks]): say so at start.
+        with pytest.raises(ConfigError, match=r"python-telegram-bot\[webhooks\]"):
+            TelegramAdapter.from_env(env, settings)
+        return
+    adapter = TelegramAdapter.from_env(env, settings)
+    assert adapter.webhook == Webhook(
+        "https://bot.example.org/telegram", "0.0.0.0", 8443, "telegram", "s3cret_token-value"
+    )
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        TelegramAdapter.from_env({**env, "TELEGRAM_WEBHOOK_SECRET": "no spaces"}, settings)
