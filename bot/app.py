@@ -98,6 +98,21 @@ class Worker:
                     await self.store.update_chat(chat.pk, language=EVERY_LANGUAGE, now=now)
                 await self.store.subscribe(chat.pk, "*", now=now)
 
+    async def replace_schedule(self, schedule: Schedule) -> None:
+        """Put a new schedule in force: re-plan reminders, tell the platforms."""
+        self.schedule = schedule
+        await self.scheduler.replan()
+        for adapter in self.adapters.values():
+            changed = getattr(adapter, "schedule_changed", None)
+            if changed is None:
+                continue
+            try:
+                await changed(schedule)
+            except Exception:
+                log.exception(
+                    "the %s adapter failed to follow the schedule change", adapter.platform
+                )
+
     async def on_chat_status(self, platform: str, chat_id: str, status: str) -> None:
         """Record whether a chat can be reached; a blocked chat gets nothing until it is back."""
         chat = await self.store.get_chat(platform, chat_id)

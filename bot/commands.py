@@ -108,8 +108,9 @@ class Commands:
             return self._say(t("error.unknown_command", lang, name=cmd.name[:40]))
         if cmd.name in SETTINGS_COMMANDS and cmd.chat_kind != "private" and not cmd.is_admin:
             return self._say(t("error.admins_only", lang))
-        if chat.status != "active" and cmd.name == "start":
-            # Someone who talks to the bot again can be reached again.
+        if chat.status != "active" and (cmd.name == "start" or cmd.chat_kind == "private"):
+            # Someone who talks to the bot again can be reached again (if not, the next send
+            # says so and marks the chat blocked once more).
             chat = (
                 await self.s.store.update_chat(chat.pk, now=self.s.clock(), status="active")
                 or chat
