@@ -268,7 +268,7 @@ async def test_my_chat_member_kicked_marks_the_chat_without_a_send(world: Telegr
     world.tg.push_my_chat_member(VIEWER, VIEWER, "member", "kicked", auto_block=False)
     # A viewer who blocked the bot cannot write to it, so wait on the store instead.
     async with asyncio.timeout(5):
-        while True:  # noqa: ASYNC110 - waiting for the update to be handled, not for a time
+        while True:
             chat = await world.store.get_chat("telegram", str(VIEWER))
             if chat is not None and chat.status == "blocked":
                 break
