@@ -7,7 +7,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from bot.adapters.base import (
@@ -24,7 +24,7 @@ from bot.commands import reader_of
 from bot.config import Delivery as DeliverySettings
 from bot.messages import Message
 from bot.ratelimit import PlatformPacer
-from bot.render import combine, render_reminder
+from bot.render import Reader, combine, render_reminder
 from bot.schedule import Schedule
 from bot.store import Claimed, Store
 
@@ -55,11 +55,33 @@ class Progress:
         )
 
 
+# Renders one kind of ledger row for one reader at `now`: a message, or why it must not go.
+KindRenderer = Callable[[Claimed, Schedule, Reader, dt.datetime], Awaitable[Rendered]]
+
+
+async def render_reminder_row(
+    row: Claimed, schedule: Schedule, reader: Reader, now: dt.datetime
+) -> Rendered:
+    """A reminder, worded for `now`; expired if its session moved, ended or is gone."""
+    session = schedule.session(row.session_id or "")
+    if session is None:
+        return "session removed from the schedule"
+    if session.start is None or not row.ref.endswith(f":{int(session.start.timestamp())}"):
+        return "session moved since this reminder was planned"
+    message = render_reminder(schedule, session, reader, now)
+    return message if message is not None else "session ended before delivery"
+
+
 class Renderer:
-    """Turns a claimed ledger row into the message its recipient reads, or a reason not to."""
+    """Turns a claimed ledger row into the message its recipient reads, or a reason not to.
+
+    Each kind of row has its renderer in the module that owns that kind (reminders here,
+    broadcasts in bot/broadcasts.py, schedule-change notices in bot/changes.py).
+    """
 
     def __init__(self, schedule: Callable[[], Schedule]) -> None:
         self.schedule = schedule
+        self.kinds: dict[str, KindRenderer] = {"reminder": render_reminder_row}
 
     async def render(self, row: Claimed, now: dt.datetime) -> Rendered:
         """The message for this row at `now`; a string says why it expired instead."""
@@ -74,16 +96,10 @@ class Renderer:
                     return version
                 versions.append(version)
             return combine(versions)
-        reader = reader_of(row.chat, schedule)
-        if row.kind == "reminder":
-            session = schedule.session(row.session_id or "")
-            if session is None:
-                return "session removed from the schedule"
-            if session.start is None or not row.ref.endswith(f":{int(session.start.timestamp())}"):
-                return "session moved since this reminder was planned"
-            message = render_reminder(schedule, session, reader, now)
-            return message if message is not None else "session ended before delivery"
-        return f"no renderer for {row.kind!r} rows"
+        kind = self.kinds.get(row.kind)
+        if kind is None:
+            return f"no renderer for {row.kind!r} rows"
+        return await kind(row, schedule, reader_of(row.chat, schedule), now)
 
 
 class DeliveryEngine:

@@ -23,6 +23,15 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (a calendar, say)."""
+
+    filename: str
+    data: bytes
+    mime: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class Message:
     """A neutral message: optional bold title, plain text, links and buttons.
 
@@ -37,6 +46,7 @@ class Message:
     # The session start the message is about, so that a platform that can show an instant
     # in each reader's own clock (Discord's <t:UNIX:F>) does so.
     when: dt.datetime | None = None
+    attachment: Attachment | None = None
 
     def plain(self) -> str:
         """The whole message as plain text, for consoles, logs and tests."""
