@@ -8,14 +8,17 @@ import datetime as dt
 import logging
 import signal
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from bot.adapters.base import Adapter
+from bot.changes import render_notice_row
 from bot.commands import Commands, Services
 from bot.config import Settings
 from bot.delivery import EVERY_LANGUAGE, DeliveryEngine, Renderer
 from bot.i18n import languages, t
 from bot.messages import Command, Reply
+from bot.reload import Reloader, ReloadResult, ScheduleTransform
 from bot.schedule import Schedule
 from bot.scheduler import ReminderScheduler
 from bot.store import Store, normalize_database_url
@@ -38,9 +41,16 @@ class Worker:
         store: Store,
         adapters: Sequence[Adapter],
         clock: Callable[[], dt.datetime] = utcnow,
+        *,
+        schedule_path: str | Path | None = None,
+        schedule_transform: ScheduleTransform | None = None,
     ) -> None:
         self.settings = settings
         self.schedule = schedule
+        # The file reloads read (None: no watching); a reload applies the same transform
+        # as the start did (`--rehearse` passes bot.reload.shift_by(delta)).
+        self.schedule_path = Path(schedule_path) if schedule_path is not None else None
+        self.schedule_transform = schedule_transform
         self.store = store
         self.adapters = {a.platform: a for a in adapters}
         self.clock = clock
@@ -51,12 +61,31 @@ class Worker:
             store, settings.reminders, lambda: self.schedule, clock, self.delivery.wake
         )
         self.commands = Commands(
-            Services(store, settings, lambda: self.schedule, clock, self.request_replan)
+            Services(
+                store,
+                settings,
+                lambda: self.schedule,
+                clock,
+                self.request_replan,
+                wake=self.delivery.wake,
+                next_jobs=self.scheduler.next_jobs,
+            )
+        )
+        self.delivery.renderer.kinds["broadcast"] = self.commands.broadcasts.render_row
+        self.delivery.idle_hooks.append(self._finish_broadcasts)
+        self.reloader = Reloader(self)
+        self.delivery.renderer.kinds["notice"] = partial(
+            render_notice_row, removed=self.reloader.removed
         )
         self._replan_wanted = asyncio.Event()
         self._replanner: asyncio.Task[None] | None = None
         self._accepting = False
         self.started = asyncio.Event()  # set once commands are taken
+
+    async def _finish_broadcasts(self) -> None:
+        """Broadcasts whose every row is final are done: queue their authors' reports."""
+        if await self.commands.broadcasts.finish_done(now=self.clock()):
+            self.delivery.wake()
 
     async def request_replan(self) -> None:
         """A viewer's settings changed: re-plan soon, coalescing bursts of changes."""
@@ -112,6 +141,17 @@ class Worker:
                 log.exception(
                     "the %s adapter failed to follow the schedule change", adapter.platform
                 )
+
+    async def reload(
+        self,
+        path: str | Path | None = None,
+        *,
+        actor: str,
+        platform: str = "worker",
+        now: dt.datetime | None = None,
+    ) -> ReloadResult:
+        """Reload the schedule file: in force and announced, or kept out with its errors."""
+        return await self.reloader.reload(path, actor=actor, platform=platform, now=now)
 
     async def on_chat_status(self, platform: str, chat_id: str, status: str) -> None:
         """Record whether a chat can be reached; a blocked chat gets nothing until it is back."""
@@ -172,6 +212,7 @@ class Worker:
             await self.delivery.start()
             await self.scheduler.start()
             self._replanner = asyncio.create_task(self._replan_loop(), name="replan")
+            self.reloader.start()  # the file watcher and SIGHUP
         else:
             await self.store.requeue_inflight(now=self.clock())
             await self.scheduler.replan()
@@ -180,6 +221,7 @@ class Worker:
     async def stop(self) -> None:
         """Stop taking commands and jobs, let in-flight sends finish, then disconnect."""
         self._accepting = False
+        await self.reloader.stop()  # before the scheduler: a reload re-plans
         self.scheduler.shutdown()
         if self._replanner is not None:
             self._replanner.cancel()

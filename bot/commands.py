@@ -7,11 +7,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from bot.broadcasts import Broadcasts
 from bot.config import Settings
 from bot.i18n import catalog, languages, normalize_language, t
 from bot.i18n.formatting import format_when, place_name
 from bot.inputs import InputError, describe_offsets, format_quiet, parse_offsets, parse_quiet
 from bot.messages import Button, Command, Message, Reply
+from bot.organizer_commands import NextJobs, OrganizerCommands
+from bot.organizers import is_organizer
 from bot.planner import parse_clock
 from bot.render import Reader, render_agenda, render_session, text
 from bot.schedule import Schedule, Session
@@ -50,6 +53,8 @@ class Services:
     schedule: Callable[[], Schedule]  # the schedule in force now (it may be reloaded)
     clock: Callable[[], dt.datetime]  # injected, so that tests never sleep
     replan: Callable[[], Awaitable[None]]  # reminders must be re-planned for changed settings
+    wake: Callable[[], None] = lambda: None  # new ledger rows: tell the delivery engine
+    next_jobs: NextJobs = list  # (job id, due instant) of the reminders still to fire
 
 
 def reader_of(chat: ChatRecord, schedule: Schedule) -> Reader:
@@ -67,6 +72,19 @@ class Commands:
 
     def __init__(self, services: Services) -> None:
         self.s = services
+        self.broadcasts = Broadcasts(services.store, services.settings)
+        self.organizer = OrganizerCommands(
+            services.store,
+            self.broadcasts,
+            services.schedule,
+            services.clock,
+            services.wake,
+            services.next_jobs,
+        )
+        # Organizer commands: refused, and audited, for everyone else.
+        self._organizer_handlers: dict[
+            str, Callable[[Command, ChatRecord, Reader], Awaitable[Reply]]
+        ] = {"broadcast": self.organizer.broadcast, "stats": self.organizer.stats}
         self._handlers: dict[str, Callable[[Command, ChatRecord], Awaitable[Reply]]] = {
             "start": self.start,
             "help": self.help,
@@ -103,6 +121,8 @@ class Commands:
         lang = chat.language or lang_hint or catalog(None).code
         if len(cmd.text) > limit:
             return self._say(t("error.too_long", lang, length=len(cmd.text), max=limit))
+        if cmd.name in self._organizer_handlers:
+            return await self._organizer_command(cmd, chat, lang)
         handler = self._handlers.get(cmd.name)
         if handler is None:
             return self._say(t("error.unknown_command", lang, name=cmd.name[:40]))
@@ -120,6 +140,26 @@ class Commands:
             return reply if reply.lang else replace(reply, lang=lang)
         except Exception:
             log.exception("command /%s failed on %s", cmd.name, cmd.platform)
+            return self._say(t("error.internal", lang))
+
+    async def _organizer_command(self, cmd: Command, chat: ChatRecord, lang: str) -> Reply:
+        allowed = is_organizer(cmd, self.s.settings)
+        detail = {"chat": cmd.chat_id, "text": cmd.text[:500]}
+        await self.s.store.audit(
+            platform=cmd.platform,
+            actor=cmd.user_id,
+            action=cmd.name,
+            detail=detail,
+            allowed=allowed,
+            now=self.s.clock(),
+        )
+        if not allowed:
+            return self._say(t("organizer.refused", lang, name=cmd.name))
+        reader = replace(self._reader(chat), lang=lang)
+        try:
+            return replace(await self._organizer_handlers[cmd.name](cmd, chat, reader), lang=lang)
+        except Exception:
+            log.exception("organizer command /%s failed on %s", cmd.name, cmd.platform)
             return self._say(t("error.internal", lang))
 
     # --- helpers -----------------------------------------------------------------------

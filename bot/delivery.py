@@ -22,7 +22,7 @@ from bot.adapters.base import (
 )
 from bot.commands import reader_of
 from bot.config import Delivery as DeliverySettings
-from bot.messages import Message
+from bot.messages import Rendered
 from bot.ratelimit import PlatformPacer
 from bot.render import Reader, combine, render_reminder
 from bot.schedule import Schedule
@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 
 EVERY_LANGUAGE = "*"  # the language of an announcement channel: all of the event's
 
-# What a row renders to: a message to send, or the reason it must not be sent any more.
-Rendered = Message | str
 
 
 @dataclass
@@ -123,6 +121,8 @@ class DeliveryEngine:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self.progress = {name: Progress() for name in adapters}
+        # Run whenever a platform's queue runs dry (e.g. to report finished broadcasts).
+        self.idle_hooks: list[Callable[[], Awaitable[None]]] = []
 
     def wake(self, platform: str | None = None) -> None:
         """New rows may be due: look at the ledger now rather than at the next poll."""
@@ -162,6 +162,7 @@ class DeliveryEngine:
             if worked:
                 continue
             self._report(platform)
+            await self.run_idle_hooks()
             wait = idle_poll
             upcoming = await self.store.next_due(platform)
             if upcoming is not None:
@@ -170,6 +171,14 @@ class DeliveryEngine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout=wait)
             event.clear()
+
+    async def run_idle_hooks(self) -> None:
+        """Run the hooks that follow a drained queue; a failing hook is logged, not fatal."""
+        for hook in self.idle_hooks:
+            try:
+                await hook()
+            except Exception:
+                log.exception("an idle hook of the delivery engine failed")
 
     def _report(self, platform: str) -> None:
         progress = self.progress[platform]

@@ -56,6 +56,10 @@ class Message:
         return "\n".join(p for p in parts if p)
 
 
+# What a ledger row renders to: a message to send, or why it must not be sent any more.
+Rendered = Message | str
+
+
 @dataclass(frozen=True)
 class Command:
     """An incoming command, whatever platform it came from."""
@@ -95,7 +99,9 @@ def parse_command(text: str) -> tuple[str, tuple[str, ...], str] | None:
     stripped = text.strip()
     if not stripped:
         return None
-    head, _, rest = stripped.partition(" ")
+    # Split on any whitespace: "/broadcast\nen: ..." keeps its lines in the text.
+    head, *tail = stripped.split(maxsplit=1)
+    rest = tail[0] if tail else ""
     name = head.removeprefix("/").split("@", 1)[0].lower()
     if not name:
         return None

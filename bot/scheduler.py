@@ -151,6 +151,10 @@ class ReminderScheduler:
             self._groups = groups
         await self.fire_many(overdue)
 
+    def next_jobs(self) -> list[tuple[str, dt.datetime]]:
+        """(job id, due instant) of every reminder group still to fire."""
+        return [(g.job_id, g.due) for g in sorted(self._groups.values()) if g.due > self.clock()]
+
     async def run_due(self, now: dt.datetime) -> int:
         """Fire every group due at `now` that has not fired (tests drive time this way)."""
         fired = await self.store.refs("scheduler", FIRED)

@@ -65,9 +65,18 @@ class Harness:
         self.clock.now = when
         await self.worker.settle()
         await self.worker.scheduler.run_due(when)
-        while await self.worker.delivery.drain_once(self.memory.platform):
-            pass
+        await self.drain()
         return [(s.chat_id, s.message) for s in self.memory.sent[before:]]
+
+    async def drain(self) -> None:
+        """Send everything due now, then run what follows a drained queue (reports)."""
+        while True:
+            while await self.worker.delivery.drain_once(self.memory.platform):
+                pass
+            pending = await self.store.pending_count(self.memory.platform)
+            await self.worker.delivery.run_idle_hooks()
+            if await self.store.pending_count(self.memory.platform) == pending:
+                return
 
     async def restart(self) -> Harness:
         """A new worker process on the same database, at the same time."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -1170,6 +1170,17 @@ class Store:
         async with self._read() as conn:
             return {status: int(n) for status, n in await conn.execute(stmt)}
 
+    async def last_reminder_ref(self, now: datetime) -> str | None:
+        """The ref of the latest reminder due by `now` (for organizers' statistics)."""
+        stmt = (
+            sa.select(Delivery.ref)
+            .where(Delivery.kind == "reminder", Delivery.due_at <= now)
+            .order_by(Delivery.due_at.desc(), Delivery.id.desc())
+            .limit(1)
+        )
+        async with self._read() as conn:
+            return (await conn.execute(stmt)).scalar_one_or_none()
+
     async def pending_count(self, platform: str | None = None) -> int:
         """Count pending rows (of one platform, or all)."""
         stmt = sa.select(sa.func.count()).select_from(Delivery).where(Delivery.status == "pending")
@@ -1259,6 +1270,91 @@ class Store:
         async with self._write() as conn:
             row = (await conn.execute(stmt)).first()
         return None if row is None else _broadcast(row)
+
+    @staticmethod
+    def _audience(audience: Mapping[str, Any]) -> list[sa.ColumnElement[bool]]:
+        """Who a broadcast reaches: {"kind": "all" | "session" | "language" | "channels"}.
+
+        "session" needs "session"; "language" needs "language" and "default" (the language
+        a chat that never chose one reads); "platforms" (a list) narrows any of them.
+        """
+        subscribed = Chat.id.in_(sa.select(Subscription.chat_pk))
+        conditions: list[sa.ColumnElement[bool]] = [Chat.status == "active"]
+        kind = audience.get("kind", "all")
+        if kind == "all":
+            conditions.append(subscribed)
+        elif kind == "session":
+            conditions.append(_subscribed_to(str(audience["session"])))
+        elif kind == "language":
+            lang = str(audience["language"])
+            chosen = Chat.language == lang
+            if lang == audience.get("default"):
+                chosen = sa.or_(chosen, Chat.language.is_(None))
+            conditions += [subscribed, chosen]
+        elif kind == "channels":
+            conditions.append(Chat.language == "*")  # announcement channels read every language
+        else:
+            raise ValueError(f"unknown audience kind {kind!r}")
+        platforms = audience.get("platforms")
+        if platforms:
+            conditions.append(Chat.platform.in_(list(platforms)))
+        return conditions
+
+    async def count_audience(self, audience: Mapping[str, Any]) -> dict[str, int]:
+        """How many chats a broadcast to `audience` reaches, by platform."""
+        stmt = (
+            sa.select(Chat.platform, sa.func.count())
+            .where(*self._audience(audience))
+            .group_by(Chat.platform)
+        )
+        async with self._read() as conn:
+            return {platform: int(n) for platform, n in await conn.execute(stmt)}
+
+    async def enqueue_broadcast(
+        self, broadcast_id: int, audience: Mapping[str, Any], *, due_at: datetime, now: datetime
+    ) -> int:
+        """One pending ledger row per chat of the audience, in one statement; return the count."""
+        columns = [
+            "chat_pk",
+            "platform",
+            "kind",
+            "ref",
+            "broadcast_id",
+            "status",
+            "attempts",
+            "due_at",
+            "created_at",
+            "updated_at",
+        ]
+        source = sa.select(
+            Chat.id,
+            Chat.platform,
+            sa.literal("broadcast", sa.String),
+            sa.literal(str(broadcast_id), sa.String),
+            sa.literal(broadcast_id, sa.Integer),
+            sa.literal("pending", sa.String),
+            sa.literal(0, sa.Integer),
+            sa.literal(due_at, UtcDateTime()),
+            sa.literal(now, UtcDateTime()),
+            sa.literal(now, UtcDateTime()),
+        ).where(*self._audience(audience))
+        stmt = (
+            self._insert(Delivery)
+            .from_select(columns, source)
+            .on_conflict_do_nothing(index_elements=["chat_pk", "kind", "ref"])
+        )
+        async with self._write() as conn:
+            return (await conn.execute(stmt)).rowcount
+
+    async def cancel_broadcast_rows(self, broadcast_id: int, *, now: datetime) -> int:
+        """Expire a broadcast's rows not yet sent; return how many."""
+        stmt = (
+            sa.update(Delivery)
+            .where(Delivery.broadcast_id == broadcast_id, Delivery.status == "pending")
+            .values(status="expired", last_error="broadcast cancelled", updated_at=now)
+        )
+        async with self._write() as conn:
+            return (await conn.execute(stmt)).rowcount
 
     # ------------------------------------------------------------------------ audit
 

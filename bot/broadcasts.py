@@ -1,0 +1,246 @@
+"""Organizers' broadcasts: draft, preview, confirm, deliver through the ledger, report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import Settings
+from bot.i18n import normalize_language, t
+from bot.messages import Message, Rendered
+from bot.organizers import organizer_chats
+from bot.render import Reader, text
+from bot.schedule import Schedule
+from bot.store import Claimed, NewDelivery, Store
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "system"  # created_by of the bot's own messages to organizers
+_LANG_LINE = re.compile(r"^\s*([A-Za-z_-]{2,10}|中文|英文)\s*[:：]\s?(.*)$")
+_OPTION = re.compile(r"^(to|at)=(\S+)$")
+
+
+class BroadcastError(ValueError):
+    """A broadcast an organizer wrote that cannot be sent; `reason` is a catalog key."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A parsed broadcast: texts by language, who gets it, and when."""
+
+    texts: dict[str, str]
+    audience: dict[str, Any]
+    send_at: dt.datetime
+
+
+def parse_audience(value: str, schedule: Schedule) -> dict[str, Any]:
+    """ "all", "s2" / "session:s2", "lang:zh-TW" / "zh-TW", "channels" → an audience."""
+    word = value.strip()
+    lowered = word.lower()
+    if lowered in ("all", "everyone", ""):
+        return {"kind": "all"}
+    if lowered in ("channels", "announcements"):
+        return {"kind": "channels"}
+    session_id = lowered.removeprefix("session:")
+    if schedule.session(session_id) is not None:
+        return {"kind": "session", "session": session_id}
+    lang = normalize_language(word.removeprefix("lang:"))
+    if lang is not None and lang in schedule.event.languages:
+        return {"kind": "language", "language": lang, "default": schedule.event.languages[0]}
+    raise BroadcastError("bad_audience", word)
+
+
+def parse_when(value: str, now: dt.datetime) -> dt.datetime:
+    """ "+30" (minutes from now) or an ISO date-time with an offset → an aware instant."""
+    try:
+        if value.startswith("+"):
+            return now + dt.timedelta(minutes=float(value[1:]))
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BroadcastError("bad_time", value) from None
+    if when.tzinfo is None:
+        raise BroadcastError("bad_time", value)
+    return when.astimezone(dt.UTC)
+
+
+def parse_texts(body: str, schedule: Schedule) -> dict[str, str]:
+    """Lines "en: ..." and "zh-TW: ..." start each language's text; unmarked text is the
+    event's first language's."""
+    texts: dict[str, list[str]] = {}
+    current = schedule.event.languages[0]
+    for line in body.splitlines():
+        match = _LANG_LINE.match(line)
+        lang = normalize_language(match[1]) if match else None
+        if match and lang in schedule.event.languages:
+            current = lang
+            line = match[2]
+        texts.setdefault(current, []).append(line)
+    joined = {lang: "\n".join(lines).strip() for lang, lines in texts.items()}
+    return {lang: value for lang, value in joined.items() if value}
+
+
+def parse_broadcast(body: str, schedule: Schedule, now: dt.datetime) -> Draft:
+    """`to=... at=...` options, then the texts; BroadcastError when unusable."""
+    audience: dict[str, Any] = {"kind": "all"}
+    send_at = now
+    words = body.lstrip().split(maxsplit=1)
+    rest = body.strip()
+    while words and (option := _OPTION.match(words[0])):
+        if option[1] == "to":
+            audience = parse_audience(option[2], schedule)
+        else:
+            send_at = max(parse_when(option[2], now), now)
+        rest = words[1] if len(words) > 1 else ""
+        words = rest.lstrip().split(maxsplit=1)
+    texts = parse_texts(rest, schedule)
+    if not texts:
+        raise BroadcastError("empty")
+    return Draft(texts, audience, send_at)
+
+
+def describe_audience(audience: Mapping[str, Any], lang: str, schedule: Schedule) -> str:
+    """The audience in words, for previews and reports."""
+    kind = audience.get("kind", "all")
+    if kind == "session":
+        session = schedule.session(str(audience["session"]))
+        title = text(session.title, Reader(lang, "UTC"), schedule) if session else "?"
+        return t("broadcast.to_session", lang, title=title)
+    if kind == "language":
+        return t("broadcast.to_language", lang, language=str(audience["language"]))
+    return t(f"broadcast.to_{kind}", lang)
+
+
+def pick_text(texts: Mapping[str, str], lang: str, schedule: Schedule) -> str:
+    """The text in the reader's language, else the event's first language's, else any."""
+    for candidate in (lang, *schedule.event.languages):
+        if candidate in texts:
+            return texts[candidate]
+    return next(iter(texts.values()))
+
+
+class Broadcasts:
+    """Creates, confirms, cancels and reports broadcasts; renders their ledger rows."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    async def render_row(
+        self, row: Claimed, schedule: Schedule, reader: Reader, now: dt.datetime
+    ) -> Rendered:
+        """A broadcast's text for the reader, or a progress/final report for its author."""
+        if row.ref.startswith("report:"):
+            # A report row is not one of the broadcast's own rows, so it is not counted in it.
+            return await self.report(int(row.ref.split(":")[1]), reader.lang, schedule, now)
+        if row.broadcast_id is None:
+            return "broadcast row without a broadcast"
+        record = await self.store.get_broadcast(row.broadcast_id)
+        if record is None:
+            return "broadcast deleted"
+        if record.status == "cancelled":
+            return "broadcast cancelled"
+        body = pick_text(record.texts, reader.lang, schedule)
+        if record.created_by == SYSTEM:
+            return Message(body)
+        return Message(
+            body,
+            title=t(
+                "broadcast.title", reader.lang, event=text(schedule.event.name, reader, schedule)
+            ),
+        )
+
+    async def report(
+        self, broadcast_id: int, lang: str, schedule: Schedule, now: dt.datetime
+    ) -> Message:
+        """Sent, blocked, failed and elapsed for one broadcast, so far."""
+        record = await self.store.get_broadcast(broadcast_id)
+        counts = await self.store.delivery_counts(broadcast_id=broadcast_id)
+        started = record.send_at if record else now
+        elapsed = max((now - started).total_seconds(), 0.0)
+        waiting = counts.get("pending", 0) + counts.get("sending", 0)
+        key = "broadcast.progress" if waiting else "broadcast.report"
+        body = t(
+            key,
+            lang,
+            id=broadcast_id,
+            sent=counts.get("sent", 0),
+            blocked=counts.get("blocked", 0),
+            failed=counts.get("failed", 0),
+            waiting=waiting,
+            elapsed=f"{elapsed:.0f}",
+        )
+        return Message(body)
+
+    async def enqueue(self, broadcast_id: int, *, now: dt.datetime) -> int:
+        """Put a confirmed broadcast into the ledger for its audience, due at its send time."""
+        record = await self.store.get_broadcast(broadcast_id)
+        if record is None or record.status not in ("draft", "scheduled"):
+            return 0
+        rows = await self.store.enqueue_broadcast(
+            record.id, record.audience, due_at=record.send_at, now=now
+        )
+        await self.store.set_broadcast_status(record.id, "sending", now=now)
+        return rows
+
+    async def cancel(self, broadcast_id: int, *, now: dt.datetime) -> int:
+        """Stop a broadcast: its rows not yet sent expire; returns how many."""
+        await self.store.set_broadcast_status(broadcast_id, "cancelled", now=now)
+        return await self.store.cancel_broadcast_rows(broadcast_id, now=now)
+
+    async def finish_done(self, *, now: dt.datetime) -> list[int]:
+        """Mark broadcasts whose rows are all final as done and queue their final report."""
+        finished = []
+        for record in await self.store.broadcasts(status="sending"):
+            counts = await self.store.delivery_counts(broadcast_id=record.id)
+            if counts.get("pending", 0) or counts.get("sending", 0):
+                continue
+            await self.store.set_broadcast_status(record.id, "done", now=now)
+            finished.append(record.id)
+            author = await self._author_chat(record.created_by)
+            if author is not None:
+                await self.store.enqueue_chats(
+                    [NewDelivery(author, "broadcast", f"report:{record.id}", now)], now=now
+                )
+            log.info("broadcast %d done: %s", record.id, counts)
+        return finished
+
+    async def _author_chat(self, created_by: str) -> int | None:
+        platform, _, rest = created_by.partition(":")
+        chat_id = rest.split(":", 1)[0]
+        chat = await self.store.get_chat(platform, chat_id) if chat_id else None
+        return chat.pk if chat else None
+
+
+async def notify_organizers(
+    store: Store, settings: Settings, texts: Mapping[str, str], *, key: str, now: dt.datetime
+) -> int:
+    """Send a text (by language) to every organizer who has a chat with the bot; idempotent
+    per `key`. Returns the rows queued."""
+    pks = []
+    for platform, chat_id in organizer_chats(settings):
+        chat = await store.get_chat(platform, chat_id)
+        if chat is not None:
+            pks.append(chat.pk)
+    if not pks:
+        log.warning("no organizer has a chat with the bot: %s", next(iter(texts.values()), ""))
+        return 0
+    record = await store.create_broadcast(
+        created_by=SYSTEM,
+        origin_platform=SYSTEM,
+        texts=dict(texts),
+        audience={"kind": "organizers"},
+        send_at=now,
+        now=now,
+        status="sending",
+    )
+    rows = [NewDelivery(pk, "broadcast", f"org:{key}", now, broadcast_id=record.id) for pk in pks]
+    return await store.enqueue_chats(rows, now=now)
