@@ -17,6 +17,13 @@ from bot.adapters import build_adapters
 from bot.adapters.base import Adapter
 from bot.adapters.console import ConsoleAdapter
 from bot.app import Worker, open_store, run_until_stopped
+from bot.broadcasts import (
+    BroadcastError,
+    Broadcasts,
+    describe_audience,
+    parse_audience,
+    parse_when,
+)
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import languages, normalize_language
 from bot.render import Reader, render_agenda
@@ -69,6 +76,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--console",
         action="store_true",
         help="chat on this terminal instead of the platforms whose tokens are set",
+    )
+    cast = sub.add_parser("broadcast", help="send an announcement through the running worker")
+    _add_common(cast)
+    cast.add_argument(
+        "--text",
+        action="append",
+        required=True,
+        metavar="[LANG=]TEXT",
+        help="the text, once per language: --text 'en=Hello' --text 'zh-TW=你好'",
+    )
+    cast.add_argument(
+        "--to", default="all", help="all (default), a session id, a language (zh-TW) or channels"
+    )
+    cast.add_argument("--at", help="send time: +MINUTES or an ISO date-time (default: now)")
+    cast.add_argument("--yes", action="store_true", help="send it (without: preview only)")
+    cast.add_argument(
+        "--wait",
+        action="store_true",
+        help="stay until it is delivered, printing progress and the final report",
     )
     demo = sub.add_parser("demo", help="a two-minute rehearsal on this terminal, no token needed")
     _add_common(demo)
@@ -185,6 +211,94 @@ async def _serve(settings: Settings, schedule: Schedule, adapters: list[Adapter]
     return 0
 
 
+def cmd_broadcast(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Preview, or with --yes queue, a broadcast in the ledger the worker drains."""
+    loaded = _load(args, err)
+    if loaded is None:
+        return 1
+    settings, schedule = loaded
+    now = dt.datetime.now(dt.UTC)
+    texts: dict[str, str] = {}
+    for item in args.text:
+        lang, sep, body = item.partition("=")
+        code = normalize_language(lang) if sep else None
+        if code is None or code not in schedule.event.languages:
+            code, body = schedule.event.languages[0], item
+        texts[code] = body
+    try:
+        audience = parse_audience(args.to, schedule)
+        send_at = parse_when(args.at, now) if args.at else now
+    except BroadcastError as exc:
+        print(f"error: {exc.reason.replace('_', ' ')}: {exc.detail}", file=err)
+        return 2
+    return asyncio.run(_broadcast(settings, schedule, texts, audience, send_at, args, out))
+
+
+async def _broadcast(
+    settings: Settings,
+    schedule: Schedule,
+    texts: dict[str, str],
+    audience: dict[str, object],
+    send_at: dt.datetime,
+    args: argparse.Namespace,
+    out: TextIO,
+) -> int:
+    store = await open_store(settings)
+    try:
+        counts = await store.count_audience(audience)
+        print(
+            f"To {describe_audience(audience, 'en', schedule)}: {sum(counts.values())} chats "
+            f"({', '.join(f'{p} {n}' for p, n in sorted(counts.items())) or 'none'}), "
+            f"at {send_at:%Y-%m-%d %H:%M} UTC",
+            file=out,
+        )
+        for code, body in texts.items():
+            print(f"  [{code}] {body}", file=out)
+        if not args.yes:
+            print("Preview only: add --yes to send it.", file=out)
+            return 0
+        now = dt.datetime.now(dt.UTC)
+        actor = os.environ.get("USER", "operator")
+        record = await store.create_broadcast(
+            created_by=f"cli:{actor}",
+            origin_platform="cli",
+            texts=texts,
+            audience=audience,
+            send_at=send_at,
+            now=now,
+            status="scheduled",
+        )
+        await store.audit(
+            platform="cli",
+            actor=actor,
+            action="broadcast",
+            detail={"broadcast": record.id, "audience": audience},
+            allowed=True,
+            now=now,
+        )
+        rows = await Broadcasts(store, settings).enqueue(record.id, now=now)
+        print(
+            f"Broadcast #{record.id} queued: {rows} messages; the running worker sends them.",
+            file=out,
+        )
+        while args.wait:
+            await asyncio.sleep(1)  # progress for a person watching, not a test
+            done = await store.delivery_counts(broadcast_id=record.id)
+            waiting = done.get("pending", 0) + done.get("sending", 0)
+            elapsed = (dt.datetime.now(dt.UTC) - send_at).total_seconds()
+            print(
+                f"#{record.id}: {done.get('sent', 0)} sent, {done.get('blocked', 0)} blocked, "
+                f"{done.get('failed', 0)} failed, {waiting} waiting, {max(elapsed, 0):.0f} s",
+                file=out,
+                flush=True,
+            )
+            if not waiting:
+                break
+        return 0
+    finally:
+        await store.close()
+
+
 def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Rehearse session 1 two minutes from now on this terminal, with a temporary database."""
     loaded = _load(args, err)
@@ -240,5 +354,11 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
-    handlers = {"check": cmd_check, "agenda": cmd_agenda, "run": cmd_run, "demo": cmd_demo}
+    handlers = {
+        "check": cmd_check,
+        "agenda": cmd_agenda,
+        "run": cmd_run,
+        "demo": cmd_demo,
+        "broadcast": cmd_broadcast,
+    }
     return handlers[args.command](args, out, err)

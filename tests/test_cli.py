@@ -91,3 +91,45 @@ def test_python_dash_m_bot_runs_the_same_cli() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "OK" in done.stdout
+
+
+def test_broadcast_from_the_command_line_previews_then_queues(tmp_path: Path) -> None:
+    import asyncio
+    import datetime as dt
+
+    from bot.store import Store, normalize_database_url
+
+    url = normalize_database_url(None, tmp_path / "data")
+
+    async def seed() -> dict[str, int]:
+        store = await Store.open(url)
+        now = dt.datetime.now(dt.UTC)
+        for chat_id, lang in (("1", "en"), ("2", "zh-TW")):
+            chat, _ = await store.get_or_create_chat("telegram", chat_id, language=lang, now=now)
+            await store.subscribe(chat.pk, "s2", now=now)
+        counts = await store.delivery_counts(kind="broadcast")
+        await store.close()
+        return counts
+
+    assert asyncio.run(seed()) == {}
+    config = tmp_path / "config.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    common = ("--config", str(config), "--schedule", SCHEDULE, "--to", "s2")
+    status, out, _ = run("broadcast", *common, "--text", "en=Moved!", "--text", "zh-TW=改期！")
+    assert status == 0 and "2 chats (telegram 2)" in out and "Preview only" in out
+    assert asyncio.run(seed()) == {}  # a preview queues nothing
+    status, out, _ = run("broadcast", *common, "--text", "en=Moved!", "--yes")
+    assert status == 0 and "Broadcast #1 queued: 2 messages" in out
+    assert asyncio.run(seed()) == {"pending": 2}
+    status, _, err = run(
+        "broadcast",
+        "--config",
+        str(config),
+        "--schedule",
+        SCHEDULE,
+        "--to",
+        "nobody",
+        "--text",
+        "hi",
+    )
+    assert status == 2 and "bad audience: nobody" in err
