@@ -1,0 +1,475 @@
+"""Organizers edit schedule.yaml while the bot runs: subscribers hear of what changed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import shutil
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.memory import MemoryAdapter
+from bot.app import Worker
+from bot.changes import ADDED, CANCELLED, LINK, MOVED, TIME, diff, notice_ref, worth_notifying
+from bot.config import AnnouncementChannels, Organizers, Settings
+from bot.messages import Command, Message
+from bot.reload import ScheduleTransform, reload_command, shift_by
+from bot.schedule import Schedule, load_schedule
+from bot.store import Store
+from tests.core_harness import ROOT, S1, S2, Harness, summit
+
+HOUR = dt.timedelta(hours=1)
+NOW = S1 - dt.timedelta(days=2)
+S3 = dt.datetime(2020, 8, 19, 9, 0, tzinfo=dt.UTC)  # 17:00 Taipei
+ORGANIZER = "900"
+
+
+class TelegramLike(MemoryAdapter):
+    """The memory platform under a name organizers can be configured for."""
+
+    platform = "telegram"
+
+
+def make_harness(
+    store: Store, path: Path, *, transform: ScheduleTransform | None = None
+) -> Harness:
+    """A worker reading `path`, with one organizer (Telegram user 900)."""
+    settings = replace(Settings(), organizers=Organizers(telegram_user_ids=(ORGANIZER,)))
+    schedule = load_schedule(path)
+    if transform is not None:
+        schedule = transform(schedule)
+    harness = Harness(store, schedule, settings, NOW)
+    harness.memory = TelegramLike()
+    harness.worker = Worker(
+        settings,
+        schedule,
+        store,
+        [harness.memory],
+        harness.clock,
+        schedule_path=path,
+        schedule_transform=transform,
+    )
+    return harness
+
+
+def replace_worker(harness: Harness) -> Worker:
+    """A new worker with the harness's (changed) settings, on the same file."""
+    old = harness.worker
+    return Worker(
+        harness.settings,
+        old.schedule,
+        harness.store,
+        [harness.memory],
+        harness.clock,
+        schedule_path=old.schedule_path,
+        schedule_transform=old.schedule_transform,
+    )
+
+
+@pytest.fixture
+def schedule_file(tmp_path: Path) -> Path:
+    """A copy of the summit's schedule.yaml that the test edits."""
+    path = tmp_path / "schedule.yaml"
+    shutil.copy(ROOT / "schedule.yaml", path)
+    return path
+
+
+@pytest.fixture
+async def live(store: Store, schedule_file: Path) -> AsyncIterator[Harness]:
+    """The bot two days before session 1, its organizer known to it."""
+    harness = make_harness(store, schedule_file)
+    await harness.start()
+    await harness.say("/start", chat_id=ORGANIZER)
+    yield harness
+    await harness.worker.stop()
+
+
+def edit(path: Path, session_id: str, old: str, new: str) -> None:
+    """Replace `old` by `new` inside one session's block of the file."""
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f"  - id: {session_id}\n")
+    end = text.find("\n  - id: ", start + 1)
+    end = len(text) if end < 0 else end
+    block = text[start:end]
+    assert block.count(old) == 1, (session_id, old)
+    path.write_text(text[:start] + block.replace(old, new) + text[end:], encoding="utf-8")
+
+
+def remove(path: Path, session_id: str) -> None:
+    """Take one session's block out of the file."""
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f"  - id: {session_id}\n")
+    end = text.find("\n  - id: ", start + 1)
+    end = len(text) if end < 0 else end + 1
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+
+
+def line_of(path: Path, text: str) -> int:
+    """The number of the line that reads `text`."""
+    return path.read_text(encoding="utf-8").splitlines().index(text) + 1
+
+
+def viewers(sent: list[tuple[str, Message]]) -> dict[str, Message]:
+    """What viewers got (the organizer's reports left out), by chat."""
+    found = {chat: message for chat, message in sent if chat != ORGANIZER}
+    assert len(found) == len([chat for chat, _ in sent if chat != ORGANIZER]), sent
+    return found
+
+
+def to_organizer(sent: list[tuple[str, Message]]) -> list[str]:
+    """The plain texts the organizer got."""
+    return [message.plain() for chat, message in sent if chat == ORGANIZER]
+
+
+# --- moving a session ----------------------------------------------------------------------
+
+
+async def test_moving_session_2_notifies_its_subscribers_once_and_moves_reminders(
+    live: Harness, schedule_file: Path
+) -> None:
+    await live.say("/timezone Medellín", chat_id="100")
+    await live.say("/subscribe s2", chat_id="100")
+    await live.say("/subscribe s1", chat_id="200")
+    await live.say("/subscribe all", chat_id="300")
+    for chat in ("100", "200", "300"):
+        await live.say("/remind 1h", chat_id=chat)
+    edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
+    edit(schedule_file, "s2", 'end: "08:30"', 'end: "09:00"')
+
+    result = await live.worker.reload(actor="test")
+    assert [(c.kind, c.session_id) for c in result.changes] == [(MOVED, "s2")]
+    assert result.notices == 2
+    sent = await live.at(NOW)
+    got = viewers(sent)
+    assert set(got) == {"100", "300"}  # not 200, who follows session 1 only
+    notice = got["100"]
+    assert notice.title == "🕒 Mayors' Summit, session 2: the Americas and Asia-Pacific has moved"
+    assert (
+        "Now: Mon 17 Aug, 18:30–20:00 (Bogotá, -1 day) = Tue 18 Aug, 07:30 Taipei" in notice.text
+    )
+    assert "Your reminders follow the new time." in notice.text
+    assert notice.when == S2 + 30 * dt.timedelta(minutes=1)
+    assert "Now: Tue 18 Aug, 07:30–09:00 (Taipei)" in got["300"].text
+    report = to_organizer(sent)
+    assert len(report) == 1 and "1 change(s), 2 notice(s)" in report[0]
+    assert "• s2 “Mayors' Summit, session 2" in report[0] and "→ Tue 18 Aug, 07:30" in report[0]
+
+    again = await live.worker.reload(actor="test")
+    assert again.changes == () and again.notices == 0
+    assert await live.at(NOW + dt.timedelta(minutes=1)) == []
+
+    # The 1-hour reminder follows the session: nothing at the old time, then at the new one.
+    assert await live.at(S2 - HOUR) == []
+    reminders = viewers(await live.at(S2 - HOUR + dt.timedelta(minutes=30)))
+    assert set(reminders) == {"100", "300"}
+    assert (reminders["100"].title or "").endswith("starts in 1 hour")
+
+
+async def test_a_notice_overtaken_by_a_second_move_is_not_sent(
+    live: Harness, schedule_file: Path
+) -> None:
+    await live.say("/subscribe s2", chat_id="100")
+    edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
+    await live.worker.reload(actor="test")
+    edit(schedule_file, "s2", 'start: "07:30"', 'start: "07:45"')
+    await live.worker.reload(actor="test")
+    got = viewers(await live.at(NOW))
+    assert list(got) == ["100"]
+    assert "07:45" in got["100"].text
+    counts = await live.store.delivery_counts(kind="notice")
+    assert counts == {"sent": 1, "expired": 1}
+
+
+async def test_a_time_announced_for_a_forum(live: Harness, schedule_file: Path) -> None:
+    await live.say("/subscribe ctalk1", chat_id="100")
+    edit(schedule_file, "ctalk1", "start: tba", 'start: "14:00"\n    end: "16:00"')
+    result = await live.worker.reload(actor="test")
+    assert [c.kind for c in result.changes] == [TIME]
+    got = viewers(await live.at(NOW))
+    assert got["100"].title == "🗓 CTalk online forum: healthcare: time announced"
+    assert "Tue 22 Sept, 14:00–16:00 (Taipei)" in got["100"].text
+
+
+# --- links ---------------------------------------------------------------------------------
+
+
+async def test_announcing_session_3s_link_sends_it_to_its_subscribers(
+    live: Harness, schedule_file: Path
+) -> None:
+    await live.say("/subscribe s3", chat_id="100")
+    await live.say("/language zh-TW", chat_id="101")
+    await live.say("/subscribe s3", chat_id="101")
+    await live.say("/subscribe s2", chat_id="200")
+    links = "streams:\n      en: https://youtu.be/s3-en\n      zh-TW: https://youtu.be/s3-zh"
+    edit(schedule_file, "s3", "streams: tba", links)
+    result = await live.worker.reload(actor="test")
+    assert [(c.kind, c.languages) for c in result.changes] == [(LINK, ("en", "zh-TW"))]
+    got = viewers(await live.at(NOW))
+    assert set(got) == {"100", "101"}
+    english = got["100"]
+    assert english.title == (
+        "📺 Mayors' Summit, session 3: Oceania, Europe, Africa and Asia: livestream link announced"
+    )
+    assert "Watch at https://youtu.be/s3-en" in english.text
+    assert [link.url for link in english.links] == ["https://youtu.be/s3-en"]
+    chinese = got["101"]
+    assert "直播連結公布" in (chinese.title or "")
+    assert [link.url for link in chinese.links] == ["https://youtu.be/s3-zh"]
+
+    # A new Chinese link concerns the Chinese reader only.
+    edit(schedule_file, "s3", "https://youtu.be/s3-zh", "https://youtu.be/s3-zh-2")
+    await live.worker.reload(actor="test")
+    later = viewers(await live.at(NOW + dt.timedelta(minutes=1)))
+    assert list(later) == ["101"]
+    assert [link.url for link in later["101"].links] == ["https://youtu.be/s3-zh-2"]
+
+
+async def test_announcement_channels_get_a_notice_in_every_language(
+    store: Store, schedule_file: Path
+) -> None:
+    harness = make_harness(store, schedule_file)
+    channels = AnnouncementChannels(telegram=("-100777",))
+    harness.settings = replace(harness.settings, announcement_channels=channels)
+    harness.worker = replace_worker(harness)
+    await harness.start()
+    try:
+        edit(schedule_file, "s3", "streams: tba", "streams:\n      zh-TW: https://youtu.be/s3-zh")
+        await harness.worker.reload(actor="test")
+        got = viewers(await harness.at(NOW))
+        assert list(got) == ["-100777"]
+        message = got["-100777"]
+        assert (
+            "livestream link announced" in (message.title or "") and "直播連結公布" in message.text
+        )
+        assert [link.url for link in message.links] == ["https://youtu.be/s3-zh"]
+    finally:
+        await harness.worker.stop()
+
+
+# --- a broken file -------------------------------------------------------------------------
+
+
+async def test_a_broken_schedule_keeps_the_old_one_and_tells_the_organizers(
+    live: Harness, schedule_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    await live.say("/subscribe s2", chat_id="100")
+    running = live.worker.schedule
+    edit(schedule_file, "s2", 'start: "07:00"', 'start: "25:00"')
+    line = line_of(schedule_file, '    start: "25:00"')
+
+    with caplog.at_level(logging.ERROR, logger="bot.reload"):
+        result = await live.worker.reload(actor="test")
+    assert not result.ok and result.changes == ()
+    where = f"{schedule_file}:{line}: sessions[1].start"
+    assert [str(p).split(": ")[0] for p in result.problems] == [f"{schedule_file}:{line}"]
+    assert live.worker.schedule is running
+    assert where in caplog.text
+
+    sent = await live.at(NOW)
+    assert viewers(sent) == {}
+    report = to_organizer(sent)
+    assert len(report) == 1
+    assert "was NOT loaded: 1 error(s)" in report[0]
+    assert f'{where}: "25:00" is not a time' in report[0]
+
+    # The same broken file reported once; the reminders still follow the running schedule.
+    await live.worker.reload(actor="test")
+    assert await live.at(NOW + dt.timedelta(minutes=1)) == []
+    reminded = viewers(await live.at(S2 - HOUR))
+    assert (reminded["100"].title or "").endswith("starts in 1 hour")
+
+
+async def test_reload_command_is_for_organizers_only(live: Harness, schedule_file: Path) -> None:
+    edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
+    stranger = Command("telegram", "100", "100", "reload")
+    refused = await reload_command(live.worker, stranger, "en")
+    assert "Only the event's organizers" in refused.messages[0].plain()
+    assert live.worker.schedule.session("s2") == summit().session("s2")
+
+    organizer = Command("telegram", ORGANIZER, ORGANIZER, "reload")
+    done = await reload_command(live.worker, organizer, "en")
+    assert "Schedule reloaded from" in done.messages[0].plain()
+    assert "• s2 “Mayors' Summit, session 2" in done.messages[0].plain()
+    audit = await live.store.audit_log()
+    assert [(a.action, a.actor, a.allowed) for a in reversed(audit)] == [
+        ("reload", "100", False),
+        ("schedule_reload", ORGANIZER, True),
+    ]
+
+
+# --- cancelling ----------------------------------------------------------------------------
+
+
+async def test_cancelling_session_3_tells_its_subscribers(
+    live: Harness, schedule_file: Path
+) -> None:
+    await live.say("/subscribe s3", chat_id="100")
+    await live.say("/subscribe s1", chat_id="200")
+    await live.say("/remind 1h", chat_id="100")
+    remove(schedule_file, "s3")
+    result = await live.worker.reload(actor="test")
+    assert [(c.kind, c.session_id) for c in result.changes] == [(CANCELLED, "s3")]
+    got = viewers(await live.at(NOW))
+    assert list(got) == ["100"]
+    assert got["100"].title == (
+        "❌ Mayors' Summit, session 3: Oceania, Europe, Africa and Asia is cancelled"
+    )
+    assert "no more reminders" in got["100"].text
+    assert await live.at(S3 - HOUR) == []
+
+
+async def test_a_cancellation_sent_after_a_restart_names_the_session_by_id(
+    live: Harness, schedule_file: Path
+) -> None:
+    await live.say("/subscribe s3", chat_id="100")
+    remove(schedule_file, "s3")
+    await live.worker.reload(actor="test")
+    await live.worker.stop()  # before the notice went out
+    again = make_harness(live.store, schedule_file)
+    await again.start()
+    try:
+        got = viewers(await again.at(NOW))
+        assert got["100"].title == "❌ Session s3 is cancelled"
+    finally:
+        await again.worker.stop()
+
+
+# --- the watcher and SIGHUP ------------------------------------------------------------------
+
+
+async def test_the_file_watcher_reloads_a_changed_file_once_it_is_written(
+    live: Harness, schedule_file: Path
+) -> None:
+    await live.say("/subscribe s2", chat_id="100")
+    reloader = live.worker.reloader
+    assert await reloader.check() is None  # nothing changed
+    edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
+    assert await reloader.check() is None  # it may still be being written: look again
+    result = await reloader.check()
+    assert result is not None and [c.kind for c in result.changes] == [MOVED]
+    assert await reloader.check() is None
+    assert "has moved" in (viewers(await live.at(NOW))["100"].title or "")
+
+
+async def test_the_polling_watcher_runs_on_its_own(live: Harness, schedule_file: Path) -> None:
+    reloader = live.worker.reloader
+    reloader.interval = 0.01
+    reloader.start_watching()
+    try:
+        edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
+        await asyncio.wait_for(reloader.reloaded.wait(), timeout=5)
+    finally:
+        await reloader.stop()
+    s2 = live.worker.schedule.session("s2")
+    assert s2 is not None and s2.start == S2 + dt.timedelta(minutes=30)
+
+
+async def test_sighup_reloads_the_schedule(live: Harness, schedule_file: Path) -> None:
+    before = signal.getsignal(signal.SIGHUP)
+    reloader = live.worker.reloader
+    assert reloader.install_sighup()
+    try:
+        edit(schedule_file, "s3", 'start: "17:00"', 'start: "16:00"')
+        os.kill(os.getpid(), signal.SIGHUP)
+        await asyncio.wait_for(reloader.reloaded.wait(), timeout=5)
+        await reloader.wait_idle()
+    finally:
+        reloader.remove_sighup()
+    assert signal.getsignal(signal.SIGHUP) == before
+    s3 = live.worker.schedule.session("s3")
+    assert s3 is not None and s3.start == S3 - HOUR
+
+
+# --- rehearsals ----------------------------------------------------------------------------
+
+
+async def test_a_rehearsal_reload_keeps_the_shift(store: Store, schedule_file: Path) -> None:
+    delta = dt.timedelta(days=-3)
+    harness = make_harness(store, schedule_file, transform=shift_by(delta))
+    await harness.start()
+    try:
+        edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
+        result = await harness.worker.reload(actor="test")
+        assert [c.kind for c in result.changes] == [MOVED]  # not every session "moved"
+        s2 = harness.worker.schedule.session("s2")
+        assert s2 is not None and s2.start == S2 + delta + dt.timedelta(minutes=30)
+    finally:
+        await harness.worker.stop()
+
+
+# --- diff() --------------------------------------------------------------------------------
+
+
+def _with(schedule: Schedule, session_id: str, **fields: object) -> Schedule:
+    sessions = tuple(
+        replace(s, **fields) if s.id == session_id else s  # type: ignore[arg-type]
+        for s in schedule.sessions
+    )
+    return replace(schedule, sessions=sessions)
+
+
+def test_diff_of_a_schedule_with_itself_is_empty() -> None:
+    assert diff(summit(), summit()) == []
+
+
+def test_diff_finds_a_move_and_its_ref_names_the_new_time() -> None:
+    old = summit()
+    s2 = old.session("s2")
+    assert s2 is not None and s2.start is not None and s2.end is not None
+    later = dt.timedelta(minutes=30)
+    new = _with(old, "s2", start=s2.start + later, end=s2.end + later)
+    (change,) = diff(old, new)
+    assert (change.kind, change.session_id, change.old, change.new) == (
+        MOVED,
+        "s2",
+        s2,
+        new.session("s2"),
+    )
+    start = int((s2.start + later).timestamp())
+    assert notice_ref(change) == f"s2:moved:{start}-{start + 90 * 60}"
+    # Only the end moves: a change, with another ref.
+    (end_only,) = diff(old, _with(old, "s2", end=s2.end + later))
+    assert end_only.kind == MOVED and notice_ref(end_only) != notice_ref(change)
+    # The same change twice has the same ref: it notifies once.
+    assert notice_ref(diff(old, new)[0]) == notice_ref(change)
+
+
+def test_diff_finds_time_announced_link_added_and_cancelled() -> None:
+    old = summit()
+    start = dt.datetime(2020, 9, 22, 6, 0, tzinfo=dt.UTC)
+    new = _with(old, "ctalk1", start=start, end=start + HOUR)
+    new = _with(new, "s3", streams=(("en", "https://youtu.be/x"),))
+    new = replace(new, sessions=tuple(s for s in new.sessions if s.id != "ctalk3"))
+    added = replace(old.sessions[-1], id="ctalk4")
+    new = replace(new, sessions=(*new.sessions, added))
+    changes = {(c.kind, c.session_id): c for c in diff(old, new)}
+    assert set(changes) == {
+        (LINK, "s3"),
+        (TIME, "ctalk1"),
+        (CANCELLED, "ctalk3"),
+        (ADDED, "ctalk4"),
+    }
+    assert changes[LINK, "s3"].languages == ("en",)
+    assert notice_ref(changes[LINK, "s3"]).startswith("s3:link:en:")
+    assert notice_ref(changes[CANCELLED, "ctalk3"]) == "ctalk3:cancelled:tba-2020-09-24"
+    assert not changes[ADDED, "ctalk4"].notifies
+    with pytest.raises(ValueError):
+        notice_ref(changes[ADDED, "ctalk4"])
+
+
+def test_diff_ignores_a_link_taken_down_and_a_session_already_over() -> None:
+    old = summit()
+    assert diff(old, _with(old, "s1", streams=())) == []
+    s1 = old.session("s1")
+    assert s1 is not None and s1.start is not None
+    (moved,) = diff(old, _with(old, "s1", start=s1.start + HOUR))
+    assert worth_notifying(moved, S1 - HOUR)
+    assert not worth_notifying(moved, S1 + dt.timedelta(days=1))
+    (gone,) = diff(old, replace(old, sessions=old.sessions[1:]))
+    assert gone.kind == CANCELLED and not worth_notifying(gone, S1 + dt.timedelta(days=1))
