@@ -18,7 +18,8 @@ from bot.config import Settings
 from bot.delivery import EVERY_LANGUAGE, DeliveryEngine, Renderer
 from bot.i18n import languages, t
 from bot.messages import Command, Reply
-from bot.reload import Reloader, ReloadResult, ScheduleTransform
+from bot.reload import Reloader, ReloadResult, ScheduleTransform, reload_reply
+from bot.render import Reader
 from bot.schedule import Schedule
 from bot.scheduler import ReminderScheduler
 from bot.store import Store, normalize_database_url
@@ -69,6 +70,7 @@ class Worker:
                 self.request_replan,
                 wake=self.delivery.wake,
                 next_jobs=self.scheduler.next_jobs,
+                reload=self._reload_reply,
             )
         )
         self.delivery.renderer.kinds["broadcast"] = self.commands.broadcasts.render_row
@@ -81,6 +83,10 @@ class Worker:
         self._replanner: asyncio.Task[None] | None = None
         self._accepting = False
         self.started = asyncio.Event()  # set once commands are taken
+
+    async def _reload_reply(self, cmd: Command, reader: Reader) -> Reply:
+        """/reload from an organizer (checked and audited by the commands)."""
+        return await reload_reply(self, cmd, reader)
 
     async def _finish_broadcasts(self) -> None:
         """Broadcasts whose every row is final are done: queue their authors' reports."""

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TextIO
 
 from bot.adapters import build_adapters
@@ -26,6 +27,7 @@ from bot.broadcasts import (
 )
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import languages, normalize_language
+from bot.reload import ScheduleTransform, shift_by
 from bot.render import Reader, render_agenda
 from bot.schedule import Schedule, ScheduleError, load_schedule
 from bot.timezones import resolve_timezone
@@ -102,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def rehearse(schedule: Schedule, spec: str, now: dt.datetime) -> Schedule:
-    """The schedule shifted so that its first timed session starts at `spec`."""
+def rehearsal_shift(schedule: Schedule, spec: str, now: dt.datetime) -> dt.timedelta:
+    """How far to move the schedule so that its first timed session starts at `spec`."""
     starts = [s.start for s in schedule.sessions if s.start is not None]
     if not starts:
         raise ValueError("the schedule has no session with a time to rehearse")
@@ -111,7 +113,7 @@ def rehearse(schedule: Schedule, spec: str, now: dt.datetime) -> Schedule:
         target = now + dt.timedelta(minutes=float(spec[1:]))
     else:
         target = _parse_instant(spec)
-    return schedule.shifted(target - min(starts))
+    return target - min(starts)
 
 
 def _load(args: argparse.Namespace, err: TextIO) -> tuple[Settings, Schedule] | None:
@@ -191,21 +193,34 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if loaded is None:
         return 1
     settings, schedule = loaded
+    transform = None
     try:
         adapters = build_adapters(os.environ, settings, console=args.console)
         if args.rehearse:
-            schedule = rehearse(schedule, args.rehearse, dt.datetime.now(dt.UTC))
+            # The same shift applies to every reload of the file during the rehearsal.
+            transform = shift_by(rehearsal_shift(schedule, args.rehearse, dt.datetime.now(dt.UTC)))
+            schedule = transform(schedule)
     except (ConfigError, ValueError, argparse.ArgumentTypeError) as exc:
         print(f"error: {exc}", file=err)
         return 2
     _logging()
-    return asyncio.run(_serve(settings, schedule, adapters))
+    path = Path(args.schedule or settings.schedule)
+    return asyncio.run(_serve(settings, schedule, adapters, path, transform))
 
 
-async def _serve(settings: Settings, schedule: Schedule, adapters: list[Adapter]) -> int:
+async def _serve(
+    settings: Settings,
+    schedule: Schedule,
+    adapters: list[Adapter],
+    path: Path,
+    transform: ScheduleTransform | None,
+) -> int:
     store = await open_store(settings)
     try:
-        await run_until_stopped(Worker(settings, schedule, store, adapters), asyncio.Event())
+        worker = Worker(
+            settings, schedule, store, adapters, schedule_path=path, schedule_transform=transform
+        )
+        await run_until_stopped(worker, asyncio.Event())
     finally:
         await store.close()
     return 0
@@ -306,7 +321,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     settings, schedule = loaded
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    schedule = rehearse(schedule, "+2", now)
+    schedule = schedule.shifted(rehearsal_shift(schedule, "+2", now))
     # Reminders one minute before and at the start, so that both arrive within the demo.
     reminders = replace(settings.reminders, default_offsets=(1, 0))
     with tempfile.TemporaryDirectory(prefix="summit-bot-demo-") as tmp:

@@ -55,6 +55,8 @@ class Services:
     replan: Callable[[], Awaitable[None]]  # reminders must be re-planned for changed settings
     wake: Callable[[], None] = lambda: None  # new ledger rows: tell the delivery engine
     next_jobs: NextJobs = list  # (job id, due instant) of the reminders still to fire
+    # /reload: re-read the schedule file (None where there is no file to reload).
+    reload: Callable[[Command, Reader], Awaitable[Reply]] | None = None
 
 
 def reader_of(chat: ChatRecord, schedule: Schedule) -> Reader:
@@ -85,6 +87,9 @@ class Commands:
         self._organizer_handlers: dict[
             str, Callable[[Command, ChatRecord, Reader], Awaitable[Reply]]
         ] = {"broadcast": self.organizer.broadcast, "stats": self.organizer.stats}
+        reload = services.reload
+        if reload is not None:
+            self._organizer_handlers["reload"] = lambda cmd, chat, reader: reload(cmd, reader)
         self._handlers: dict[str, Callable[[Command, ChatRecord], Awaitable[Reply]]] = {
             "start": self.start,
             "help": self.help,
@@ -240,6 +245,9 @@ class Commands:
         """/help: every command with a line on what it does."""
         lang = self._reader(chat).lang
         lines = [t(f"help.{name}", lang) for name in HELP_ORDER]
+        if is_organizer(cmd, self.s.settings):
+            lines += ["", t("organizer_help.title", lang)]
+            lines += [t(f"organizer_help.{name}", lang) for name in self._organizer_handlers]
         return Reply.of(Message("\n".join(lines), title=t("help.title", lang)))
 
     async def schedule(self, cmd: Command, chat: ChatRecord) -> Reply:

@@ -25,7 +25,6 @@ from bot.broadcasts import notify_organizers
 from bot.changes import CANCELLED, Change, diff, notice_ref, report_line, worth_notifying
 from bot.i18n import languages, t
 from bot.messages import Command, Message, Reply
-from bot.organizers import is_organizer
 from bot.render import Reader
 from bot.schedule import Problem, Schedule, ScheduleError, Session, load_schedule
 
@@ -400,18 +399,3 @@ async def reload_reply(worker: Worker, cmd: Command, reader: Reader) -> Reply:
     """/reload for a caller already known to be an organizer: reload, then say what happened."""
     result = await reload(worker, actor=cmd.user_id, platform=cmd.platform)
     return Reply.of(Message(result.summary(reader.lang, worker.schedule)))
-
-
-async def reload_command(worker: Worker, cmd: Command, lang: str) -> Reply:
-    """/reload from anyone: organizers reload; anyone else is refused, and that is audited."""
-    if not is_organizer(cmd, worker.settings):
-        await worker.store.audit(
-            platform=cmd.platform,
-            actor=cmd.user_id,
-            action="reload",
-            detail={"chat": cmd.chat_id},
-            allowed=False,
-            now=worker.clock(),
-        )
-        return Reply.of(Message(t("changes.reload_refused", lang)))
-    return await reload_reply(worker, cmd, Reader(lang, worker.schedule.event.timezone))

@@ -18,8 +18,8 @@ from bot.adapters.memory import MemoryAdapter
 from bot.app import Worker
 from bot.changes import ADDED, CANCELLED, LINK, MOVED, TIME, diff, notice_ref, worth_notifying
 from bot.config import AnnouncementChannels, Organizers, Settings
-from bot.messages import Command, Message
-from bot.reload import ScheduleTransform, reload_command, shift_by
+from bot.messages import Message
+from bot.reload import ScheduleTransform, shift_by
 from bot.schedule import Schedule, load_schedule
 from bot.store import Store
 from tests.core_harness import ROOT, S1, S2, Harness, summit
@@ -287,18 +287,17 @@ async def test_a_broken_schedule_keeps_the_old_one_and_tells_the_organizers(
 
 async def test_reload_command_is_for_organizers_only(live: Harness, schedule_file: Path) -> None:
     edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
-    stranger = Command("telegram", "100", "100", "reload")
-    refused = await reload_command(live.worker, stranger, "en")
-    assert "Only the event's organizers" in refused.messages[0].plain()
+    refused = await live.say("/reload", chat_id="100")
+    assert "Only the event's organizers" in refused
     assert live.worker.schedule.session("s2") == summit().session("s2")
 
-    organizer = Command("telegram", ORGANIZER, ORGANIZER, "reload")
-    done = await reload_command(live.worker, organizer, "en")
-    assert "Schedule reloaded from" in done.messages[0].plain()
-    assert "• s2 “Mayors' Summit, session 2" in done.messages[0].plain()
+    done = await live.say("/reload", chat_id=ORGANIZER)
+    assert "Schedule reloaded from" in done
+    assert "• s2 “Mayors' Summit, session 2" in done
     audit = await live.store.audit_log()
     assert [(a.action, a.actor, a.allowed) for a in reversed(audit)] == [
         ("reload", "100", False),
+        ("reload", ORGANIZER, True),
         ("schedule_reload", ORGANIZER, True),
     ]
 
