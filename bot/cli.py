@@ -25,6 +25,7 @@ from bot.broadcasts import (
     parse_audience,
     parse_when,
 )
+from bot.calendar import add_ics_parser, cmd_ics
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import languages, normalize_language
 from bot.reload import ScheduleTransform, shift_by
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a two-minute rehearsal on this terminal, no token needed")
     _add_common(demo)
     demo.add_argument("--lang", metavar="CODE", default=None, help="the viewer's language")
+    add_ics_parser(sub)
     return parser
 
 
@@ -375,5 +377,6 @@ def main(
         "run": cmd_run,
         "demo": cmd_demo,
         "broadcast": cmd_broadcast,
+        "ics": cmd_ics,
     }
     return handlers[args.command](args, out, err)

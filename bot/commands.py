@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from bot.broadcasts import Broadcasts
+from bot.calendar import calendar_reply
 from bot.config import Settings
 from bot.i18n import catalog, languages, normalize_language, t
 from bot.i18n.formatting import format_when, place_name
@@ -37,6 +38,7 @@ HELP_ORDER = (
     "subscribe",
     "unsubscribe",
     "mysubs",
+    "calendar",
     "timezone",
     "language",
     "remind",
@@ -100,6 +102,7 @@ class Commands:
             "subscribe": self.subscribe,
             "unsubscribe": self.unsubscribe,
             "mysubs": self.mysubs,
+            "calendar": self.calendar,
             "timezone": self.timezone,
             "language": self.language,
             "remind": self.remind,
@@ -380,6 +383,24 @@ class Commands:
             t("mysubs.quiet", lang, quiet=format_quiet(_quiet(chat), lang)),
         ]
         return Reply.of(Message("\n".join(lines), title=t("mysubs.title", lang)))
+
+    async def calendar(self, cmd: Command, chat: ChatRecord) -> Reply:
+        """/calendar [ID|all]: the chat's sessions as an .ics file, with Google Calendar links."""
+        reader = self._reader(chat)
+        schedule = self.s.schedule()
+        ids: list[str] | None
+        wanted = cmd.args[0].lower() if cmd.args else None
+        if wanted == "all":
+            ids = None
+        elif wanted is not None:
+            session = schedule.session(wanted)
+            if session is None:
+                return self._unknown_session(reader, wanted, "calendar")
+            ids = [session.id]
+        else:
+            subs = await self.s.store.subscriptions(chat.pk)
+            ids = None if ALL in subs else [s.id for s in schedule.sessions if s.id in subs]
+        return calendar_reply(schedule, ids, reader, self.s.clock())
 
     async def timezone(self, cmd: Command, chat: ChatRecord) -> Reply:
         """/timezone QUERY: a city, country, zone or offset; always says what it resolved."""

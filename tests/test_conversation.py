@@ -202,3 +202,13 @@ async def test_announcement_channels_get_every_reminder_in_every_language(store:
         "https://youtu.be/5B_aKaTUu3k",
     }
     await harness.worker.stop()
+
+
+async def test_calendar_file_of_my_sessions(bot: Harness) -> None:
+    await bot.say("/subscribe s2")
+    reply = await bot.reply("/calendar")
+    message = reply.messages[0]
+    assert message.attachment is not None and message.attachment.filename.endswith(".ics")
+    ics = message.attachment.data.decode()
+    assert "UID:s2@scms2020.summit-bot" in ics and "UID:s1@" not in ics
+    assert any(link.url.startswith("https://calendar.google.com/") for link in message.links)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import ClassVar, TextIO
 
 from bot.adapters.base import Core, Limits, Recipient
-from bot.messages import Command, Message, Reply, parse_command
+from bot.messages import Attachment, Command, Message, Reply, parse_command
 
 CHAT_ID = "console"
 
@@ -28,12 +30,15 @@ class ConsoleAdapter:
         locale: str | None = None,
         on_eof: Callable[[], None] | None = None,
         listen_at_start: bool = True,
+        files_dir: str | Path | None = None,
     ) -> None:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.locale = locale
         self.on_eof = on_eof
         self.listen_at_start = listen_at_start
+        # Where attachments are saved; None: a temporary directory made at the first one.
+        self.files_dir = Path(files_dir) if files_dir is not None else None
         self._echo = not self.stdin.isatty()  # piped commands are shown, as if typed
         self._task: asyncio.Task[None] | None = None
         self._core: Core | None = None
@@ -98,7 +103,7 @@ class ConsoleAdapter:
     def show_reply(self, reply: Reply) -> None:
         """Print every message of a reply."""
         for message in reply.messages:
-            self._print(self.render(message))
+            self._show(message)
 
     def render(self, message: Message) -> str:
         """A message as console text: bold title, body, links, buttons as commands to type."""
@@ -114,10 +119,27 @@ class ConsoleAdapter:
             lines.append("  " + "   ".join(f"[{b.label}: /{b.action}]" for b in row))
         return "\n".join(lines)
 
+    def _show(self, message: Message) -> None:
+        """Print a message; its attachment is saved as a file and its path printed."""
+        text = self.render(message)
+        if message.attachment is not None:
+            text += f"\n  📎 {self.save(message.attachment)}"
+        self._print(text)
+
+    def save(self, attachment: Attachment) -> Path:
+        """Write an attachment into `files_dir` and return its path."""
+        if self.files_dir is None:
+            # Left in place when the bot stops: the viewer opens the file afterwards.
+            self.files_dir = Path(tempfile.mkdtemp(prefix="summit-bot-files-"))
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        path = self.files_dir / Path(attachment.filename).name  # never outside the directory
+        path.write_bytes(attachment.data)
+        return path
+
     def _print(self, text: str) -> None:
         print(text, file=self.stdout, flush=True)
         print(file=self.stdout, flush=True)
 
     async def send(self, to: Recipient, message: Message, *, key: str) -> None:
         """Print a reminder or broadcast."""
-        self._print(self.render(message))
+        self._show(message)

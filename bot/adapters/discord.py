@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import io
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from bot.adapters.base import (
 from bot.commands import HELP_ORDER
 from bot.config import ConfigError, Settings
 from bot.i18n import catalog, catalogs, normalize_language, t
-from bot.messages import Command, Message, Reply, parse_command
+from bot.messages import Attachment, Command, Message, Reply, parse_command
 from bot.schedule import Schedule, Session
 from bot.timezones import resolve_timezone, warm_up
 
@@ -51,6 +52,7 @@ OPTIONS = {
     "session": "session",
     "subscribe": "session",
     "unsubscribe": "session",
+    "calendar": "session",
     "timezone": "place",
     "language": "language",
     "remind": "offsets",
@@ -161,11 +163,18 @@ def _valid_name(text: str) -> str | None:
 
 @dataclass(frozen=True)
 class _Post:
-    """One Discord message: content (mention, timestamps), an embed and components."""
+    """One Discord message: content (mention, timestamps), an embed, components, a file."""
 
     content: str | None
     embed: discord.Embed | None
     view: discord.ui.View | None
+    attachment: Attachment | None = None
+
+    def file(self) -> discord.File | None:
+        """The attachment as a new upload (a discord.File is read once, so one per send)."""
+        if self.attachment is None:
+            return None
+        return discord.File(io.BytesIO(self.attachment.data), filename=self.attachment.filename)
 
 
 @dataclass(frozen=True)
@@ -577,6 +586,9 @@ class DiscordAdapter:
                     kwargs[name] = value
             if post.view is not None:
                 kwargs["view"] = post.view
+            upload = post.file()
+            if upload is not None:
+                kwargs["file"] = upload
             if not interaction.response.is_done():
                 await interaction.response.send_message(**kwargs)
             else:
@@ -615,9 +627,9 @@ class DiscordAdapter:
                 content = "\u200b"  # Discord refuses an empty message
             posts.append(_Post(content, embed, None))
         view = self._view(message)
-        if view is not None:
+        if view is not None or message.attachment is not None:
             last = posts[-1]
-            posts[-1] = _Post(last.content, last.embed, view)
+            posts[-1] = _Post(last.content, last.embed, view, message.attachment)
         return posts
 
     def _view(self, message: Message) -> discord.ui.View | None:
@@ -691,6 +703,9 @@ class DiscordAdapter:
                     kwargs["embed"] = post.embed
                 if post.view is not None:
                     kwargs["view"] = post.view
+                upload = post.file()
+                if upload is not None:
+                    kwargs["file"] = upload
                 # The ledger row id as nonce (discord.py then sets enforce_nonce): a POST
                 # retried after a lost response is not posted twice.
                 await channel.send(

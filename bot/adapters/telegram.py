@@ -22,13 +22,14 @@ import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from telegram import (
     Bot,
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     LinkPreviewOptions,
     ReplyKeyboardMarkup,
@@ -71,7 +72,7 @@ from bot.adapters.base import (
 )
 from bot.config import ConfigError, Settings
 from bot.i18n import DEFAULT_LANGUAGE, normalize_language, t
-from bot.messages import Button, Command, Message, Reply, parse_command
+from bot.messages import Attachment, Button, Command, Message, Reply, parse_command
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ DEFAULT_API_ROOT = "https://api.telegram.org"
 # Updates the bot acts on; anything else is not even fetched.
 ALLOWED_UPDATES = ("message", "channel_post", "callback_query", "my_chat_member")
 CALLBACK_DATA_MAX = 64  # bytes, a Bot API limit
+CAPTION_MAX = 1024  # characters in a document's caption, a Bot API limit
 TOKEN_PREFIX = "~"  # marks callback data that stands for a longer action (actions are a-z)
 ADMIN_STATUSES = frozenset({"administrator", "creator"})
 GONE_STATUSES = frozenset({"kicked", "left"})
@@ -90,6 +92,15 @@ _TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 
 TgApplication = Application[Any, Any, Any, Any, Any, Any]
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+class _Part(NamedTuple):
+    """One Bot API message: HTML text, or a document with that text as its caption."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None
+    document: Attachment | None = None
 
 
 # --- secrets never reach a log line ------------------------------------------------------------
@@ -493,14 +504,8 @@ class TelegramAdapter:
         done = self._parts_sent.get(key, 0)
         try:
             for index in range(done, len(parts)):
-                text, markup = parts[index]
-                await bot.send_message(
-                    chat_ref(to.chat_id),
-                    text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    link_preview_options=NO_PREVIEW,
-                )
+                text, markup, document = parts[index]
+                await self._deliver(bot, chat_ref(to.chat_id), text, markup, document)
                 self._note_parts(key, index + 1)
         except Exception as exc:
             if not isinstance(exc, TelegramError):
@@ -517,18 +522,50 @@ class TelegramAdapter:
         while len(self._parts_sent) > 10_000:  # rows that never came back: forget the oldest
             self._parts_sent.popitem(last=False)
 
-    async def _render(self, message: Message) -> list[tuple[str, InlineKeyboardMarkup | None]]:
-        """HTML parts, the keyboard (links first, as URL buttons) on the last one."""
-        texts = render_html(message, self.limits.max_text)
+    async def _render(self, message: Message) -> list[_Part]:
+        """HTML parts, the keyboard (links first, as URL buttons) on the last one.
+
+        An attachment goes last, as a document carrying the keyboard, captioned with the text
+        when it fits a caption (else the text goes before it, as messages).
+        """
         rows: list[list[InlineKeyboardButton]] = [
             [InlineKeyboardButton(link.label, url=link.url)] for link in message.links
         ]
         for row in message.buttons:
             rows.append([await self._button(b) for b in row])
         markup = InlineKeyboardMarkup(rows) if rows else None
-        if not texts:
-            return []
-        return [(text, markup if i == len(texts) - 1 else None) for i, text in enumerate(texts)]
+        document = message.attachment
+        if document is not None:
+            caption = render_html(message, CAPTION_MAX)
+            if len(caption) <= 1:
+                return [_Part(caption[0] if caption else "", markup, document)]
+            texts = render_html(message, self.limits.max_text)
+            return [*(_Part(text, None) for text in texts), _Part("", markup, document)]
+        texts = render_html(message, self.limits.max_text)
+        last = len(texts) - 1
+        return [_Part(text, markup if i == last else None) for i, text in enumerate(texts)]
+
+    @staticmethod
+    async def _deliver(
+        bot: Bot, chat_id: int | str, text: str, markup: Markup | None, document: Attachment | None
+    ) -> None:
+        """One Bot API message: the text, or the document captioned with it (if any)."""
+        if document is None:
+            await bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
+            return
+        await bot.send_document(
+            chat_id,
+            InputFile(document.data, filename=document.filename),
+            caption=text or None,
+            parse_mode=ParseMode.HTML if text else None,
+            reply_markup=markup,
+        )
 
     async def _button(self, button: Button) -> InlineKeyboardButton:
         return InlineKeyboardButton(button.label, callback_data=await self._callback_data(button))
@@ -572,11 +609,11 @@ class TelegramAdapter:
     ) -> bool:
         """Send a command's reply to a chat; `after` rides on the first part without buttons."""
         for message in reply.messages:
-            for text, markup in await self._render(message):
+            for text, markup, document in await self._render(message):
                 extra: InlineKeyboardMarkup | ReplyKeyboardRemove | None = markup
                 if markup is None and after is not None:
                     extra, after = after, None
-                if not await self._post(bot, chat_id, text, extra):
+                if not await self._post(bot, chat_id, text, extra, document):
                     return False
         return True
 
@@ -585,17 +622,12 @@ class TelegramAdapter:
         bot: Bot,
         chat_id: int,
         text: str,
-        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None,
+        markup: Markup | None,
+        document: Attachment | None = None,
     ) -> bool:
         """One reply message; a failure is logged (and a block recorded), never raised."""
         try:
-            await bot.send_message(
-                chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=NO_PREVIEW,
-            )
+            await self._deliver(bot, chat_id, text, markup, document)
         except TelegramError as exc:
             error = send_error(exc)
             log.warning("telegram: replying failed: %s", error)

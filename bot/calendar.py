@@ -1,0 +1,312 @@
+"""Calendars: the schedule as an iCalendar file, Google Calendar links, `/calendar` and `ics`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event
+
+from bot.i18n import DEFAULT_LANGUAGE, languages, normalize_language, t
+from bot.messages import Attachment, Link, Message, Reply
+from bot.render import Reader, person_line, text, when_line
+from bot.schedule import Schedule, Session
+
+PRODID = "-//summit-bot//summit-bot calendar//EN"
+ICS_MIME = "text/calendar"
+GOOGLE_CALENDAR = "https://calendar.google.com/calendar/render"
+# Discord refuses a whole message whose link button holds a longer URL, so every calendar link
+# is kept within it (by shortening the details), which also suits every other platform.
+MAX_LINK_LENGTH = 512
+# SEQUENCE counts minutes from here to the build; see _sequence.
+SEQUENCE_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+# The loader requires an end with every start; a schedule built in code might lack one.
+DEFAULT_LENGTH = dt.timedelta(hours=1)
+
+
+def _sessions(schedule: Schedule, session_ids: Sequence[str] | None) -> list[Session]:
+    """The sessions asked for, in schedule order; None is every one, unknown ids are skipped."""
+    if session_ids is None:
+        return list(schedule.sessions)
+    wanted = set(session_ids)
+    return [s for s in schedule.sessions if s.id in wanted]
+
+
+def session_uid(schedule: Schedule, session: Session) -> str:
+    """The session's iCalendar UID: the same in every build, so a re-import updates it."""
+    return f"{session.id}@{schedule.event.id}.summit-bot"
+
+
+def ics_filename(schedule: Schedule, sessions: Sequence[Session]) -> str:
+    """The attachment's name: `scms2020-s1.ics` for one session, `scms2020.ics` for more."""
+    if len(sessions) == 1:
+        return f"{schedule.event.id}-{sessions[0].id}.ics"
+    return f"{schedule.event.id}.ics"
+
+
+def _end(session: Session) -> dt.datetime:
+    """A timed session's end."""
+    assert session.start is not None
+    return session.end if session.end is not None else session.start + DEFAULT_LENGTH
+
+
+def _title(schedule: Schedule, session: Session, reader: Reader) -> str:
+    """The title, marked "time to be announced" for a session shown as a whole day."""
+    title = text(session.title, reader, schedule)
+    if session.start is None:
+        return t("calendar.summary_tba", reader.lang, title=title)
+    return title
+
+
+def _stream_line(schedule: Schedule, session: Session, reader: Reader) -> str:
+    """The livestream line in the reader's language, or "link to be announced"."""
+    url = session.stream(reader.lang, schedule.event.languages)
+    if url is None:
+        return t("session.link_tba", reader.lang)
+    return t("reminder.link", reader.lang, link=url)
+
+
+def _location(schedule: Schedule, session: Session, reader: Reader) -> str:
+    """Where the session happens: its livestream, or "Online" while that is unknown."""
+    url = session.stream(reader.lang, schedule.event.languages)
+    return url or t("calendar.online", reader.lang)
+
+
+def _description(schedule: Schedule, session: Session, reader: Reader) -> str:
+    """What the session is, who speaks, and where to watch, in the reader's language."""
+    lang = reader.lang
+    parts: list[str] = []
+    if session.start is None:  # an all-day placeholder: say which day it really is, and where
+        parts.append(when_line(session, reader, schedule))
+    if session.description is not None:
+        parts.append(text(session.description, reader, schedule))
+    people: list[str] = []
+    if session.host is not None:
+        people.append(t("session.host", lang, person=person_line(session.host, reader, schedule)))
+    if session.speakers:
+        people.append(t("session.speakers", lang))
+        people.extend(
+            t("session.speaker", lang, person=person_line(p, reader, schedule))
+            for p in session.speakers
+        )
+    if people:
+        parts.append("\n".join(people))
+    parts.append(_stream_line(schedule, session, reader))
+    return "\n\n".join(parts)
+
+
+def _sequence(stamp: dt.datetime) -> int:
+    """SEQUENCE: minutes since 2020 at the build.
+
+    Calendar apps apply a re-imported event only when its SEQUENCE is higher than the one they
+    hold. A number taken from the session's start would go down when a session moves earlier,
+    and stay put when only its link is announced; the build time goes up with every build, so
+    every change gets through (and an unchanged event is merely rewritten as it was).
+    """
+    return max(0, int((stamp - SEQUENCE_EPOCH).total_seconds() // 60))
+
+
+def _vevent(schedule: Schedule, session: Session, reader: Reader, stamp: dt.datetime) -> Event:
+    """One session as a VEVENT."""
+    event = Event()
+    event.add("uid", session_uid(schedule, session))
+    event.add("dtstamp", stamp)
+    event.add("sequence", _sequence(stamp))
+    event.add("summary", _title(schedule, session, reader))
+    if session.start is not None:
+        # Local times with the event's zone as TZID (and its VTIMEZONE): the app converts
+        # them to each reader's clock, and the file reads right in the organizer's zone.
+        zone = ZoneInfo(schedule.event.timezone)
+        event.add("dtstart", session.start.astimezone(zone))
+        event.add("dtend", _end(session).astimezone(zone))
+    else:
+        # Time to be announced: an all-day placeholder on its date, tentative and not busy,
+        # so that the day is in the viewer's calendar; once the time is known, importing a
+        # new file turns the same UID into a timed event.
+        event.add("dtstart", session.date)
+        event.add("dtend", session.date + dt.timedelta(days=1))
+        event.add("status", "TENTATIVE")
+        event.add("transp", "TRANSPARENT")
+    event.add("description", _description(schedule, session, reader))
+    event.add("location", _location(schedule, session, reader))
+    url = session.stream(reader.lang, schedule.event.languages)
+    if url is not None:
+        event.add("url", url)
+    return event
+
+
+def build_ics(
+    schedule: Schedule,
+    session_ids: Sequence[str] | None,
+    lang: str,
+    *,
+    now: dt.datetime | None = None,
+) -> bytes:
+    """An iCalendar file of these sessions (None: all of them) in `lang`; `now` is DTSTAMP."""
+    reader = Reader(lang, schedule.event.timezone)
+    stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", text(schedule.event.name, reader, schedule))
+    sessions = _sessions(schedule, session_ids)
+    for session in sessions:
+        calendar.add_component(_vevent(schedule, session, reader, stamp))
+    timed = [s.date for s in sessions if s.start is not None]
+    if timed:
+        # The zone's rules for the years the events span, not icalendar's default 1970-2038:
+        # a few lines instead of decades of transitions, and right for events after 2038.
+        calendar.add_missing_timezones(
+            first_date=dt.date(min(timed).year - 1, 1, 1),
+            last_date=dt.date(max(timed).year + 2, 1, 1),
+        )
+    data: bytes = calendar.to_ical()  # typed Any in some icalendar versions
+    return data
+
+
+def _utc_stamp(instant: dt.datetime) -> str:
+    """An instant as Google Calendar's dates want it: 20200813T090000Z."""
+    return instant.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def google_calendar_link(schedule: Schedule, session: Session, lang: str) -> str:
+    """A Google Calendar "add event" link for the session, at most MAX_LINK_LENGTH long."""
+    reader = Reader(lang, schedule.event.timezone)
+    if session.start is not None:
+        dates = f"{_utc_stamp(session.start)}/{_utc_stamp(_end(session))}"
+    else:  # all day, as in the .ics
+        dates = f"{session.date:%Y%m%d}/{session.date + dt.timedelta(days=1):%Y%m%d}"
+    fields = {
+        "action": "TEMPLATE",
+        "text": _title(schedule, session, reader),
+        "dates": dates,
+        "details": "",
+        "location": _location(schedule, session, reader),
+        "ctz": schedule.event.timezone,
+    }
+
+    def link(details: str) -> str:
+        # %20 rather than "+" for spaces: some apps that open the link do not decode "+".
+        return f"{GOOGLE_CALENDAR}?{urlencode({**fields, 'details': details}, quote_via=quote)}"
+
+    # Where to watch first, then as much of the description as fits.
+    line = _stream_line(schedule, session, reader)
+    about = text(session.description, reader, schedule) if session.description else ""
+    # Each character takes at least one in the link: a longer prefix can never fit.
+    for size in range(min(len(about), MAX_LINK_LENGTH), 0, -1):
+        body = about if size == len(about) else about[: size - 1].rstrip() + "…"
+        candidate = link(f"{line}\n\n{body}")
+        if len(candidate) <= MAX_LINK_LENGTH:
+            return candidate
+    short = link(line)
+    return short if len(short) <= MAX_LINK_LENGTH else link("")
+
+
+def calendar_reply(
+    schedule: Schedule, session_ids: Sequence[str] | None, reader: Reader, now: dt.datetime
+) -> Reply:
+    """What /calendar answers: the .ics of these sessions (None: all) and Google links.
+
+    With no session (no subscriptions), it says how to subscribe instead.
+    """
+    lang = reader.lang
+    sessions = _sessions(schedule, session_ids)
+    if not sessions:
+        example = schedule.sessions[0].id if schedule.sessions else "s1"
+        return Reply((Message(t("calendar.none", lang, example=example)),), lang=lang)
+    ids = None if session_ids is None else [s.id for s in sessions]
+    filename = ics_filename(schedule, sessions)
+    data = build_ics(schedule, ids, lang, now=now)
+    links = []
+    for session in sessions:
+        url = google_calendar_link(schedule, session, lang)
+        if len(url) <= MAX_LINK_LENGTH:  # a title too long for any details still must not
+            label = t("calendar.link", lang, title=text(session.title, reader, schedule))
+            links.append(Link(label, url))
+    message = Message(
+        t("calendar.body", lang, file=filename),
+        title=t("calendar.title", lang),
+        links=tuple(links),
+        attachment=Attachment(filename, data, ICS_MIME),
+    )
+    return Reply((message,), lang=lang)
+
+
+# --- the command line: summit-bot ics -----------------------------------------------------
+
+
+def add_ics_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """Add `summit-bot ics [--session ID] [--lang CODE] [-o FILE]` to the command line."""
+    from bot.cli import _add_common  # here, not on top: bot.cli imports this module
+
+    ics = subparsers.add_parser(
+        "ics", help="write the schedule as an iCalendar (.ics) file for calendar apps"
+    )
+    _add_common(ics)
+    ics.add_argument(
+        "--session",
+        metavar="ID",
+        action="append",
+        help="only this session (repeat for several; default: every session)",
+    )
+    ics.add_argument(
+        "--lang", metavar="CODE", help="en or zh-TW (default: the event's first language)"
+    )
+    ics.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    return ics
+
+
+def _write(data: bytes, out: TextIO) -> None:
+    """The bytes to a text stream: to its binary buffer when it has one (stdout does)."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:  # a StringIO, say
+        out.write(data.decode("utf-8"))
+        return
+    out.flush()
+    buffer.write(data)
+    buffer.flush()
+
+
+def cmd_ics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Write the .ics of the schedule (or of some sessions) to a file or stdout."""
+    from bot.cli import _load  # here, not on top: bot.cli imports this module
+
+    loaded = _load(args, err)
+    if loaded is None:
+        return 1
+    _, schedule = loaded
+    if args.lang:
+        lang = normalize_language(args.lang)
+        if lang is None:
+            known = ", ".join(languages())
+            print(f"unknown language {args.lang!r}; use one of: {known}", file=err)
+            return 2
+    else:
+        lang = normalize_language(schedule.event.languages[0]) or DEFAULT_LANGUAGE
+    wanted: list[str] | None = [s.lower() for s in args.session] if args.session else None
+    unknown = [s for s in wanted or () if schedule.session(s) is None]
+    if unknown:
+        ids = ", ".join(schedule.session_ids())
+        print(f"no session {', '.join(map(repr, unknown))}; sessions: {ids}", file=err)
+        return 2
+    data = build_ics(schedule, wanted, lang)
+    if not args.output:
+        _write(data, out)
+        return 0
+    try:
+        Path(args.output).write_bytes(data)
+    except OSError as exc:
+        print(f"cannot write {args.output}: {exc}", file=err)
+        return 1
+    count = len(_sessions(schedule, wanted))
+    print(f"{args.output}: {count} sessions ({lang})", file=out)
+    return 0
