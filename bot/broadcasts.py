@@ -20,7 +20,6 @@ from bot.store import Claimed, NewDelivery, Store
 log = logging.getLogger(__name__)
 
 SYSTEM = "system"  # created_by of the bot's own messages to organizers
-_LANG_LINE = re.compile(r"^\s*([A-Za-z_-]{2,10}|中文|英文)\s*[:：]\s?(.*)$")
 _OPTION = re.compile(r"^(to|at)=(\S+)$")
 
 
@@ -73,18 +72,22 @@ def parse_when(value: str, now: dt.datetime) -> dt.datetime:
 
 
 def parse_texts(body: str, schedule: Schedule) -> dict[str, str]:
-    """Lines "en: ..." and "zh-TW: ..." start each language's text; unmarked text is the
-    event's first language's."""
+    """ "en: ..." and "zh-TW: ..." start each language's text, at the start of a line or
+    after a space (slash-command options have one line); unmarked text is the event's first
+    language's."""
+    languages = schedule.event.languages
+    marker = re.compile(
+        r"(?:^|(?<=\s))(" + "|".join(re.escape(code) for code in languages) + r")[:：][ \t]?",
+        re.IGNORECASE | re.MULTILINE,
+    )
     texts: dict[str, list[str]] = {}
-    current = schedule.event.languages[0]
-    for line in body.splitlines():
-        match = _LANG_LINE.match(line)
-        lang = normalize_language(match[1]) if match else None
-        if match and lang in schedule.event.languages:
-            current = lang
-            line = match[2]
-        texts.setdefault(current, []).append(line)
-    joined = {lang: "\n".join(lines).strip() for lang, lines in texts.items()}
+    current, start = languages[0], 0
+    for match in marker.finditer(body):
+        texts.setdefault(current, []).append(body[start : match.start()])
+        current = normalize_language(match[1]) or current
+        start = match.end()
+    texts.setdefault(current, []).append(body[start:])
+    joined = {lang: "".join(parts).strip() for lang, parts in texts.items()}
     return {lang: value for lang, value in joined.items() if value}
 
 

@@ -14,10 +14,10 @@ import pytest
 
 from bot.adapters import build_adapters
 from bot.adapters.base import Blocked, Recipient, Rejected, RetryAfter, Transient
-from bot.adapters.discord import DiscordAdapter
+from bot.adapters.discord import ORGANIZER_COMMANDS, DiscordAdapter
 from bot.app import Worker
 from bot.commands import HELP_ORDER
-from bot.config import AnnouncementChannels, ConfigError, DiscordConfig, Settings
+from bot.config import AnnouncementChannels, ConfigError, DiscordConfig, Organizers, Settings
 from bot.i18n import t
 from bot.messages import Command, Message
 from bot.schedule import Schedule
@@ -255,7 +255,7 @@ async def test_commands_are_synced_to_the_guild_with_zh_tw_localizations(
     dc = rig.dc
     assert dc.commands() == []  # guild_ids set: the guild only, not global
     commands = {c["name"]: c for c in dc.commands(guild.id)}
-    assert list(commands) == list(HELP_ORDER)
+    assert list(commands) == [*HELP_ORDER, *ORGANIZER_COMMANDS]
     subscribe = commands["subscribe"]
     assert subscribe["description"] == t("menu.subscribe", "en")
     assert subscribe["name_localizations"] == {"zh-TW": "訂閱"}
@@ -547,3 +547,42 @@ async def test_a_wrong_token_fails_the_start_loudly(
     with pytest.raises(Exception, match="Improper token"):  # discord.LoginFailure
         await adapter.start(worker)
     await adapter.stop()  # idempotent after a failed start
+
+
+async def test_an_organizer_role_broadcasts_with_a_slash_command(
+    fake_discord: FakeDiscord,
+    store: Store,
+    schedule: Schedule,
+    now: dt.datetime,
+    people: tuple[FakeGuild, FakeUser, FakeUser],
+) -> None:
+    guild, ana, _ = people
+    host = fake_discord.add_user("host")
+    role = fake_discord.add_role(guild.id, "Organizers")
+    fake_discord.add_member(guild.id, host.id, roles=[role.id])
+    settings = replace(
+        settings_for(guild, scheduled_events=False),
+        organizers=Organizers(discord_role_ids=(str(role.id),)),
+    )
+    rig = await Rig(fake_discord, store, schedule, settings, Clock(now)).start()
+    try:
+        await rig.slash("subscribe", {"session": "all"}, user_id=ana.id, guild_id=guild.id)
+        refused = await rig.slash("broadcast", {"text": "hi"}, user_id=ana.id, guild_id=guild.id)
+        assert "Only the event's organizers" in text_of(refused.message)
+        preview = await rig.slash(
+            "broadcast",
+            {"text": "to=all en: Stream is up! zh-TW: 直播開始！"},
+            user_id=host.id,
+            guild_id=guild.id,
+        )
+        assert "Broadcast #1 to all subscribers (1: discord 1)" in text_of(preview.message)
+        confirm = await rig.answer(
+            await fake_discord.send_button("broadcast confirm 1", user_id=host.id)
+        )
+        assert "1 messages" in text_of(confirm.message)
+        await rig.at(now)
+        assert "Stream is up!" in text_of(fake_discord.dm_messages_to(ana.id)[-1])
+        audit = [(a.actor, a.allowed) for a in await store.audit_log()]
+        assert (str(ana.id), False) in audit and (str(host.id), True) in audit
+    finally:
+        await rig.worker.stop()

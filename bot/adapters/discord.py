@@ -57,7 +57,10 @@ OPTIONS = {
     "language": "language",
     "remind": "offsets",
     "quiet": "hours",
+    "broadcast": "text",
 }
+# Organizer commands: registered for everyone (the core refuses, and audits, non-organizers).
+ORGANIZER_COMMANDS = ("broadcast", "stats", "reload")
 MAX_CHOICES = 25  # Discord's limit for autocomplete and fixed choices
 MAX_ROWS = 5  # action rows per message
 MAX_ROW_WIDTH = 5  # buttons per action row
@@ -355,9 +358,14 @@ class DiscordAdapter:
         default = core.languages()[0]
         await tree.set_translator(_CatalogTranslator(self._translations(core)))
         guilds = [discord.Object(int(g)) for g in self.settings.discord.guild_ids]
-        for name, description in core.command_menu(default):
-            if name in HELP_ORDER:
-                command = self._slash(core, name, description)
+        menu = [(name, text, f"menu.{name}") for name, text in core.command_menu(default)]
+        menu += [
+            (name, t(f"organizer_help.{name}", default), f"organizer_help.{name}")
+            for name in ORGANIZER_COMMANDS
+        ]
+        for name, description, description_key in menu:
+            if name in HELP_ORDER or name in ORGANIZER_COMMANDS:
+                command = self._slash(core, name, description, description_key)
                 if guilds:
                     tree.add_command(command, guilds=guilds)
                 else:
@@ -379,6 +387,10 @@ class DiscordAdapter:
         for lang in core.languages()[1:]:
             messages = catalogs()[lang].messages
             texts = {f"menu.{name}": _cut(text, 100) for name, text in core.command_menu(lang)}
+            texts.update(
+                (f"organizer_help.{name}", _cut(t(f"organizer_help.{name}", lang), 100))
+                for name in ORGANIZER_COMMANDS
+            )
             for key, text in messages.items():
                 if key.startswith(("discord.command.", "discord.option.")):
                     name = _valid_name(text)
@@ -392,7 +404,7 @@ class DiscordAdapter:
         return table
 
     def _slash(
-        self, core: Core, name: str, description: str
+        self, core: Core, name: str, description: str, description_key: str
     ) -> app_commands.Command[Any, ..., None]:
         """One slash command; its option (if any) is typed, described and completed."""
         default = core.languages()[0]
@@ -416,6 +428,9 @@ class DiscordAdapter:
         async def hours(interaction: Interaction, hours: str | None = None) -> None:
             await self._on_command(interaction, f"{name} {hours or ''}")
 
+        async def text(interaction: Interaction, text: str | None = None) -> None:
+            await self._on_command(interaction, f"{name} {text or ''}")
+
         callbacks: dict[str | None, Callable[..., Coroutine[Any, Any, None]]] = {
             None: plain,
             "session": session,
@@ -423,6 +438,7 @@ class DiscordAdapter:
             "language": language,
             "offsets": offsets,
             "hours": hours,
+            "text": text,
         }
         callback = callbacks[option]
         if option is not None:
@@ -448,7 +464,7 @@ class DiscordAdapter:
                 callback = app_commands.choices(language=choices)(callback)
         return app_commands.Command(
             name=app_commands.locale_str(name, key=f"discord.command.{name}"),
-            description=app_commands.locale_str(_cut(description, 100), key=f"menu.{name}"),
+            description=app_commands.locale_str(_cut(description, 100), key=description_key),
             callback=callback,
         )
 
@@ -550,6 +566,8 @@ class DiscordAdapter:
             chat_kind="private",
             locale_hint=interaction.locale.value,
             is_admin=True,
+            # The caller's roles, so that organizers can be named by role in the config.
+            extra={"roles": ",".join(str(r.id) for r in getattr(interaction.user, "roles", ()))},
         )
         answer = asyncio.ensure_future(self._answer(command, self._lang(interaction)))
         done, _ = await asyncio.wait({answer}, timeout=self.defer_after)
