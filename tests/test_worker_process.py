@@ -34,19 +34,24 @@ async def test_worker_answers_then_stops_within_ten_seconds(tmp_path: Path, sig:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(b"/language zh-TW\n")
-    await proc.stdin.drain()
-    seen = []
-    async with asyncio.timeout(30):
-        while not any("語言已設定" in line for line in seen):
-            line = (await proc.stdout.readline()).decode()
-            assert line, f"the worker ended early: {seen}"
-            seen.append(line)
-    began = time.monotonic()
-    proc.send_signal(sig)
-    async with asyncio.timeout(10):
-        _, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()[-1500:]
-    assert time.monotonic() - began < 10
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(b"/language zh-TW\n")
+        await proc.stdin.drain()
+        seen = []
+        async with asyncio.timeout(30):
+            while not any("語言已設定" in line for line in seen):
+                line = (await proc.stdout.readline()).decode()
+                assert line, f"the worker ended early: {seen}"
+                seen.append(line)
+        began = time.monotonic()
+        proc.send_signal(sig)
+        async with asyncio.timeout(10):
+            _, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()[-1500:]
+        assert time.monotonic() - began < 10
+    finally:
+        if proc.returncode is None:  # a failed assertion must not leave a worker running
+            proc.kill()
+            await proc.wait()
     assert (tmp_path / "data" / "summit-bot.sqlite3").exists()
