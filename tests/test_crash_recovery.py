@@ -35,16 +35,21 @@ async def _run_until(url: str, out: Path, start: str, kill_after: int | None) ->
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-    async with asyncio.timeout(120):
-        if kill_after is None:
-            _, err = await proc.communicate()
-            assert proc.returncode == 0, err.decode()[-2000:]
-            return proc.returncode
-        while len(_lines(out)) < kill_after:
-            assert proc.returncode is None, "the worker ended before it could be killed"
-            await asyncio.sleep(0.02)  # watching the output grow, not waiting for a time
-        proc.send_signal(signal.SIGKILL)
-        await proc.wait()
+    try:
+        async with asyncio.timeout(120):
+            if kill_after is None:
+                _, err = await proc.communicate()
+                assert proc.returncode == 0, err.decode()[-2000:]
+                return proc.returncode
+            while len(_lines(out)) < kill_after:
+                assert proc.returncode is None, "the worker ended before it could be killed"
+                await asyncio.sleep(0.02)  # watching the output grow, not waiting for a time
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+    finally:
+        if proc.returncode is None:  # a failed assertion must not leave a worker running
+            proc.kill()
+            await proc.wait()
     return None
 
 
