@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 EVERY_LANGUAGE = "*"  # the language of an announcement channel: all of the event's
 
 
-
 @dataclass
 class Progress:
     """Counts of one platform's fan-out, for the progress log."""
@@ -55,6 +54,10 @@ class Progress:
 
 # Renders one kind of ledger row for one reader at `now`: a message, or why it must not go.
 KindRenderer = Callable[[Claimed, Schedule, Reader, dt.datetime], Awaitable[Rendered]]
+# The kinds whose message depends only on the row's kind, ref, session and broadcast, the
+# reader and the second it is read in (not on the chat otherwise): one rendering serves
+# every row alike within a batch, so a fan-out renders once per language and zone.
+SHARED_KINDS = frozenset({"reminder", "broadcast", "notice"})
 
 
 async def render_reminder_row(
@@ -98,6 +101,28 @@ class Renderer:
         if kind is None:
             return f"no renderer for {row.kind!r} rows"
         return await kind(row, schedule, reader_of(row.chat, schedule), now)
+
+    async def render_shared(
+        self, row: Claimed, now: dt.datetime, cache: dict[tuple[object, ...], Rendered]
+    ) -> Rendered:
+        """`render`, reusing what `cache` holds for a row alike read in the same second."""
+        if row.kind not in SHARED_KINDS:
+            return await self.render(row, now)
+        chat = row.chat
+        key = (
+            row.kind,
+            row.ref,
+            row.session_id,
+            row.broadcast_id,
+            chat.language,
+            chat.timezone,
+            chat.tz_label,
+            int(now.timestamp()),
+        )
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = await self.render(row, now)
+        return found
 
 
 class DeliveryEngine:
@@ -154,19 +179,25 @@ class DeliveryEngine:
     async def _loop(self, platform: str) -> None:
         idle_poll = 5.0
         while not self._stopping:
+            failed = False
             try:
                 worked = await self.drain_once(platform)
             except Exception:
-                log.exception("delivery loop on %s failed; retrying in %s s", platform, idle_poll)
-                worked = 0
+                log.exception("delivery loop on %s failed; retrying shortly", platform)
+                worked, failed = 0, True
             if worked:
                 continue
-            self._report(platform)
-            await self.run_idle_hooks()
-            wait = idle_poll
-            upcoming = await self.store.next_due(platform)
-            if upcoming is not None:
-                wait = min(wait, max((upcoming - self.clock()).total_seconds(), 0.05))
+            # After a failure (the database restarting, say) look again soon.
+            wait = 1.0 if failed else idle_poll
+            try:
+                self._report(platform)
+                await self.run_idle_hooks()
+                upcoming = await self.store.next_due(platform)
+                if upcoming is not None:
+                    wait = min(wait, max((upcoming - self.clock()).total_seconds(), 0.05))
+            except Exception:
+                log.exception("looking for due deliveries on %s failed", platform)
+                wait = 1.0
             event = self._wake[platform]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout=wait)
@@ -192,47 +223,89 @@ class DeliveryEngine:
         rows = await self.store.claim(platform, limit=self.settings.batch, now=self.clock())
         if not rows:
             return 0
-        limit = asyncio.Semaphore(self.settings.in_flight)
+        # A row holds its slot until its outcome is in the ledger, so that at most
+        # `in_flight` rows can have been sent without the ledger knowing (the duplicates a
+        # crash can cause), however the marking is batched.
+        slots = asyncio.Semaphore(self.settings.in_flight)
+        sent = _SentMarks(self._write, self.store, self.clock)
+        cache: dict[tuple[object, ...], Rendered] = {}
 
         async def one(row: Claimed) -> None:
-            async with limit:
-                await self._deliver(platform, row)
+            async with slots:
+                await self._deliver(platform, row, sent, cache)
 
         await asyncio.gather(*(one(row) for row in rows))
         return len(rows)
 
-    async def _deliver(self, platform: str, row: Claimed) -> None:
+    async def _write(self, what: str, write: Callable[[], Awaitable[object]]) -> None:
+        """Record an outcome in the ledger, retrying while the database is unreachable.
+
+        The message went out (or failed) already: giving up would leave its row "sending"
+        until the next start, so the write is retried until it lands (or the engine stops).
+        """
+        delay = 0.2
+        while True:
+            try:
+                await write()
+                return
+            except Exception as exc:
+                log.warning("recording %s failed, retrying in %.1f s: %s", what, delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _deliver(
+        self,
+        platform: str,
+        row: Claimed,
+        sent: _SentMarks,
+        cache: dict[tuple[object, ...], Rendered],
+    ) -> None:
         adapter = self.adapters[platform]
         progress = self.progress[platform]
-        rendered = await self.renderer.render(row, self.clock())
+        try:
+            rendered = await self.renderer.render_shared(row, self.clock(), cache)
+        except Exception as exc:  # e.g. a broadcast's text could not be read: try again later
+            log.warning("rendering delivery %d failed: %s", row.id, exc)
+            await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", progress)
+            return
         if isinstance(rendered, str):
-            await self.store.mark_expired(row.id, rendered, self.clock())
+            reason = rendered
+            await self._write(
+                "an expired row", lambda: self.store.mark_expired(row.id, reason, self.clock())
+            )
             progress.expired += 1
             return
         recipient = Recipient(row.chat.chat_id, row.chat.kind, row.chat.user_id)
         pacer = self.pacers[platform]
         try:
-            await pacer.acquire(recipient.chat_id, group=recipient.kind != "private")
-            await adapter.send(recipient, rendered, key=str(row.id))
+            async with pacer.sending(recipient.chat_id, group=recipient.kind != "private"):
+                await adapter.send(recipient, rendered, key=str(row.id))
         except Migrated as exc:
-            await self.store.migrate_chat(
-                platform, row.chat.chat_id, exc.new_chat_id, now=self.clock()
+            new_id = exc.new_chat_id
+            await self._write(
+                "a migrated chat",
+                lambda: self.store.migrate_chat(
+                    platform, row.chat.chat_id, new_id, now=self.clock()
+                ),
             )
-            await self.store.retry_later(
-                row.id, not_before=self.clock(), error=str(exc), now=self.clock()
-            )
+            await self._retry_at(row, self.clock(), str(exc))
             return
         except RetryAfter as exc:
             pacer.pause(exc.seconds)
-            when = self.clock() + dt.timedelta(seconds=exc.seconds)
-            await self.store.retry_later(row.id, not_before=when, error=str(exc), now=self.clock())
+            await self._retry_at(row, self.clock() + dt.timedelta(seconds=exc.seconds), str(exc))
             return
         except Blocked as exc:
-            await self.store.mark_blocked(row.id, str(exc) or "blocked", self.clock())
+            error = str(exc) or "blocked"
+            await self._write(
+                "a blocked chat", lambda: self.store.mark_blocked(row.id, error, self.clock())
+            )
             progress.blocked += 1
             return
         except Rejected as exc:
-            await self.store.mark_failed(row.id, str(exc), self.clock())
+            error = str(exc)
+            await self._write(
+                "a rejected row", lambda: self.store.mark_failed(row.id, error, self.clock())
+            )
             progress.failed += 1
             return
         except (Transient, SendError, OSError, TimeoutError) as exc:
@@ -242,18 +315,60 @@ class DeliveryEngine:
             log.exception("unexpected error sending delivery %d on %s", row.id, platform)
             await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", progress)
             return
-        await self.store.mark_sent([row.id], self.clock())
+        await sent.mark(row.id)
         progress.sent += 1
         every = self.settings.progress_every
         if every and progress.sent % every == 0:
             log.info("%s fan-out in progress: %s", platform, progress.line())
 
+    async def _retry_at(self, row: Claimed, when: dt.datetime, error: str) -> None:
+        await self._write(
+            "a retry",
+            lambda: self.store.retry_later(row.id, not_before=when, error=error, now=self.clock()),
+        )
+
     async def _retry_or_fail(self, row: Claimed, error: str, progress: Progress) -> None:
         if row.attempts >= self.settings.max_attempts:
-            await self.store.mark_failed(row.id, error, self.clock())
+            await self._write(
+                "a failed row", lambda: self.store.mark_failed(row.id, error, self.clock())
+            )
             progress.failed += 1
             return
         waits = self.settings.backoff_seconds
         wait = waits[min(row.attempts - 1, len(waits) - 1)]
-        when = self.clock() + dt.timedelta(seconds=wait)
-        await self.store.retry_later(row.id, not_before=when, error=error, now=self.clock())
+        await self._retry_at(row, self.clock() + dt.timedelta(seconds=wait), error)
+
+
+class _SentMarks:
+    """Marks sent rows in groups: one transaction for every send that ended meanwhile.
+
+    A group commit with no timer: while one transaction runs, the sends that end queue
+    their rows, and the next transaction takes them all, so a busy engine writes many rows
+    per commit and an idle one writes each row at once.
+    """
+
+    def __init__(
+        self,
+        write: Callable[[str, Callable[[], Awaitable[object]]], Awaitable[None]],
+        store: Store,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self._write = write
+        self._store = store
+        self._clock = clock
+        self._pending: list[int] = []
+        self._flushes = 0
+        self._lock = asyncio.Lock()
+
+    async def mark(self, row_id: int) -> None:
+        """Mark the row sent; returns once the ledger says so."""
+        self._pending.append(row_id)
+        flushes = self._flushes
+        async with self._lock:
+            if self._flushes > flushes:
+                return  # a transaction that began after the append took this row along
+            ids, self._pending = self._pending, []
+            self._flushes += 1
+            await self._write(
+                f"{len(ids)} sent row(s)", lambda: self._store.mark_sent(ids, self._clock())
+            )

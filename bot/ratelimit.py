@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Callable
 
 from bot.adapters.base import Limits
+
+# Per-chat windows are dropped once idle, checked every this many new windows.
+_PRUNE_EVERY = 1024
 
 
 class SlidingWindow:
@@ -16,24 +20,47 @@ class SlidingWindow:
     A token bucket lets a full bucket plus the refill through in the first second, which is
     how python-telegram-bot's limiter ends up near 60 in one window; a window of recorded
     send times cannot.
+
+    An event that takes time (an HTTP call) counts from its start until it ends and then as
+    if it happened when it ended: the platform stamps it at its arrival, somewhere in between,
+    so the window holds on the platform's clock too, whatever the network's jitter.
     """
 
     def __init__(self, count: int, seconds: float) -> None:
         self.count = max(1, count)
         self.seconds = seconds
-        self._times: deque[float] = deque()
+        self._times: deque[float] = deque()  # ends of past events, oldest first
+        self.open = 0  # events begun and not ended yet
+        self.waiting = 0  # callers waiting to begin one (the window must not be dropped)
 
     def delay(self, now: float) -> float:
-        """How long to wait before one more event fits; 0 if it fits now."""
-        while self._times and now - self._times[0] >= self.seconds:
-            self._times.popleft()
-        if len(self._times) < self.count:
+        """How long to wait before one more event fits: 0 if it fits now, inf if only the
+        end of an event still in progress can make room."""
+        times = self._times
+        while times and now - times[0] >= self.seconds:
+            times.popleft()
+        if len(times) + self.open < self.count:
             return 0.0
-        return self._times[0] + self.seconds - now
+        if not times:
+            return math.inf
+        return times[0] + self.seconds - now
 
     def record(self, now: float) -> None:
-        """Count one event at `now`."""
+        """Count one instantaneous event at `now`."""
         self._times.append(now)
+
+    def begin(self) -> None:
+        """One event starts: it counts from now until `end`."""
+        self.open += 1
+
+    def end(self, now: float) -> None:
+        """An event begun earlier ends at `now`; from then on it counts as of `now`."""
+        self.open -= 1
+        self._times.append(now)
+
+    def idle(self, now: float) -> bool:
+        """Whether nothing in the window counts any more."""
+        return not self.open and not self.waiting and self.delay(now) == 0 and not self._times
 
 
 class PlatformPacer:
@@ -44,8 +71,10 @@ class PlatformPacer:
         self.clock = clock
         self.overall = SlidingWindow(int(limits.per_second), 1.0)
         self._chats: dict[str, SlidingWindow] = {}
+        self._created = 0
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
+        self._ended = asyncio.Event()
 
     def pause(self, seconds: float) -> None:
         """The platform said "retry after": nothing goes out until then."""
@@ -54,6 +83,9 @@ class PlatformPacer:
     def _chat_window(self, chat_id: str, group: bool) -> SlidingWindow:
         window = self._chats.get(chat_id)
         if window is None:
+            self._created += 1
+            if self._created % _PRUNE_EVERY == 0:
+                self.forget_idle()
             if group:
                 window = SlidingWindow(int(self.limits.per_group_per_minute), 60.0)
             else:
@@ -61,21 +93,86 @@ class PlatformPacer:
             self._chats[chat_id] = window
         return window
 
-    async def acquire(self, chat_id: str, *, group: bool) -> None:
-        """Wait until one message to `chat_id` fits every limit, then count it."""
-        async with self._lock:  # one waiter at a time keeps the window strict
-            chat = self._chat_window(chat_id, group)
+    async def _wait(self, seconds: float) -> None:
+        """Sleep `seconds`, or until a send in progress ends when `seconds` is infinite."""
+        if math.isinf(seconds):
+            await self._ended.wait()
+        else:
+            await asyncio.sleep(seconds)
+
+    def _fits(self, chat: SlidingWindow, now: float) -> bool:
+        return self._paused_until <= now and self.overall.delay(now) <= 0 and chat.delay(now) <= 0
+
+    async def _admit(self, chat: SlidingWindow) -> None:
+        """Wait until one more message fits the chat's and the platform's windows; begin it."""
+        if not self._lock.locked() and self._fits(chat, self.clock()):
+            # Nobody waits and it fits: no await between the check and `begin`, so the
+            # windows stay strict without taking the lock.
+            self.overall.begin()
+            chat.begin()
+            return
+        # The chat's own window first, without the lock: a chat that must wait (a busy
+        # group, 20 a minute) does not hold up messages to every other chat meanwhile.
+        while (wait := chat.delay(self.clock())) > 0:
+            await self._wait(wait)
+        async with self._lock:  # one waiter at a time keeps the overall window strict
             while True:
                 now = self.clock()
                 wait = max(self._paused_until - now, self.overall.delay(now), chat.delay(now))
                 if wait <= 0:
-                    self.overall.record(now)
-                    chat.record(now)
+                    self.overall.begin()
+                    chat.begin()
                     return
-                await asyncio.sleep(wait)
+                await self._wait(wait)
+
+    async def _admit_counted(self, chat: SlidingWindow) -> None:
+        chat.waiting += 1
+        try:
+            await self._admit(chat)
+        finally:
+            chat.waiting -= 1
+
+    def _end(self, chat: SlidingWindow) -> None:
+        now = self.clock()
+        self.overall.end(now)
+        chat.end(now)
+        ended, self._ended = self._ended, asyncio.Event()
+        ended.set()
+
+    def sending(self, chat_id: str, *, group: bool) -> _Sending:
+        """`async with` it: wait until one message to `chat_id` fits every limit, then hold
+        it as in flight for the block.
+
+        The message counts from the start of the block until its end and then as sent at
+        the end: the platform's arrival stamp lies in between, so no window of its own can
+        see more than the limit however the network delays a request.
+        """
+        return _Sending(self, self._chat_window(chat_id, group))
+
+    async def acquire(self, chat_id: str, *, group: bool) -> None:
+        """Wait until one message to `chat_id` fits every limit, then count it as sent now."""
+        chat = self._chat_window(chat_id, group)
+        await self._admit_counted(chat)
+        self._end(chat)
 
     def forget_idle(self) -> None:
         """Drop per-chat windows with nothing in them, so memory stays flat."""
         now = self.clock()
-        for chat_id in [c for c, w in self._chats.items() if w.delay(now) == 0 and not w._times]:
+        for chat_id in [c for c, w in self._chats.items() if w.idle(now)]:
             del self._chats[chat_id]
+
+
+class _Sending:
+    """The context of one message in flight (a class: cheaper than a generator per send)."""
+
+    __slots__ = ("_chat", "_pacer")
+
+    def __init__(self, pacer: PlatformPacer, chat: SlidingWindow) -> None:
+        self._pacer = pacer
+        self._chat = chat
+
+    async def __aenter__(self) -> None:
+        await self._pacer._admit_counted(self._chat)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._pacer._end(self._chat)

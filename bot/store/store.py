@@ -268,6 +268,99 @@ def _subscribed_to(session_id: str) -> sa.ColumnElement[bool]:
     )
 
 
+# ---------------------------------------------------------------- ledger statements
+# The delivery engine runs these for every message: built once (with bound parameters)
+# rather than per call, which saves most of their Python cost (SQLAlchemy's compiled
+# cache is keyed on the statement's structure, which would otherwise be rebuilt each time).
+
+_NOW = sa.bindparam("now", type_=UtcDateTime())
+_LEDGER_CHATS = sa.select(*_CHAT_COLUMNS).where(Chat.id.in_(sa.bindparam("pks", expanding=True)))
+_MARK_SENT = (
+    sa.update(Delivery)
+    .where(Delivery.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(status="sent", sent_at=_NOW, last_error=None, updated_at=_NOW)
+)
+_MARK_BLOCKED = (
+    sa.update(Delivery)
+    .where(Delivery.id == sa.bindparam("b_id"))
+    .values(status="blocked", last_error=sa.bindparam("error"), updated_at=_NOW)
+    .returning(Delivery.chat_pk)
+)
+_BLOCK_CHAT = (
+    sa.update(Chat)
+    .where(Chat.id == sa.bindparam("pk"), Chat.status == "active")
+    .values(status="blocked", updated_at=_NOW)
+)
+_SET_FINAL = (
+    sa.update(Delivery)
+    .where(Delivery.id == sa.bindparam("b_id"))
+    .values(status=sa.bindparam("b_status"), last_error=sa.bindparam("error"), updated_at=_NOW)
+)
+_RETRY_LATER = (
+    sa.update(Delivery)
+    .where(Delivery.id == sa.bindparam("b_id"))
+    .values(
+        status="pending",
+        not_before=sa.bindparam("b_not_before", type_=UtcDateTime()),
+        last_error=sa.bindparam("error"),
+        updated_at=_NOW,
+    )
+)
+
+
+@dataclass(frozen=True)
+class _LedgerStatements:
+    """The statements of one dialect that depend on it."""
+
+    claim: sa.Update
+
+    @classmethod
+    def build(cls, dialect: Literal["sqlite", "postgresql"]) -> _LedgerStatements:
+        """Build them for `dialect`."""
+        candidates = (
+            sa.select(Delivery.id)
+            .where(
+                Delivery.platform == sa.bindparam("b_platform"),
+                Delivery.status == "pending",
+                Delivery.due_at <= _NOW,
+                sa.or_(Delivery.not_before.is_(None), Delivery.not_before <= _NOW),
+            )
+            # due_at alone so the (platform, status, due_at) index yields rows in order
+            # and the scan stops after limit rows.
+            .order_by(Delivery.due_at)
+            .limit(sa.bindparam("limit"))
+        )
+        if dialect == "postgresql":
+            # Rows another claimer has locked are skipped, not waited for.
+            candidates = candidates.with_for_update(skip_locked=True)
+        # A MATERIALIZED CTE runs exactly once.  As a plain IN (subquery) PostgreSQL may
+        # rescan the LIMIT … SKIP LOCKED subquery once per outer row, which is slow and,
+        # under concurrency, yields a different set each time (rows were left behind).
+        claimable = candidates.cte("claimable").prefix_with("MATERIALIZED", dialect="postgresql")
+        claim = (
+            sa.update(Delivery)
+            # status re-checked: on PostgreSQL a row may have changed since the snapshot.
+            .where(Delivery.id.in_(sa.select(claimable.c.id)), Delivery.status == "pending")
+            .values(
+                status="sending",
+                claimed_at=_NOW,
+                attempts=Delivery.attempts + 1,
+                updated_at=_NOW,
+            )
+            .returning(
+                Delivery.id,
+                Delivery.chat_pk,
+                Delivery.kind,
+                Delivery.ref,
+                Delivery.session_id,
+                Delivery.broadcast_id,
+                Delivery.attempts,
+                Delivery.due_at,
+            )
+        )
+        return cls(claim)
+
+
 # ------------------------------------------------------------------- engine & migrations
 
 
@@ -415,6 +508,7 @@ class Store:
         self._dialect: Literal["sqlite", "postgresql"] = (
             "sqlite" if name == "sqlite" else "postgresql"
         )
+        self._ledger = _LedgerStatements.build(self._dialect)
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -988,14 +1082,17 @@ class Store:
             # limit, whereas filtering on chat status up front means scanning every due
             # row.  Rows of inactive chats are settled and the batch topped up.
             while len(out) < limit:
-                batch = await self._claim_batch(conn, platform, limit - len(out), now)
+                batch = (
+                    await conn.execute(
+                        self._ledger.claim,
+                        {"b_platform": platform, "now": now, "limit": limit - len(out)},
+                    )
+                ).all()
                 if not batch:
                     break
                 chats: dict[int, ChatRecord] = {}
                 for chunk in _chunks(sorted({r.chat_pk for r in batch})):
-                    result = await conn.execute(
-                        sa.select(*_CHAT_COLUMNS).where(Chat.id.in_(chunk))
-                    )
+                    result = await conn.execute(_LEDGER_CHATS, {"pks": list(chunk)})
                     chats.update((row.id, _chat(row)) for row in result)
                 inactive: dict[str, list[int]] = {}
                 for r in batch:
@@ -1034,62 +1131,12 @@ class Store:
         out.sort(key=lambda c: (c.due_at, c.id))
         return out
 
-    async def _claim_batch(
-        self, conn: AsyncConnection, platform: str, limit: int, now: datetime
-    ) -> Sequence[sa.Row[*tuple[Any, ...]]]:
-        candidates = (
-            sa.select(Delivery.id)
-            .where(
-                Delivery.platform == platform,
-                Delivery.status == "pending",
-                Delivery.due_at <= now,
-                sa.or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
-            )
-            # due_at alone so the (platform, status, due_at) index yields rows in order
-            # and the scan stops after limit rows.
-            .order_by(Delivery.due_at)
-            .limit(limit)
-        )
-        if self._dialect == "postgresql":
-            # Rows another claimer has locked are skipped, not waited for.
-            candidates = candidates.with_for_update(skip_locked=True)
-        # A MATERIALIZED CTE runs exactly once.  As a plain IN (subquery) PostgreSQL may
-        # rescan the LIMIT … SKIP LOCKED subquery once per outer row, which is slow and,
-        # under concurrency, yields a different set each time (rows were left behind).
-        claimable = candidates.cte("claimable").prefix_with("MATERIALIZED", dialect="postgresql")
-        claim = (
-            sa.update(Delivery)
-            # status re-checked: on PostgreSQL a row may have changed since the snapshot.
-            .where(Delivery.id.in_(sa.select(claimable.c.id)), Delivery.status == "pending")
-            .values(
-                status="sending",
-                claimed_at=now,
-                attempts=Delivery.attempts + 1,
-                updated_at=now,
-            )
-            .returning(
-                Delivery.id,
-                Delivery.chat_pk,
-                Delivery.kind,
-                Delivery.ref,
-                Delivery.session_id,
-                Delivery.broadcast_id,
-                Delivery.attempts,
-                Delivery.due_at,
-            )
-        )
-        return (await conn.execute(claim)).all()
-
     async def mark_sent(self, ids: Sequence[int], now: datetime) -> int:
-        """Mark rows as sent; return how many were updated."""
+        """Mark rows as sent; return how many were updated (one transaction for all)."""
         updated = 0
         async with self._write() as conn:
             for chunk in _chunks(list(ids)):
-                result = await conn.execute(
-                    sa.update(Delivery)
-                    .where(Delivery.id.in_(chunk))
-                    .values(status="sent", sent_at=now, last_error=None, updated_at=now)
-                )
+                result = await conn.execute(_MARK_SENT, {"ids": list(chunk), "now": now})
                 updated += result.rowcount
         return updated
 
@@ -1098,26 +1145,17 @@ class Store:
         async with self._write() as conn:
             chat_pk = (
                 await conn.execute(
-                    sa.update(Delivery)
-                    .where(Delivery.id == delivery_id)
-                    .values(status="blocked", last_error=error, updated_at=now)
-                    .returning(Delivery.chat_pk)
+                    _MARK_BLOCKED, {"b_id": delivery_id, "error": error, "now": now}
                 )
             ).scalar_one_or_none()
             if chat_pk is not None:
                 # A chat that "left" stays "left": that is the more precise state.
-                await conn.execute(
-                    sa.update(Chat)
-                    .where(Chat.id == chat_pk, Chat.status == "active")
-                    .values(status="blocked", updated_at=now)
-                )
+                await conn.execute(_BLOCK_CHAT, {"pk": chat_pk, "now": now})
 
     async def _set_final(self, delivery_id: int, status: str, error: str, now: datetime) -> None:
         async with self._write() as conn:
             await conn.execute(
-                sa.update(Delivery)
-                .where(Delivery.id == delivery_id)
-                .values(status=status, last_error=error, updated_at=now)
+                _SET_FINAL, {"b_id": delivery_id, "b_status": status, "error": error, "now": now}
             )
 
     async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> None:
@@ -1134,9 +1172,8 @@ class Store:
         """Put the row back to pending, not to be claimed before not_before."""
         async with self._write() as conn:
             await conn.execute(
-                sa.update(Delivery)
-                .where(Delivery.id == delivery_id)
-                .values(status="pending", not_before=not_before, last_error=error, updated_at=now)
+                _RETRY_LATER,
+                {"b_id": delivery_id, "b_not_before": not_before, "error": error, "now": now},
             )
 
     async def requeue_inflight(self, *, now: datetime, platform: str | None = None) -> int:

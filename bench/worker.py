@@ -1,0 +1,309 @@
+"""The measured side of each benchmark, one process per run: `python -m bench.worker 'JSON'`.
+
+The JSON names the scenario and its arguments; the last stdout line is the result, as JSON.
+Scenarios: `engine` (the worker fans one reminder out through the real Telegram adapter),
+`naive` (python-telegram-bot `send_message` over the subscribers with `asyncio.gather`),
+`scale` (start-up, memory at rest, command latency and one reminder's ledger rows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import gc
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from bench.common import UTC, peak_rss_mb, percentile, rss_mb, seed_subscribers, summit_at
+from bot.adapters.base import Limits
+from bot.app import Worker
+from bot.config import Delivery, Reminders, Settings, TelegramConfig
+from bot.store import Store
+
+log = logging.getLogger("bench")
+FINAL = frozenset({"sent", "blocked", "failed", "expired"})
+
+
+def _settings(args: dict[str, Any]) -> Settings:
+    delivery = replace(
+        Delivery(),
+        in_flight=int(args.get("in_flight", Delivery().in_flight)),
+        batch=int(args.get("batch", Delivery().batch)),
+        progress_every=0,
+    )
+    return replace(
+        Settings(),
+        reminders=replace(Reminders(), default_offsets=(0,)),
+        delivery=delivery,
+        telegram=replace(TelegramConfig(), poll_timeout=10),
+    )
+
+
+def _db_url(args: dict[str, Any]) -> str:
+    url = args.get("db_url")
+    if url:
+        return str(url)
+    path = Path(tempfile.mkdtemp(prefix="summit-bench-")) / "bench.sqlite3"
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def _wait_final(store: Store, count: int, within: float) -> dict[str, int]:
+    """Poll the ledger until `count` rows are final (a benchmark, not a test: polling is fine)."""
+    deadline = time.monotonic() + within
+    while True:
+        counts = await store.delivery_counts()
+        if sum(n for status, n in counts.items() if status in FINAL) >= count:
+            return counts
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"ledger not drained in {within} s: {counts}")
+        await asyncio.sleep(0.25)
+
+
+async def engine(args: dict[str, Any]) -> dict[str, Any]:
+    """One reminder to `count` subscribers, through the worker and the real Telegram adapter."""
+    from bot.adapters.telegram import TelegramAdapter
+
+    count = int(args["count"])
+    per_second = float(args.get("per_second", TelegramAdapter.limits.per_second))
+
+    class Adapter(TelegramAdapter):
+        """Telegram with the overall limit the run asks for (1000/s: paid broadcasts)."""
+
+        limits: ClassVar[Limits] = replace(TelegramAdapter.limits, per_second=per_second)
+
+        def _request(self) -> Any:
+            if args.get("transport") == "aiohttp":
+                from bench.aiohttp_request import AiohttpRequest
+
+                return AiohttpRequest(max(8, self.concurrency), self.timeout)
+            return super()._request()
+
+    class NullAdapter:
+        """A platform that takes every message at once: the engine's own cost, alone."""
+
+        platform: ClassVar[str] = "telegram"
+        limits: ClassVar[Limits] = Adapter.limits
+
+        async def start(self, core: Any) -> None:
+            """Nothing to connect."""
+
+        async def stop(self) -> None:
+            """Nothing to release."""
+
+        async def send(self, to: Any, message: Any, *, key: str) -> None:
+            """Take the message."""
+            await asyncio.sleep(0)
+
+    settings = _settings(args)
+    store = await Store.open(_db_url(args))
+    await seed_subscribers(store, "telegram", count, first_chat_id=1)
+    due = dt.datetime.now(UTC) + dt.timedelta(seconds=float(args.get("lead", 4.0)))
+    env = {"TELEGRAM_BOT_TOKEN": args["token"], "TELEGRAM_API_BASE_URL": args["api_root"]}
+    if args.get("adapter") == "null":
+        adapter: Any = NullAdapter()
+    elif args.get("adapter") == "lean":
+        from bench.lean_send import LeanTelegram
+
+        class Lean(LeanTelegram):
+            """The lean what-if with the run's limits."""
+
+            limits: ClassVar[Limits] = Adapter.limits
+
+        adapter = Lean.from_env(env, settings)
+    else:
+        adapter = Adapter.from_env(env, settings)
+    worker = Worker(settings, summit_at(due), store, [adapter])
+    profiler = None
+    if args.get("profile"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+    await worker.start()
+    ready = time.time()
+    cpu0 = time.process_time()
+    if profiler is not None:
+        profiler.enable()
+    counts = await _wait_final(store, count, within=float(args.get("timeout", 600)))
+    done = time.time()
+    cpu = time.process_time() - cpu0
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(str(args["profile"]))
+    await worker.stop()
+    await store.close()
+    return {
+        "due": due.timestamp(),
+        "ready": ready,
+        "done": done,
+        "cpu": cpu,
+        "counts": counts,
+        "sent": counts.get("sent", 0),
+        "lost": count - counts.get("sent", 0),
+    }
+
+
+async def naive(args: dict[str, Any]) -> dict[str, Any]:
+    """python-telegram-bot's documented way: `gather` over `send_message`, optionally paced
+    by its AIORateLimiter with the defaults (30/s overall, 20/min per group, no retries)."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+    from telegram.constants import ParseMode
+    from telegram.ext import AIORateLimiter, ApplicationBuilder
+
+    from bot.adapters.telegram import NO_PREVIEW, render_html
+    from bot.render import Reader, render_reminder
+
+    count = int(args["count"])
+    due = dt.datetime.now(UTC) + dt.timedelta(seconds=float(args.get("lead", 4.0)))
+    schedule = summit_at(due)
+    message = render_reminder(schedule, schedule.sessions[0], Reader("en", "Asia/Taipei"), due)
+    assert message is not None
+    text = render_html(message, 4096)[0]
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(x.label, url=x.url)] for x in message.links]
+    )
+    builder = (
+        ApplicationBuilder()
+        .token(args["token"])
+        .base_url(f"{args['api_root']}/bot")
+        .job_queue(None)
+        .updater(None)
+    )
+    if args.get("limiter"):
+        builder = builder.rate_limiter(AIORateLimiter())
+    app = builder.build()
+    await app.initialize()
+    ready = time.time()
+    await asyncio.sleep(max(0.0, due.timestamp() - time.time()))  # the job fires at `due`
+    cpu0 = time.process_time()
+    sends = [
+        asyncio.ensure_future(
+            app.bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
+        )
+        for chat_id in range(1, count + 1)
+    ]
+    # The gather, with a deadline: without a limiter, httpx's pool can spin for minutes
+    # with thousands of requests queued; what is unsent by then counts as lost.
+    finished, unfinished = await asyncio.wait(sends, timeout=float(args.get("deadline", 300)))
+    for task in unfinished:
+        task.cancel()
+    done = time.time()
+    cpu = time.process_time() - cpu0
+    await asyncio.gather(*unfinished, return_exceptions=True)
+    await app.shutdown()
+    errors: dict[str, int] = {}
+    if unfinished:
+        errors["unsent at the deadline"] = len(unfinished)
+    for task in finished:
+        error = task.exception()
+        if error is not None:
+            name = type(error).__name__
+            errors[name] = errors.get(name, 0) + 1
+    sent = count - sum(errors.values())
+    return {
+        "due": due.timestamp(),
+        "ready": ready,
+        "done": done,
+        "cpu": cpu,
+        "errors": errors,
+        "sent": sent,
+        "lost": count - sent,
+    }
+
+
+async def seed(args: dict[str, Any]) -> dict[str, Any]:
+    """Migrate the database and add `count` subscribers of session 1 on the memory platform."""
+    started = time.perf_counter()
+    store = await Store.open(args["db_url"])
+    await seed_subscribers(store, "memory", int(args["count"]), first_chat_id=1)
+    await store.close()
+    return {"seconds": time.perf_counter() - started}
+
+
+async def scale(args: dict[str, Any]) -> dict[str, Any]:
+    """A worker on a database of many subscribers: start-up, memory, latency, ledger writes."""
+    from bot.adapters.memory import MemoryAdapter
+
+    spawned = float(args["spawned"])
+    count = int(args["count"])
+    settings = replace(Settings(), reminders=Reminders())  # the default offsets
+    store = await Store.open(args["db_url"])
+    memory = MemoryAdapter()
+    start = dt.datetime.now(UTC) + dt.timedelta(days=2)  # nothing due while measuring
+    worker = Worker(settings, summit_at(start), store, [memory])
+    await worker.start()
+    startup = time.time() - spawned
+    # At rest: every start-up task has run, nothing is due; what an idle worker holds.
+    await asyncio.sleep(2.0)
+    gc.collect()
+    at_rest = rss_mb()
+
+    latencies: dict[str, list[float]] = {"schedule": [], "subscribe": []}
+    first: dict[str, float] = {}
+    rounds = int(args.get("commands", 300))
+    for i in range(-1, rounds):  # round -1 warms up (catalogs, Babel data): reported apart
+        # An existing subscriber reads the agenda; a new viewer subscribes.
+        for name, text, chat in (
+            ("schedule", "/schedule", str(1 + (i * 7919) % count)),
+            ("subscribe", "/subscribe s2", str(10_000_000 + i)),
+        ):
+            began = time.perf_counter()
+            reply = await memory.push(text, chat_id=chat)
+            elapsed = (time.perf_counter() - began) * 1000
+            if i < 0:
+                first[name] = elapsed
+            else:
+                latencies[name].append(elapsed)
+            assert reply is not None and reply.messages
+    await worker.settle()
+
+    # One reminder's ledger rows: the "live now" group of session 1, as its job writes it.
+    group = next(
+        g for g in worker.scheduler._groups.values() if g.session_id == "s1" and g.offset == 0
+    )
+    began = time.perf_counter()
+    added = await worker.scheduler.fire(group)
+    ledger_seconds = time.perf_counter() - began
+    await worker.stop()
+    await store.close()
+    return {
+        "startup": startup,
+        "rss_at_rest": at_rest,
+        "peak_rss": peak_rss_mb(),
+        "p99_ms": {name: percentile(v, 99) for name, v in latencies.items()},
+        "p50_ms": {name: percentile(v, 50) for name, v in latencies.items()},
+        "first_ms": first,
+        "ledger_rows": added,
+        "ledger_seconds": ledger_seconds,
+    }
+
+
+SCENARIOS = {"engine": engine, "naive": naive, "seed": seed, "scale": scale}
+
+
+def main() -> None:
+    """Run the scenario the JSON argument names; print its result as one JSON line."""
+    args = json.loads(sys.argv[1])
+    logging.basicConfig(
+        level=os.environ.get("BENCH_LOG", "WARNING"),
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    result = asyncio.run(SCENARIOS[args["scenario"]](args))
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
