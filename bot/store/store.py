@@ -885,47 +885,68 @@ class Store:
                 conditions.append(contains)
         if only_without_quiet:
             conditions.append(Chat.quiet_start.is_(None))
-        columns = [
-            "chat_pk",
-            "platform",
-            "kind",
-            "ref",
-            "session_id",
-            "status",
-            "attempts",
-            "due_at",
-            "created_at",
-            "updated_at",
-        ]
+        pks = [None] if chat_pks is None else _chunks(chat_pks)
+        inserted = 0
+        async with self._write() as conn:
+            for chunk in pks:
+                where = conditions if chunk is None else [*conditions, Chat.id.in_(chunk)]
+                inserted += await self._insert_for_chats(
+                    conn,
+                    where,
+                    kind=kind,
+                    ref=ref,
+                    due_at=due_at,
+                    now=now,
+                    session_id=session_id,
+                )
+        return inserted
+
+    async def _insert_for_chats(
+        self,
+        conn: AsyncConnection,
+        where: Sequence[sa.ColumnElement[bool]],
+        *,
+        kind: str,
+        ref: str,
+        due_at: datetime,
+        now: datetime,
+        session_id: str | None = None,
+        broadcast_id: int | None = None,
+    ) -> int:
+        """One pending row per chat matching `where`, in a single INSERT … SELECT (the database
+        does the fan-out, not Python); rows already in the ledger are left alone."""
         source = sa.select(
             Chat.id,
             Chat.platform,
             sa.literal(kind, sa.String),
             sa.literal(ref, sa.String),
             sa.literal(session_id, sa.String),
+            sa.literal(broadcast_id, sa.Integer),
             sa.literal("pending", sa.String),
             sa.literal(0, sa.Integer),
             sa.literal(due_at, UtcDateTime()),
             sa.literal(now, UtcDateTime()),
             sa.literal(now, UtcDateTime()),
+        ).where(*where)
+        columns = [
+            "chat_pk",
+            "platform",
+            "kind",
+            "ref",
+            "session_id",
+            "broadcast_id",
+            "status",
+            "attempts",
+            "due_at",
+            "created_at",
+            "updated_at",
+        ]
+        stmt = (
+            self._insert(Delivery)
+            .from_select(columns, source)
+            .on_conflict_do_nothing(index_elements=["chat_pk", "kind", "ref"])
         )
-        if chat_pks is None:
-            sources = [source.where(*conditions)]
-        else:
-            sources = [
-                source.where(*conditions, Chat.id.in_(chunk)) for chunk in _chunks(chat_pks)
-            ]
-        inserted = 0
-        async with self._write() as conn:
-            for select in sources:
-                # A single INSERT … SELECT: the database does the fan-out, not Python.
-                stmt = (
-                    self._insert(Delivery)
-                    .from_select(columns, select)
-                    .on_conflict_do_nothing(index_elements=["chat_pk", "kind", "ref"])
-                )
-                inserted += (await conn.execute(stmt)).rowcount
-        return inserted
+        return int((await conn.execute(stmt)).rowcount)
 
     async def offsets_in_use(self) -> frozenset[tuple[int, ...] | None]:
         """Distinct offsets of active chats with a subscription (None = the default)."""
@@ -1351,37 +1372,16 @@ class Store:
         self, broadcast_id: int, audience: Mapping[str, Any], *, due_at: datetime, now: datetime
     ) -> int:
         """One pending ledger row per chat of the audience, in one statement; return the count."""
-        columns = [
-            "chat_pk",
-            "platform",
-            "kind",
-            "ref",
-            "broadcast_id",
-            "status",
-            "attempts",
-            "due_at",
-            "created_at",
-            "updated_at",
-        ]
-        source = sa.select(
-            Chat.id,
-            Chat.platform,
-            sa.literal("broadcast", sa.String),
-            sa.literal(str(broadcast_id), sa.String),
-            sa.literal(broadcast_id, sa.Integer),
-            sa.literal("pending", sa.String),
-            sa.literal(0, sa.Integer),
-            sa.literal(due_at, UtcDateTime()),
-            sa.literal(now, UtcDateTime()),
-            sa.literal(now, UtcDateTime()),
-        ).where(*self._audience(audience))
-        stmt = (
-            self._insert(Delivery)
-            .from_select(columns, source)
-            .on_conflict_do_nothing(index_elements=["chat_pk", "kind", "ref"])
-        )
         async with self._write() as conn:
-            return (await conn.execute(stmt)).rowcount
+            return await self._insert_for_chats(
+                conn,
+                self._audience(audience),
+                kind="broadcast",
+                ref=str(broadcast_id),
+                due_at=due_at,
+                now=now,
+                broadcast_id=broadcast_id,
+            )
 
     async def cancel_broadcast_rows(self, broadcast_id: int, *, now: datetime) -> int:
         """Expire a broadcast's rows not yet sent; return how many."""
