@@ -196,7 +196,7 @@ RAW = {
     "engine": ("summit-bot, its Telegram adapter (PTB + httpx), in_flight 8", {}),
     "naive": (
         "naive: PTB send_message + gather, no limiter",
-        {"scenario": "naive", "deadline": 90},
+        {"scenario": "naive", "deadline": 60},
     ),
     "core": ("summit-bot engine alone (a platform that takes all at once)", {"adapter": "null"}),
     "lean": ("summit-bot + lean aiohttp sendMessage (what-if), in_flight 8", {"adapter": "lean"}),
