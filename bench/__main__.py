@@ -267,7 +267,7 @@ async def raw(
             f"CPU-s per 1,000 msgs: {label}",
             "<= 1.0 (1 core)" if goal else "-",
             f"{cpu:.2f}",
-            f"{naive_cpu:.2f}",
+            f"{naive_cpu:.2f}" if naive_rate else "- (none delivered)",
             cpu <= 1.0 if goal else None,
         )
     report.add(
