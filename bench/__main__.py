@@ -193,17 +193,13 @@ async def fanout(fake: FakeProcess, report: Report, count: int, repeat: int) -> 
 
 
 RAW = {
-    "engine": ("summit-bot, its Telegram adapter (PTB + httpx), in_flight 8", {}),
+    "engine": ("summit-bot, its Telegram adapter, defaults (in_flight 8)", {}),
+    "engine32": ("summit-bot, its Telegram adapter, in_flight 32", {"in_flight": 32}),
     "naive": (
         "naive: PTB send_message + gather, no limiter",
         {"scenario": "naive", "deadline": 60},
     ),
     "core": ("summit-bot engine alone (a platform that takes all at once)", {"adapter": "null"}),
-    "lean": ("summit-bot + lean aiohttp sendMessage (what-if), in_flight 8", {"adapter": "lean"}),
-    "lean32": (
-        "summit-bot + lean aiohttp sendMessage (what-if), in_flight 32",
-        {"adapter": "lean", "in_flight": 32},
-    ),
 }
 
 

@@ -78,13 +78,6 @@ async def engine(args: dict[str, Any]) -> dict[str, Any]:
 
         limits: ClassVar[Limits] = replace(TelegramAdapter.limits, per_second=per_second)
 
-        def _request(self) -> Any:
-            if args.get("transport") == "aiohttp":
-                from bench.aiohttp_request import AiohttpRequest
-
-                return AiohttpRequest(max(8, self.concurrency), self.timeout)
-            return super()._request()
-
     class NullAdapter:
         """A platform that takes every message at once: the engine's own cost, alone."""
 
@@ -108,15 +101,6 @@ async def engine(args: dict[str, Any]) -> dict[str, Any]:
     env = {"TELEGRAM_BOT_TOKEN": args["token"], "TELEGRAM_API_BASE_URL": args["api_root"]}
     if args.get("adapter") == "null":
         adapter: Any = NullAdapter()
-    elif args.get("adapter") == "lean":
-        from bench.lean_send import LeanTelegram
-
-        class Lean(LeanTelegram):
-            """The lean what-if with the run's limits."""
-
-            limits: ClassVar[Limits] = Adapter.limits
-
-        adapter = Lean.from_env(env, settings)
     else:
         adapter = Adapter.from_env(env, settings)
     worker = Worker(settings, summit_at(due), store, [adapter])

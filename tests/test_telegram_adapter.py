@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import importlib.util
 import logging
+import socket
 import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,10 +22,11 @@ import pytest
 
 from bot.adapters import build_adapters
 from bot.adapters.base import Blocked, Migrated, Recipient, Rejected, RetryAfter, Transient
-from bot.adapters.telegram import TelegramAdapter, Webhook, render_html
+from bot.adapters.bot_api import BotApiPoster, answer_error
+from bot.adapters.telegram import TelegramAdapter, Webhook, redact, render_html
 from bot.app import Worker
 from bot.config import ConfigError, Settings, TelegramConfig
-from bot.messages import Button, Link, Message
+from bot.messages import Attachment, Button, Link, Message
 from bot.ratelimit import PlatformPacer
 from bot.store import Store
 from tests.core_harness import S1, Clock, summit
@@ -403,6 +405,72 @@ async def test_send_errors_are_mapped_for_the_delivery_engine(
     assert moved.value.new_chat_id == "-1009999"
     await send(Recipient(str(VIEWER)), Message("at last"), key="k")
     assert tg.messages_to(VIEWER) == ["at last"]
+
+
+async def test_one_message_to_many_viewers_is_rendered_once_and_sent_to_each(
+    world: TelegramWorld,
+) -> None:
+    # The delivery engine hands every recipient of a group the same Message object.
+    message = Message("Live now", links=(Link("Watch", "https://example.org/live"),))
+    for viewer in (PRAGUE, VIEWER):
+        await world.adapter.send(Recipient(str(viewer)), message, key=f"live:{viewer}")
+    for viewer in (PRAGUE, VIEWER):
+        [request] = world.tg.requests("sendMessage", chat_id=viewer)
+        assert plain(str(request.params["text"])) == "Live now"
+        assert request.params["link_preview_options"] == {"is_disabled": True}
+        assert keyboard(request) == [[{"text": "Watch", "url": "https://example.org/live"}]]
+
+
+async def test_a_message_with_a_file_goes_as_a_captioned_document(world: TelegramWorld) -> None:
+    calendar = Attachment("scms2020.ics", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar")
+    message = Message("Add the summit to your calendar", attachment=calendar)
+    await world.adapter.send(Recipient(str(VIEWER)), message, key="ics")
+    [request] = world.tg.requests("sendDocument", chat_id=VIEWER)
+    assert request.ok and plain(str(request.params["caption"])) == message.text
+    assert world.tg.requests("sendMessage", chat_id=VIEWER) == []
+
+
+async def test_an_unreachable_bot_api_is_transient_and_keeps_the_token_secret(
+    fake_telegram: FakeTelegram,
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    poster = BotApiPoster(
+        f"http://127.0.0.1:{port}", fake_telegram.token, timeout=1.0, redact=redact
+    )
+    try:
+        with pytest.raises(Transient) as failed:
+            await poster.call("sendMessage", {"chat_id": VIEWER, "text": "hi"})
+    finally:
+        await poster.close()
+    secret = fake_telegram.token.partition(":")[2]
+    assert str(port) in str(failed.value)  # says where it could not connect
+    assert secret not in "".join(traceback.format_exception(failed.value))
+    assert secret not in repr(poster)
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "expected"),
+    [
+        (502, None, Transient),  # a proxy's HTML error page
+        (401, {"ok": False, "error_code": 401, "description": "Unauthorized"}, Transient),
+        (429, {"ok": False, "error_code": 429, "description": "Too Many Requests"}, RetryAfter),
+        (400, {"ok": False, "error_code": 400, "description": "Bad Request: x"}, Rejected),
+        (
+            403,
+            {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked"},
+            Blocked,
+        ),
+    ],
+)
+def test_bot_api_answers_map_to_delivery_errors(
+    status: int, answer: Any, expected: type[Exception]
+) -> None:
+    error = answer_error(status, answer)
+    assert type(error) is expected
+    if isinstance(error, RetryAfter):
+        assert error.seconds == 1  # no retry_after given: wait a second, not zero
 
 
 async def test_a_retried_split_message_resumes_after_the_parts_sent(

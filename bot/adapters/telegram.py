@@ -20,8 +20,9 @@ import re
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, ClassVar, NamedTuple
 
 from telegram import (
@@ -70,6 +71,7 @@ from bot.adapters.base import (
     Transient,
     split_text,
 )
+from bot.adapters.bot_api import BotApiPoster
 from bot.config import ConfigError, Settings
 from bot.i18n import DEFAULT_LANGUAGE, normalize_language, t
 from bot.messages import Attachment, Button, Command, Message, Reply, parse_command
@@ -303,6 +305,8 @@ class TelegramAdapter:
         self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
         self._actions: OrderedDict[str, str] = OrderedDict()  # callback token → action
         self._parts_sent: OrderedDict[str, int] = OrderedDict()  # ledger key → parts delivered
+        self._bodies_of: OrderedDict[int, tuple[Message, list[dict[str, Any]]]] = OrderedDict()
+        self._poster = BotApiPoster(self.api_root, token, timeout=timeout, redact=redact)
 
     def __repr__(self) -> str:
         return f"TelegramAdapter(api_root={self.api_root!r}, webhook={self.webhook is not None})"
@@ -388,6 +392,7 @@ class TelegramAdapter:
         """Connect, register the command menus, then take updates (polling or webhook)."""
         self._core = core
         self._starting = True
+        self._poster.timeout = self.timeout
         # Opt in to PTB 23's time periods (timedelta), the documented switch: without it PTB
         # warns on every 429 it parses. send_error reads either form.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -449,8 +454,11 @@ class TelegramAdapter:
         """Stop taking updates, let handlers in progress finish, close the connections."""
         app, self._app = self._app, None
         self._ready.clear()
-        if app is not None:
-            await self._shutdown(app)
+        try:
+            if app is not None:
+                await self._shutdown(app)
+        finally:
+            await self._poster.close()
 
     @staticmethod
     async def _shutdown(app: TgApplication) -> None:
@@ -499,22 +507,57 @@ class TelegramAdapter:
     async def send(self, to: Recipient, message: Message, *, key: str) -> None:
         """Send one reminder or broadcast; a long text goes as several messages."""
         bot = await self._bot()
-        parts = await self._render(message)
+        chat_id = chat_ref(to.chat_id)
+        calls: list[Callable[[], Awaitable[object]]]
+        if message.attachment is None:
+            # The fan-out's hot path: plain JSON POSTs (bot_api.py), not PTB's request stack.
+            calls = [
+                partial(self._poster.call, "sendMessage", {"chat_id": chat_id, **body})
+                for body in await self._bodies(message)
+            ]
+        else:
+            calls = [
+                partial(self._deliver, bot, chat_id, text, markup, document)
+                for text, markup, document in await self._render(message)
+            ]
         # A retry of a split message resumes after the parts that already went out.
         done = self._parts_sent.get(key, 0)
         try:
-            for index in range(done, len(parts)):
-                text, markup, document = parts[index]
-                await self._deliver(bot, chat_ref(to.chat_id), text, markup, document)
+            for index in range(done, len(calls)):
+                await calls[index]()
                 self._note_parts(key, index + 1)
         except Exception as exc:
-            if not isinstance(exc, TelegramError):
+            if not isinstance(exc, TelegramError | SendError):
                 log.warning("telegram: unexpected error sending %s", key, exc_info=True)
-            error = send_error(exc)
+            error = exc if isinstance(exc, SendError) else send_error(exc)
             if isinstance(error, Blocked | Rejected):
                 self._parts_sent.pop(key, None)
             raise error from None
         self._parts_sent.pop(key, None)
+
+    async def _bodies(self, message: Message) -> list[dict[str, Any]]:
+        """The sendMessage bodies of a text message, without chat_id; one per part.
+
+        The delivery engine hands every recipient of a group the same Message object, so
+        the bodies are kept for the last few messages rather than rebuilt per recipient.
+        """
+        cached = self._bodies_of.get(id(message))
+        if cached is not None and cached[0] is message:
+            return cached[1]
+        bodies: list[dict[str, Any]] = []
+        for text, markup, _ in await self._render(message):
+            body: dict[str, Any] = {
+                "text": text,
+                "parse_mode": ParseMode.HTML.value,
+                "link_preview_options": NO_PREVIEW.to_dict(),
+            }
+            if markup is not None:
+                body["reply_markup"] = markup.to_dict()
+            bodies.append(body)
+        self._bodies_of[id(message)] = (message, bodies)
+        while len(self._bodies_of) > 64:
+            self._bodies_of.popitem(last=False)
+        return bodies
 
     def _note_parts(self, key: str, count: int) -> None:
         self._parts_sent[key] = count

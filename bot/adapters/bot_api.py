@@ -1,0 +1,100 @@
+"""The Telegram fan-out's HTTP path: one JSON POST per Bot API call over a shared aiohttp session.
+
+python-telegram-bot handles everything interactive (updates, commands, buttons, menus, replies,
+documents); reminders, broadcasts and notices go through this client instead. PTB's request
+stack (httpx, httpcore, anyio, then parsing every answer into `telegram.Message` objects) costs
+about 3.5 ms of CPU per message on our machines, this path about 0.5 ms, which is what lets one
+core send 1,000 messages a second (BENCHMARKS.md, figure 2). aiohttp is already here, under
+discord.py.
+
+Answers map to the delivery engine's errors exactly as `telegram.send_error` maps PTB's
+exceptions: 429 → RetryAfter, a group turned supergroup → Migrated, 403 → Blocked,
+400 → Rejected, anything else (5xx, time-outs, refused connections) → Transient.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from bot.adapters.base import Blocked, Migrated, Rejected, RetryAfter, SendError, Transient
+
+
+def answer_error(status: int, answer: Any) -> SendError:
+    """The delivery engine's view of a Bot API answer that is not `ok`."""
+    if not isinstance(answer, dict):
+        return Transient(f"HTTP {status}: the answer is not a Bot API object")
+    code = answer.get("error_code") or status
+    reason = str(answer.get("description") or f"HTTP {status}")
+    parameters = answer.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        parameters = {}
+    if code == 429:
+        wait = parameters.get("retry_after", 1)
+        return RetryAfter(float(wait) if isinstance(wait, int | float) else 1.0, reason)
+    if parameters.get("migrate_to_chat_id") is not None:
+        return Migrated(str(parameters["migrate_to_chat_id"]))
+    if code == 403:
+        return Blocked(reason)
+    if code == 400:
+        return Rejected(reason)
+    return Transient(reason)  # 401/404 (a revoked token), 409, 5xx: an operator must look
+
+
+class BotApiPoster:
+    """Bot API methods called as JSON POSTs; failures raised as the engine's SendErrors."""
+
+    def __init__(
+        self,
+        api_root: str,
+        token: str,
+        *,
+        timeout: float,
+        redact: Callable[[str], str],
+        connections: int = 64,
+    ) -> None:
+        self._base = f"{api_root.rstrip('/')}/bot{token}/"
+        self.timeout = timeout  # seconds per call, all included; read when connections open
+        self._redact = redact  # exceptions can carry the URL, and the URL carries the token
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return "BotApiPoster()"  # never the base URL: it holds the token
+
+    async def close(self) -> None:
+        """Close the connections (a later call opens new ones)."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            # Opened on first use, inside the running loop that will use it.
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections),
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                headers={"Content-Type": "application/json"},
+                json_serialize=json.dumps,
+            )
+        return self._session
+
+    async def call(self, method: str, payload: dict[str, Any]) -> Any:
+        """Call `method` with `payload`; return its `result` or raise a SendError."""
+        session = self._open()
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            async with session.post(self._base + method, data=body) as response:
+                status, raw = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise Transient(self._redact(f"{type(exc).__name__}: {exc}")) from None
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and answer.get("ok") is True:
+            return answer.get("result")
+        raise answer_error(status, answer)
