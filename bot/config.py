@@ -67,6 +67,7 @@ class TelegramConfig:
     """Telegram adapter settings (the token comes from TELEGRAM_BOT_TOKEN)."""
 
     poll_timeout: int = 30
+    messages_per_second: int = 30
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_path: str = "telegram"
@@ -156,6 +157,12 @@ def _check(settings: Settings) -> None:
         raise ConfigError("delivery: in_flight, batch and max_attempts must be at least 1")
     if not d.backoff_seconds:
         raise ConfigError("delivery.backoff_seconds: give at least one wait, e.g. [2, 10]")
+    rate = settings.telegram.messages_per_second
+    if not 1 <= rate <= 1000:
+        raise ConfigError(
+            f"telegram.messages_per_second: expected 1 to 1000 (30 is Telegram's free limit, "
+            f"up to 1000 with paid broadcasts), got {rate}"
+        )
 
 
 def load_settings(

@@ -16,6 +16,7 @@ import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from bot.adapters.base import Blocked, Migrated, Recipient, Rejected, RetryAfter
 from bot.adapters.bot_api import BotApiPoster, answer_error
 from bot.adapters.telegram import TelegramAdapter, Webhook, redact, render_html
 from bot.app import Worker
-from bot.config import ConfigError, Settings, TelegramConfig
+from bot.config import ConfigError, Settings, TelegramConfig, load_settings
 from bot.messages import Attachment, Button, Link, Message
 from bot.ratelimit import PlatformPacer
 from bot.store import Store
@@ -543,6 +544,19 @@ def test_from_env_reads_the_environment() -> None:
         TelegramAdapter.from_env({**env, "TELEGRAM_API_BASE_URL": "ftp://x"}, settings)
     with pytest.raises(ConfigError, match="https"):
         TelegramAdapter.from_env({**env, "TELEGRAM_WEBHOOK_URL": "http://bot.example"}, settings)
+
+
+def test_paid_broadcasts_raise_the_rate_from_the_configuration(tmp_path: Path) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": "123:AAsecretsecret"}
+    assert TelegramAdapter.from_env(env, Settings()).limits.per_second == 30  # the free limit
+    config = tmp_path / "config.yaml"
+    config.write_text("telegram:\n  messages_per_second: 1000\n")
+    paid = TelegramAdapter.from_env(env, load_settings(config, env={}))
+    assert paid.limits.per_second == 1000
+    assert paid.limits.per_chat_per_second == 1  # one chat's limit does not change
+    config.write_text("telegram:\n  messages_per_second: 5000\n")
+    with pytest.raises(ConfigError, match=r"telegram\.messages_per_second: expected 1 to 1000"):
+        load_settings(config, env={})
 
 
 def test_webhook_mode_from_the_environment() -> None:

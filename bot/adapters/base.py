@@ -101,7 +101,7 @@ class Adapter(Protocol):
     """A chat platform as the core sees it."""
 
     platform: ClassVar[str]
-    limits: ClassVar[Limits]
+    limits: Limits  # an instance may differ from its class (a configured rate)
 
     async def start(self, core: Core) -> None:
         """Begin taking commands; each goes to `core.on_command` and its reply is rendered."""

@@ -20,7 +20,7 @@ class ConsoleAdapter:
     """Reads commands from stdin, prints replies and reminders to stdout."""
 
     platform: ClassVar[str] = "console"
-    limits: ClassVar[Limits] = Limits(100_000, 100, 100, 10_000)
+    limits: Limits = Limits(100_000, 100, 100, 10_000)
 
     def __init__(
         self,

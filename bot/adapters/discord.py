@@ -218,7 +218,7 @@ class DiscordAdapter:
     # 50/s is Discord's global request limit per bot. 5/s per chat and 60/min per channel keep
     # well inside the per-channel message buckets (discord.py still obeys the real bucket
     # headers, so these only keep the pacer from queueing work discord.py would stall on).
-    limits: ClassVar[Limits] = Limits(
+    limits: Limits = Limits(
         max_text=2000, per_second=50, per_chat_per_second=5, per_group_per_minute=60
     )
 

@@ -24,7 +24,7 @@ class MemoryAdapter:
     """A fake platform held in memory, in the style of errbot's test backend."""
 
     platform: ClassVar[str] = "memory"
-    limits: ClassVar[Limits] = Limits(4096, 10_000, 10_000, 1_000_000)
+    limits: Limits = Limits(4096, 10_000, 10_000, 1_000_000)
 
     def __init__(self) -> None:
         self._core: Core | None = None

@@ -271,7 +271,7 @@ class TelegramAdapter:
     """The bot on Telegram: commands, buttons, locations and membership in; reminders out."""
 
     platform: ClassVar[str] = "telegram"
-    limits: ClassVar[Limits] = Limits(
+    limits: Limits = Limits(
         max_text=4096, per_second=30, per_chat_per_second=1, per_group_per_minute=20
     )
 
@@ -285,6 +285,7 @@ class TelegramAdapter:
         timeout: float = 10.0,
         admin_ttl: float = 60.0,
         concurrency: int = 16,
+        per_second: float | None = None,
     ) -> None:
         protect(token)
         protect(token.partition(":")[2])  # the secret half alone is just as secret
@@ -297,6 +298,8 @@ class TelegramAdapter:
         self.timeout = timeout  # seconds for connect, read, write and pool, per call
         self.admin_ttl = admin_ttl
         self.concurrency = concurrency
+        if per_second is not None:  # paid broadcasts raise Telegram's 30 a second
+            self.limits = replace(self.limits, per_second=per_second)
         self._app: TgApplication | None = None
         self._core: Core | None = None
         self._ready = asyncio.Event()
@@ -349,7 +352,13 @@ class TelegramAdapter:
             webhook = Webhook(
                 url, config.webhook_listen, config.webhook_port, config.webhook_path, secret
             )
-        return cls(token, api_root=root, webhook=webhook, poll_timeout=config.poll_timeout)
+        return cls(
+            token,
+            api_root=root,
+            webhook=webhook,
+            poll_timeout=config.poll_timeout,
+            per_second=config.messages_per_second,
+        )
 
     # --- lifecycle ---------------------------------------------------------------------------
 

@@ -20,11 +20,10 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import sqlalchemy as sa
 
-from bot.adapters.base import Limits
 from bot.adapters.telegram import TelegramAdapter
 from bot.app import Worker
 from bot.config import Delivery as DeliverySettings
@@ -168,25 +167,21 @@ class FanoutWorld:
             Settings(),
             reminders=replace(Reminders(), default_offsets=(0,)),
             delivery=self.delivery,
-            telegram=replace(TelegramConfig(), poll_timeout=1),
+            # The drill's overall limit, as an operator with paid broadcasts sets it.
+            telegram=replace(
+                TelegramConfig(), poll_timeout=1, messages_per_second=round(self.per_second)
+            ),
         )
 
     async def start(self) -> Worker:
         """Start the worker: session 1 went live a minute ago, so its reminder fires now."""
         assert self.store is not None
-        per_second = self.per_second
-
-        class Adapter(TelegramAdapter):
-            """Telegram at the drill's overall limit."""
-
-            limits: ClassVar[Limits] = replace(TelegramAdapter.limits, per_second=per_second)
-
         settings = self.settings()
         env = {
             "TELEGRAM_BOT_TOKEN": self.fake.token,
             "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{self.fake.port}",
         }
-        adapter = Adapter.from_env(env, settings)
+        adapter = TelegramAdapter.from_env(env, settings)
         adapter.timeout = 5.0  # everything is local
         start = dt.datetime.now(UTC) - dt.timedelta(minutes=1)
         self.worker = Worker(settings, summit_at(start), self.store, [adapter])
