@@ -214,6 +214,8 @@ class Worker:
         self._accepting = True
         for adapter in self.adapters.values():
             await adapter.start(self)
+        # Edits made to the schedule while the worker was down are news too.
+        await self.reloader.catch_up()
         if background:
             await self.delivery.start()
             await self.scheduler.start()

@@ -20,6 +20,7 @@ TIME: Final = "time"  # a time announced for a session that had none
 CANCELLED: Final = "cancelled"  # removed from the schedule
 LINK: Final = "link"  # a language's livestream link appeared or changed
 ADDED: Final = "added"  # new session: "all" subscribers get it anyway, organizers are told
+REVISION_MARK: Final = "@"  # ends a notice ref: "s2:moved:<when>@<schedule revision>"
 NOTIFYING: Final = frozenset({MOVED, TIME, CANCELLED, LINK})
 
 
@@ -88,18 +89,22 @@ def diff(old: Schedule, new: Schedule) -> list[Change]:
     return changes
 
 
-def notice_ref(change: Change) -> str:
-    """The ledger ref of a change's notice: names what is new, so each change notifies once."""
+def notice_ref(change: Change, revision: int) -> str:
+    """The ledger ref of a change's notice: what is new, and the schedule revision it came in.
+
+    The revision makes the same move made twice (07:00 → 07:30 → 07:00 → 07:30) notify twice;
+    what is new lets a notice that a later change overtook be dropped at delivery.
+    """
     session = change.session
     if change.kind in (MOVED, TIME):
-        return f"{session.id}:{change.kind}:{when_key(session)}"
-    if change.kind == LINK:
-        return f"{session.id}:{LINK}:{'+'.join(change.languages)}:{links_digest(session)}"
-    if change.kind == CANCELLED:
-        # The old time is in it so that a session cancelled, restored and cancelled again
-        # at another time is announced again.
-        return f"{session.id}:{CANCELLED}:{when_key(session)}"
-    raise ValueError(f"a {change.kind!r} change sends no notice")
+        what = f"{session.id}:{change.kind}:{when_key(session)}"
+    elif change.kind == LINK:
+        what = f"{session.id}:{LINK}:{'+'.join(change.languages)}:{links_digest(session)}"
+    elif change.kind == CANCELLED:
+        what = f"{session.id}:{CANCELLED}:{when_key(session)}"
+    else:
+        raise ValueError(f"a {change.kind!r} change sends no notice")
+    return f"{what}{REVISION_MARK}{revision}"
 
 
 def worth_notifying(change: Change, now: dt.datetime) -> bool:
@@ -122,7 +127,8 @@ async def render_notice_row(
     `removed` holds the sessions the running worker saw removed, for a cancelled one's title;
     after a restart it is empty and the notice names the session by its id.
     """
-    session_id, _, rest = row.ref.partition(":")
+    what, _, _ = row.ref.partition(REVISION_MARK)
+    session_id, _, rest = what.partition(":")
     kind, _, detail = rest.partition(":")
     session = schedule.session(session_id)
     lang = reader.lang

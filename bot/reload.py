@@ -26,7 +26,14 @@ from bot.changes import CANCELLED, Change, diff, notice_ref, report_line, worth_
 from bot.i18n import languages, t
 from bot.messages import Command, Message, Reply
 from bot.render import Reader
-from bot.schedule import Problem, Schedule, ScheduleError, Session, load_schedule
+from bot.schedule import (
+    Problem,
+    Schedule,
+    ScheduleError,
+    Session,
+    load_schedule,
+    parse_schedule,
+)
 
 if TYPE_CHECKING:
     from bot.app import Worker
@@ -102,16 +109,18 @@ def errors_text(source: str, problems: Iterable[Problem], lang: str) -> str:
 
 
 def changes_text(
-    source: str, changes: Iterable[Change], notices: int, schedule: Schedule, lang: str
+    source: str,
+    changes: Iterable[Change],
+    notices: int,
+    schedule: Schedule,
+    lang: str,
+    *,
+    title: str = "changes.report_title",
 ) -> str:
     """What a reload changed, one line per change, and how many notices went out."""
     found = list(changes)
-    head = t("changes.report_title", lang, file=source, count=len(found), notices=notices)
+    head = t(title, lang, file=source, count=len(found), notices=notices)
     return "\n".join([head, *_listed((report_line(c, schedule, lang) for c in found), lang)])
-
-
-def _short_hash(parts: Iterable[str]) -> str:
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 class Reloader:
@@ -131,6 +140,9 @@ class Reloader:
         self._previous_sighup: Callable[[int, FrameType | None], Any] | int | None = None
         self._sighup_installed = False
         self.reloaded = asyncio.Event()  # set after every reload, good or refused
+        # The schedule revision in force (numbers the notices' refs) and its recorded text.
+        self.revision = 0
+        self._recorded = ""
 
     def path(self) -> Path | None:
         """The file reloads read: the worker's schedule path, else where the schedule came from."""
@@ -170,7 +182,53 @@ class Reloader:
             return await self._refuse(where, exc.problems, version, actor, platform, now)
         transform = worker.schedule_transform
         new = transform(loaded) if transform is not None else loaded
-        old = worker.schedule
+        return await self._apply(
+            worker.schedule, new, source=str(where), actor=actor, platform=platform, now=now
+        )
+
+    async def catch_up(self, now: dt.datetime | None = None) -> ReloadResult | None:
+        """At start: announce what changed in the file since the schedule last in force.
+
+        The store keeps every schedule the worker put in force; edits made while the worker
+        was down reach subscribers and organizers just as a reload's would.
+        """
+        worker = self.worker
+        current = worker.schedule
+        if not self._keeps(current):
+            return None  # a rehearsal's shifted times are not news; nothing to compare with
+        now = now or worker.clock()
+        last = await worker.store.last_schedule(current.event.id)
+        if last is None:  # the first start with this event: what it says is not a change
+            await self._record(current, current.source, now)
+            return None
+        self.revision, self._recorded = last
+        if self._recorded == current.text:
+            return None
+        try:
+            old = parse_schedule(self._recorded, f"{current.source} (before this start)")
+        except ScheduleError as exc:  # written by an older release that read it differently
+            log.warning("the schedule in force before this start cannot be read: %s", exc)
+            await self._record(current, current.source, now)
+            return None
+        async with self._lock:
+            result = await self._apply(
+                old, current, source=current.source, actor="start", platform=WORKER, now=now
+            )
+        self.reloaded.set()
+        return result
+
+    async def _apply(
+        self,
+        old: Schedule,
+        new: Schedule,
+        *,
+        source: str,
+        actor: str,
+        platform: str,
+        now: dt.datetime,
+    ) -> ReloadResult:
+        """Put `new` in force in place of `old`: notices, the organizers' report, the audit."""
+        worker = self.worker
         changes = diff(old, new)
         replaced = new != old
         if replaced:
@@ -179,24 +237,25 @@ class Reloader:
                     self.removed[change.session_id] = change.old
                 else:
                     self.removed.pop(change.session_id, None)
-            # First: a notice drained from now on must already see the new schedule.
-            await worker.replace_schedule(new)
-        notices = await self._enqueue_notices(changes, now)
+            if new is not worker.schedule:
+                # First: a notice drained from now on must already see the new schedule.
+                await worker.replace_schedule(new)
+        notices = await self._enqueue_notices(changes, new, source, now)
         if notices:
             worker.delivery.wake()
-        result = ReloadResult(str(where), (), tuple(changes), replaced, notices)
+        result = ReloadResult(source, (), tuple(changes), replaced, notices)
         if changes:
-            key = "schedule-changes:" + _short_hash(
-                notice_ref(c) if c.notifies else f"{c.session_id}:{c.kind}" for c in changes
-            )
+            key = f"schedule-changes:{new.event.id}:{self.revision}"
+            title = "changes.report_at_start" if actor == "start" else "changes.report_title"
             texts = {
-                lang: changes_text(result.source, changes, notices, new, lang)
+                lang: changes_text(result.source, changes, notices, new, lang, title=title)
                 for lang in languages()
             }
             await self._tell_organizers(texts, key, now)
         log.info(
-            "schedule reloaded from %s by %s: %d change(s)%s, %d notice(s) queued",
-            where,
+            "schedule %s from %s by %s: %d change(s)%s, %d notice(s) queued",
+            "checked" if actor == "start" else "reloaded",
+            source,
             actor,
             len(changes),
             "" if replaced else " (nothing new)",
@@ -207,7 +266,8 @@ class Reloader:
             actor=actor[:128],
             action="schedule_reload",
             detail={
-                "source": str(where),
+                "source": source,
+                "revision": self.revision,
                 "changes": [f"{c.session_id}:{c.kind}" for c in changes][:MAX_LISTED],
                 "notices": notices,
             },
@@ -247,11 +307,20 @@ class Reloader:
         )
         return ReloadResult(str(where), problems)
 
-    async def _enqueue_notices(self, changes: list[Change], now: dt.datetime) -> int:
-        """One notice per subscriber of each changed session, written in one transaction."""
+    async def _enqueue_notices(
+        self, changes: list[Change], new: Schedule, source: str, now: dt.datetime
+    ) -> int:
+        """One notice per subscriber of each changed session, and the schedule's new revision,
+        written in one transaction: a crash leaves both undone, and the next start redoes
+        them from the schedule recorded before."""
         store = self.worker.store
+        keep = self._keeps(new)
         queued = 0
         async with store.transaction():
+            if keep:  # the store numbers revisions, whatever this process saw
+                self.revision, self._recorded = await store.last_schedule(new.event.id) or (0, "")
+            changed = bool(changes) or (keep and new.text != self._recorded)
+            revision = self.revision + 1 if changed else self.revision
             for change in changes:
                 if not worth_notifying(change, now):
                     continue
@@ -259,13 +328,31 @@ class Reloader:
                 queued += await store.enqueue_session_audience(
                     session_id=change.session_id,
                     kind="notice",
-                    ref=notice_ref(change),
+                    ref=notice_ref(change, revision),
                     due_at=now,
                     offset_minutes=None,
                     default_offsets=(),
                     now=now,
                 )
+            if changed:
+                await self._record(new, source, now, revision=revision)
         return queued
+
+    def _keeps(self, schedule: Schedule) -> bool:
+        """Whether schedules are recorded: not in rehearsals, and only with their text."""
+        return self.worker.schedule_transform is None and bool(schedule.text)
+
+    async def _record(
+        self, schedule: Schedule, source: str, now: dt.datetime, *, revision: int | None = None
+    ) -> None:
+        """Make `schedule` the one in force as `revision` (by default the next one)."""
+        revision = self.revision + 1 if revision is None else revision
+        if self._keeps(schedule):
+            await self.worker.store.save_schedule(
+                schedule.event.id, revision, schedule.text, source=source, now=now
+            )
+            self._recorded = schedule.text
+        self.revision = revision
 
     async def _tell_organizers(self, texts: dict[str, str], key: str, now: dt.datetime) -> None:
         worker = self.worker

@@ -116,6 +116,9 @@ class Schedule:
     event: Event
     sessions: tuple[Session, ...]
     source: str = "<memory>"
+    # The YAML it was parsed from: kept so that the next start can tell what changed while
+    # the worker was down (bot/reload.py). Not part of what makes two schedules equal.
+    text: str = field(default="", compare=False, repr=False)
 
     def session(self, session_id: str) -> Session | None:
         """The session with this id, or None."""
@@ -505,7 +508,7 @@ def parse_schedule(text: str, file: str = "<string>") -> Schedule:
     def order(s: Session) -> tuple[dt.date, dt.datetime]:
         return (s.date, s.start or far_future)
 
-    return Schedule(event, tuple(sorted(sessions, key=order)), source=file)
+    return Schedule(event, tuple(sorted(sessions, key=order)), source=file, text=text)
 
 
 def load_schedule(path: str | Path) -> Schedule:

@@ -15,7 +15,15 @@ from bot.store import Store, alembic_config, current_revision, downgrade, make_e
 from bot.store.tables import Base, UtcDateTime
 
 NOW = datetime(2020, 8, 13, 9, 0, tzinfo=UTC)
-TABLES = {"chats", "subscriptions", "deliveries", "broadcasts", "audit", "platform_refs"}
+TABLES = {
+    "chats",
+    "subscriptions",
+    "deliveries",
+    "broadcasts",
+    "audit",
+    "platform_refs",
+    "schedule_versions",
+}
 
 
 def _head() -> str | None:
@@ -38,12 +46,12 @@ async def test_upgrade_from_empty_to_head(empty_database_url: str) -> None:
 
     await migrate(empty_database_url)
 
-    assert await current_revision(empty_database_url) == _head() == "0001"
+    assert await current_revision(empty_database_url) == _head() == "0002"
     assert await _tables(empty_database_url) == TABLES | {"alembic_version"}
     # Opening an up-to-date database is a no-op.
     store = await Store.open(empty_database_url)
     try:
-        assert await current_revision(empty_database_url) == "0001"
+        assert await current_revision(empty_database_url) == "0002"
         if store.dialect == "sqlite":
             async with store.engine.connect() as conn:
                 pragmas = [

@@ -339,6 +339,78 @@ async def test_a_cancellation_sent_after_a_restart_names_the_session_by_id(
         await again.worker.stop()
 
 
+# --- across restarts -------------------------------------------------------------------------
+
+
+async def test_edits_made_while_the_bot_was_stopped_are_announced_at_start(
+    live: Harness, schedule_file: Path
+) -> None:
+    await live.say("/subscribe s2", chat_id="100")
+    await live.say("/subscribe s3", chat_id="200")
+    await live.worker.stop()
+    edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')  # while nobody watches
+    remove(schedule_file, "s3")
+
+    again = make_harness(live.store, schedule_file)
+    await again.start()
+    try:
+        sent = await again.at(NOW)
+        got = viewers(sent)
+        assert set(got) == {"100", "200"}
+        assert got["100"].title == (
+            "🕒 Mayors' Summit, session 2: the Americas and Asia-Pacific has moved"
+        )
+        assert "Now: Tue 18 Aug, 07:30–08:30 (Taipei)" in got["100"].text
+        # The session is gone from the file, but the schedule recorded before still has it.
+        assert got["200"].title == (
+            "❌ Mayors' Summit, session 3: Oceania, Europe, Africa and Asia is cancelled"
+        )
+        [report] = to_organizer(sent)
+        assert "changed while the bot was stopped: 2 change(s), 2 notice(s)" in report
+    finally:
+        await again.worker.stop()
+
+    third = make_harness(live.store, schedule_file)  # nothing changed since: nothing to say
+    await third.start()
+    try:
+        assert await third.at(NOW + HOUR) == []
+    finally:
+        await third.worker.stop()
+
+
+async def test_the_same_move_made_twice_is_announced_both_times(
+    live: Harness, schedule_file: Path
+) -> None:
+    await live.say("/subscribe s2", chat_id="100")
+    heard: list[str] = []
+    for step, (old, new) in enumerate(
+        [("07:00", "07:30"), ("07:30", "07:00"), ("07:00", "07:30")]
+    ):
+        edit(schedule_file, "s2", f'start: "{old}"', f'start: "{new}"')
+        await live.worker.reload(actor="test")
+        got = viewers(await live.at(NOW + step * HOUR))
+        heard.append(got["100"].text)
+    assert ["07:30" in heard[0], "07:00" in heard[1], "07:30" in heard[2]] == [True] * 3
+
+
+async def test_a_rehearsal_start_neither_announces_nor_records(
+    store: Store, schedule_file: Path
+) -> None:
+    shift = shift_by(dt.timedelta(days=-3))
+    rehearsal = make_harness(store, schedule_file, transform=shift)
+    await rehearsal.start()
+    await rehearsal.say("/subscribe s2", chat_id="100")
+    await rehearsal.worker.stop()
+    assert await store.last_schedule("scms2020") is None
+    edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
+    again = make_harness(store, schedule_file, transform=shift)
+    await again.start()
+    try:
+        assert await again.at(NOW) == []
+    finally:
+        await again.worker.stop()
+
+
 # --- the watcher and SIGHUP ------------------------------------------------------------------
 
 
@@ -431,12 +503,14 @@ def test_diff_finds_a_move_and_its_ref_names_the_new_time() -> None:
         new.session("s2"),
     )
     start = int((s2.start + later).timestamp())
-    assert notice_ref(change) == f"s2:moved:{start}-{start + 90 * 60}"
+    assert notice_ref(change, 4) == f"s2:moved:{start}-{start + 90 * 60}@4"
     # Only the end moves: a change, with another ref.
     (end_only,) = diff(old, _with(old, "s2", end=s2.end + later))
-    assert end_only.kind == MOVED and notice_ref(end_only) != notice_ref(change)
-    # The same change twice has the same ref: it notifies once.
-    assert notice_ref(diff(old, new)[0]) == notice_ref(change)
+    assert end_only.kind == MOVED and notice_ref(end_only, 4) != notice_ref(change, 4)
+    # The same change in the same revision has the same ref: it notifies once; made again
+    # in a later revision, it notifies again.
+    assert notice_ref(diff(old, new)[0], 4) == notice_ref(change, 4)
+    assert notice_ref(change, 5) != notice_ref(change, 4)
 
 
 def test_diff_finds_time_announced_link_added_and_cancelled() -> None:
@@ -455,11 +529,11 @@ def test_diff_finds_time_announced_link_added_and_cancelled() -> None:
         (ADDED, "ctalk4"),
     }
     assert changes[LINK, "s3"].languages == ("en",)
-    assert notice_ref(changes[LINK, "s3"]).startswith("s3:link:en:")
-    assert notice_ref(changes[CANCELLED, "ctalk3"]) == "ctalk3:cancelled:tba-2020-09-24"
+    assert notice_ref(changes[LINK, "s3"], 1).startswith("s3:link:en:")
+    assert notice_ref(changes[CANCELLED, "ctalk3"], 1) == "ctalk3:cancelled:tba-2020-09-24@1"
     assert not changes[ADDED, "ctalk4"].notifies
     with pytest.raises(ValueError):
-        notice_ref(changes[ADDED, "ctalk4"])
+        notice_ref(changes[ADDED, "ctalk4"], 1)
 
 
 def test_diff_ignores_a_link_taken_down_and_a_session_already_over() -> None:

@@ -34,6 +34,7 @@ from bot.store.tables import (
     Chat,
     Delivery,
     PlatformRef,
+    ScheduleVersion,
     Subscription,
     UtcDateTime,
 )
@@ -1443,6 +1444,28 @@ class Store:
         ]
 
     # -------------------------------------------------------------------- platform refs
+
+    async def last_schedule(self, event_id: str) -> tuple[int, str] | None:
+        """The latest schedule put in force for the event: (revision, YAML), or None."""
+        stmt = (
+            sa.select(ScheduleVersion.revision, ScheduleVersion.text)
+            .where(ScheduleVersion.event_id == event_id)
+            .order_by(ScheduleVersion.revision.desc())
+            .limit(1)
+        )
+        async with self._read() as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else (int(row.revision), str(row.text))
+
+    async def save_schedule(
+        self, event_id: str, revision: int, text: str, *, source: str, now: datetime
+    ) -> None:
+        """Record the schedule put in force as `revision` (which must be new for the event)."""
+        stmt = sa.insert(ScheduleVersion).values(
+            event_id=event_id, revision=revision, source=source[-256:], text=text, applied_at=now
+        )
+        async with self._write() as conn:
+            await conn.execute(stmt)
 
     async def get_ref(self, platform: str, kind: str, key: str) -> str | None:
         """Return the stored platform id for (platform, kind, key), or None."""

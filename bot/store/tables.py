@@ -186,3 +186,21 @@ class PlatformRef(Base):
     key: Mapped[str] = mapped_column(String(160))
     value: Mapped[str] = mapped_column(String(256))
     updated_at: Mapped[datetime]
+
+
+class ScheduleVersion(Base):
+    """A schedule the worker put in force: the YAML as parsed, numbered per event.
+
+    The latest one is what subscribers were last told; a start compares it with the file so
+    that edits made while the worker was down are announced too.
+    """
+
+    __tablename__ = "schedule_versions"
+    __table_args__ = (UniqueConstraint("event_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(256))
+    text: Mapped[str] = mapped_column(Text)
+    applied_at: Mapped[datetime]
