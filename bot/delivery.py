@@ -145,6 +145,7 @@ class DeliveryEngine:
         self._wake = {name: asyncio.Event() for name in adapters}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._unsure: set[str] = set()  # platforms whose last batch may have left orphans
         self.progress = {name: Progress() for name in adapters}
         # Run whenever a platform's queue runs dry (e.g. to report finished broadcasts).
         self.idle_hooks: list[Callable[[], Awaitable[None]]] = []
@@ -220,7 +221,21 @@ class DeliveryEngine:
 
     async def drain_once(self, platform: str) -> int:
         """Claim one batch of due rows and send them; returns how many were handled."""
-        rows = await self.store.claim(platform, limit=self.settings.batch, now=self.clock())
+        if platform in self._unsure:
+            # The last claim failed, possibly after its commit: rows it marked "sending"
+            # would wait for the next start. Nothing of this platform is in flight between
+            # two batches, so every such row is an orphan and goes back to pending.
+            requeued = await self.store.requeue_inflight(now=self.clock(), platform=platform)
+            self._unsure.discard(platform)
+            if requeued:
+                log.warning(
+                    "%d %s deliveries left claimed by a failed call: requeued", requeued, platform
+                )
+        try:
+            rows = await self.store.claim(platform, limit=self.settings.batch, now=self.clock())
+        except Exception:
+            self._unsure.add(platform)
+            raise
         if not rows:
             return 0
         # A row holds its slot until its outcome is in the ledger, so that at most
@@ -234,7 +249,13 @@ class DeliveryEngine:
             async with slots:
                 await self._deliver(platform, row, sent, cache)
 
-        await asyncio.gather(*(one(row) for row in rows))
+        # Every send finishes before an error is raised: the batch must be over when the
+        # next one starts (see the requeue above).
+        outcomes = await asyncio.gather(*(one(row) for row in rows), return_exceptions=True)
+        errors = [e for e in outcomes if isinstance(e, BaseException)]
+        if errors:
+            self._unsure.add(platform)
+            raise errors[0]
         return len(rows)
 
     async def _write(self, what: str, write: Callable[[], Awaitable[object]]) -> None:

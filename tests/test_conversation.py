@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from typing import Any
+
+import pytest
 
 from bot.adapters.base import Blocked, RetryAfter, Transient
 from bot.adapters.memory import MemoryAdapter
@@ -132,6 +135,27 @@ async def test_rate_limits_and_transient_errors_are_retried(bot: Harness) -> Non
     assert await bot.at(when + dt.timedelta(seconds=1)) == []
     sent = await bot.at(when + dt.timedelta(seconds=3))
     assert len(sent) == 1
+
+
+async def test_a_claim_whose_answer_was_lost_is_sent_without_a_restart(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bot.say("/subscribe s1")
+    claim = bot.store.claim
+
+    async def committed_then_lost(*args: Any, **kwargs: Any) -> Any:
+        await claim(*args, **kwargs)  # the rows are "sending" in the database...
+        raise ConnectionResetError("connection lost")  # ...but the engine never hears of them
+
+    monkeypatch.setattr(bot.store, "claim", committed_then_lost)
+    when = S1 - dt.timedelta(hours=1)
+    with pytest.raises(ConnectionResetError):
+        await bot.at(when)
+    monkeypatch.setattr(bot.store, "claim", claim)
+    sent = await bot.at(when + dt.timedelta(seconds=1))  # the engine's next look
+    assert [chat for chat, _ in sent] == ["100"]
+    counts = await bot.store.delivery_counts(kind="reminder")
+    assert counts["sent"] == 1 and "sending" not in counts  # (the day-before one expired)
 
 
 async def test_bad_input_gets_a_localized_explanation_with_an_example(bot: Harness) -> None:
