@@ -23,6 +23,7 @@ from bot.adapters.base import (
 from bot.commands import reader_of
 from bot.config import Delivery as DeliverySettings
 from bot.messages import Rendered
+from bot.planner import is_quiet
 from bot.ratelimit import PlatformPacer
 from bot.render import Reader, combine, render_reminder
 from bot.schedule import Schedule
@@ -296,7 +297,14 @@ class DeliveryEngine:
             )
             progress.expired += 1
             return
-        recipient = Recipient(row.chat.chat_id, row.chat.kind, row.chat.user_id)
+        chat = row.chat
+        if chat.quiet is not None:
+            # What reaches a reader in their quiet hours (a notice, a broadcast, a late
+            # reminder) arrives without a sound: in time, but nobody is woken.
+            zone = chat.timezone or self.renderer.schedule().event.timezone
+            if is_quiet(self.clock(), zone, chat.quiet):
+                rendered = replace(rendered, silent=True)
+        recipient = Recipient(chat.chat_id, chat.kind, chat.user_id)
         pacer = self.pacers[platform]
         try:
             async with pacer.sending(recipient.chat_id, group=recipient.kind != "private"):

@@ -47,6 +47,8 @@ class Message:
     # in each reader's own clock (Discord's <t:UNIX:F>) does so.
     when: dt.datetime | None = None
     attachment: Attachment | None = None
+    # Delivered without a sound or a banner: what reaches a reader in their quiet hours.
+    silent: bool = False
 
     def plain(self) -> str:
         """The whole message as plain text, for consoles, logs and tests."""

@@ -67,6 +67,14 @@ def in_quiet_hours(local: dt.datetime, quiet: tuple[dt.time, dt.time]) -> bool:
     return now >= begin or now < end
 
 
+def is_quiet(instant: dt.datetime, zone_name: str, quiet: tuple[str, str] | None) -> bool:
+    """Whether `instant` falls in the quiet hours ("HH:MM", "HH:MM") of a reader in that zone."""
+    if quiet is None or quiet[0] == quiet[1]:
+        return False
+    window = (parse_clock(quiet[0]), parse_clock(quiet[1]))
+    return in_quiet_hours(instant.astimezone(get_zone(zone_name)), window)
+
+
 def move_out_of_quiet_hours(
     instant: dt.datetime, zone_name: str, quiet: tuple[dt.time, dt.time] | None
 ) -> dt.datetime:

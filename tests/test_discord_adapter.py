@@ -23,7 +23,13 @@ from bot.messages import Command, Message
 from bot.schedule import Schedule
 from bot.store import Store
 from tests.core_harness import Clock, summit
-from tests.fakes.discord_api import FakeDiscord, FakeGuild, FakeUser, InteractionResponse
+from tests.fakes.discord_api import (
+    MSG_FLAG_SUPPRESS_NOTIFICATIONS,
+    FakeDiscord,
+    FakeGuild,
+    FakeUser,
+    InteractionResponse,
+)
 
 MESSAGES = r"/channels/\d+/messages"
 DM_OPEN = r"/users/@me/channels"
@@ -387,6 +393,17 @@ async def test_replies_and_sends_fit_discords_limits(
     assert all(len(p.json["embeds"][0]["description"]) <= 4096 for p in posts)
     texts = [text_of(m) for m in rig.dc.dm_messages_to(ana.id)]
     assert "line 0:" in texts[0] and "line 59:" in texts[-1]
+
+
+async def test_a_message_in_quiet_hours_is_posted_silently(
+    rig: Rig, people: tuple[FakeGuild, FakeUser, FakeUser]
+) -> None:
+    _, ana, _ = people
+    await rig.adapter.send(Recipient(str(ana.id)), Message("loud"), key="1")
+    await rig.adapter.send(Recipient(str(ana.id)), Message("hush", silent=True), key="2")
+    loud, hush = rig.dc.dm_messages_to(ana.id)
+    assert not loud["flags"] & MSG_FLAG_SUPPRESS_NOTIFICATIONS
+    assert hush["flags"] & MSG_FLAG_SUPPRESS_NOTIFICATIONS
 
 
 async def test_send_failures_map_to_what_the_delivery_engine_should_do(

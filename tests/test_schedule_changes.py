@@ -171,6 +171,20 @@ async def test_moving_session_2_notifies_its_subscribers_once_and_moves_reminder
     assert (reminders["100"].title or "").endswith("starts in 1 hour")
 
 
+async def test_a_notice_in_a_viewers_quiet_hours_arrives_silently(
+    live: Harness, schedule_file: Path
+) -> None:
+    for chat in ("100", "200"):
+        await live.say("/timezone Prague", chat_id=chat)
+        await live.say("/subscribe s2", chat_id=chat)
+    await live.say("/quiet 10:00-12:00", chat_id="100")  # NOW is 11:00 in Prague
+    edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
+    await live.worker.reload(actor="test")
+    got = viewers(await live.at(NOW))
+    assert got["100"].silent and not got["200"].silent
+    assert got["100"].text == got["200"].text  # the same news, only quieter
+
+
 async def test_a_notice_overtaken_by_a_second_move_is_not_sent(
     live: Harness, schedule_file: Path
 ) -> None:

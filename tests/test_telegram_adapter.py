@@ -422,6 +422,14 @@ async def test_one_message_to_many_viewers_is_rendered_once_and_sent_to_each(
         assert keyboard(request) == [[{"text": "Watch", "url": "https://example.org/live"}]]
 
 
+async def test_a_message_in_quiet_hours_arrives_without_a_sound(world: TelegramWorld) -> None:
+    await world.adapter.send(Recipient(str(VIEWER)), Message("loud"), key="1")
+    await world.adapter.send(Recipient(str(VIEWER)), Message("hush", silent=True), key="2")
+    loud, hush = world.tg.requests("sendMessage", chat_id=VIEWER)
+    assert not loud.params.get("disable_notification")
+    assert hush.params["disable_notification"] is True
+
+
 async def test_a_message_with_a_file_goes_as_a_captioned_document(world: TelegramWorld) -> None:
     calendar = Attachment("scms2020.ics", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar")
     message = Message("Add the summit to your calendar", attachment=calendar)

@@ -730,6 +730,7 @@ class DiscordAdapter:
                     post.content,
                     allowed_mentions=allowed,
                     nonce=key if i == 0 else f"{key}.{i}",
+                    silent=message.silent,  # the reader's quiet hours: no push, no sound
                     **kwargs,
                 )
         except discord.Forbidden as exc:

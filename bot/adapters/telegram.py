@@ -520,13 +520,14 @@ class TelegramAdapter:
         calls: list[Callable[[], Awaitable[object]]]
         if message.attachment is None:
             # The fan-out's hot path: plain JSON POSTs (bot_api.py), not PTB's request stack.
+            quiet = {"disable_notification": True} if message.silent else {}
             calls = [
-                partial(self._poster.call, "sendMessage", {"chat_id": chat_id, **body})
+                partial(self._poster.call, "sendMessage", {"chat_id": chat_id, **body, **quiet})
                 for body in await self._bodies(message)
             ]
         else:
             calls = [
-                partial(self._deliver, bot, chat_id, text, markup, document)
+                partial(self._deliver, bot, chat_id, text, markup, document, message.silent)
                 for text, markup, document in await self._render(message)
             ]
         # A retry of a split message resumes after the parts that already went out.
@@ -599,7 +600,12 @@ class TelegramAdapter:
 
     @staticmethod
     async def _deliver(
-        bot: Bot, chat_id: int | str, text: str, markup: Markup | None, document: Attachment | None
+        bot: Bot,
+        chat_id: int | str,
+        text: str,
+        markup: Markup | None,
+        document: Attachment | None,
+        silent: bool = False,
     ) -> None:
         """One Bot API message: the text, or the document captioned with it (if any)."""
         if document is None:
@@ -609,6 +615,7 @@ class TelegramAdapter:
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 link_preview_options=NO_PREVIEW,
+                disable_notification=silent,
             )
             return
         await bot.send_document(
@@ -617,6 +624,7 @@ class TelegramAdapter:
             caption=text or None,
             parse_mode=ParseMode.HTML if text else None,
             reply_markup=markup,
+            disable_notification=silent,
         )
 
     async def _button(self, button: Button) -> InlineKeyboardButton:
