@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.adapters import build_adapters
@@ -565,6 +566,54 @@ def test_paid_broadcasts_raise_the_rate_from_the_configuration(tmp_path: Path) -
     config.write_text("telegram:\n  messages_per_second: 5000\n")
     with pytest.raises(ConfigError, match=r"telegram\.messages_per_second: expected 1 to 1000"):
         load_settings(config, env={})
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tornado") is None, reason="needs [webhooks]")
+async def test_webhook_mode_answers_what_telegram_posts(
+    store: Store, fake_telegram: FakeTelegram
+) -> None:
+    port = free_port()
+    settings = replace(
+        Settings(),
+        telegram=replace(
+            TelegramConfig(), webhook_listen="127.0.0.1", webhook_port=port, webhook_path="tg"
+        ),
+    )
+    env = {
+        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
+        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake_telegram.port}",
+        "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg",
+        "TELEGRAM_WEBHOOK_SECRET": "s3cret_token-value",
+    }
+    adapter = TelegramAdapter.from_env(env, settings)
+    worker = Worker(settings, summit(), store, [adapter], Clock(S1 - dt.timedelta(days=2)))
+    await worker.start(background=False)
+    try:
+        assert fake_telegram.webhook is not None  # registered with Telegram, secret included
+        assert fake_telegram.webhook["url"] == "https://bot.example.org/tg"
+        assert fake_telegram.webhook["secret_token"] == "s3cret_token-value"
+        fake_telegram.deliver_webhooks_to(f"http://127.0.0.1:{port}/tg")
+        fake_telegram.push_message(VIEWER, "/subscribe s2")
+        reply = plain(await fake_telegram.pop_message(VIEWER))
+        assert "Subscribed to “Mayors' Summit, session 2" in reply
+        assert fake_telegram.webhook_answers == [200]
+        # Someone who found the URL but not the secret is turned away.
+        forged = {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "/start"}}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"http://127.0.0.1:{port}/tg", json=forged) as answer,
+        ):
+            assert answer.status == 403
+    finally:
+        await worker.stop()
 
 
 def test_webhook_mode_from_the_environment() -> None:

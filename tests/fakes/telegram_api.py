@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
 
+import aiohttp
 from aiohttp import web
 
 __all__ = [
@@ -1264,6 +1265,9 @@ class FakeTelegram:
         self._updates_changed = asyncio.Event()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._webhook_target: str | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
+        self.webhook_answers: list[int] = []  # HTTP status of every webhook POST, in order
         self._handlers: dict[str, tuple[str, _Handler]] = {}
         for name, handler in self._handler_table().items():
             self._handlers[name.lower()] = (name, handler)
@@ -1302,6 +1306,11 @@ class FakeTelegram:
         self._closing.set()
         self._fire_updates()
         self._fire()
+        if self._webhook_task is not None:
+            task, self._webhook_task = self._webhook_task, None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -1355,6 +1364,47 @@ class FakeTelegram:
             user["language_code"] = language_code
         self.users[user_id] = user
         return user
+
+    # ---------------------------------------------------------------- test-side: webhooks
+
+    def deliver_webhooks_to(self, target: str) -> None:
+        """While a webhook is set, POST each update to `target`, as Telegram does to its URL.
+
+        Telegram calls only the https:// URL given to setWebhook; `target` stands for the
+        TLS-terminating proxy in front of the bot (its plain-HTTP listener on 127.0.0.1).
+        Like Telegram, an update is posted again until the bot answers 200, one at a time.
+        """
+        self._webhook_target = target
+        if self._webhook_task is None:
+            self._webhook_task = asyncio.create_task(self._pump_webhook())
+        self._fire_updates()
+
+    async def _pump_webhook(self) -> None:
+        async with aiohttp.ClientSession() as session:
+            while not self._closing.is_set():
+                changed = self._updates_changed
+                hook, target = self.webhook, self._webhook_target
+                if hook is None or target is None or not self._updates:
+                    await changed.wait()
+                    continue
+                update = self._updates[0]
+                headers = {"Content-Type": "application/json"}
+                if hook.get("secret_token"):
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = str(hook["secret_token"])
+                try:
+                    async with session.post(
+                        target, data=json.dumps(update), headers=headers
+                    ) as res:
+                        self.webhook_answers.append(res.status)
+                        taken = res.status == 200
+                except aiohttp.ClientError:
+                    taken = False
+                if taken:
+                    self._updates.popleft()
+                    self._fetched_upto = int(update["update_id"])
+                    self._fire_updates()
+                else:
+                    await asyncio.sleep(0.1)  # Telegram too retries a failed delivery later
 
     # ---------------------------------------------------------------- test-side: updates
 
