@@ -305,6 +305,25 @@ async def test_commands_are_synced_to_the_guild_with_zh_tw_localizations(
     }
 
 
+async def test_commands_named_in_a_reply_are_mentions_a_zh_tw_client_shows_in_chinese(
+    rig: Rig, people: tuple[FakeGuild, FakeUser, FakeUser]
+) -> None:
+    guild, ana, _ = people
+    ids = {c["name"]: c["id"] for c in rig.dc.commands(guild.id)}
+    answer = await rig.slash("help", user_id=ana.id, guild_id=guild.id, locale="zh-TW")
+    text = text_of(answer.message)
+    # Discord renders </name:id> with the name the reader's locale gives it (/訂閱).
+    assert f"</subscribe:{ids['subscribe']}>" in text
+    assert f"</timezone:{ids['timezone']}>" in text
+    assert "/subscribe" not in text.replace(f"</subscribe:{ids['subscribe']}>", "")
+    # A link is left alone: https://example.org/subscribe is no command.
+    message = Message("Watch at https://example.org/subscribe or send /subscribe s1")
+    await rig.adapter.send(Recipient(str(ana.id)), message, key="9")
+    [dm] = rig.dc.dm_messages_to(ana.id)
+    # Commands live in the guild only (guild_ids set), so in a DM they stay plain text.
+    assert text_of(dm).endswith("https://example.org/subscribe or send /subscribe s1")
+
+
 async def test_commands_sync_globally_without_guilds(
     fake_discord: FakeDiscord, store: Store, schedule: Schedule, now: dt.datetime
 ) -> None:
@@ -313,9 +332,15 @@ async def test_commands_sync_globally_without_guilds(
     try:
         names = [c["name"] for c in fake_discord.commands()]
         assert names == [*HELP_ORDER, *ORGANIZER_COMMANDS]
+        ids = {c["name"]: c["id"] for c in fake_discord.commands()}
         viewer = fake_discord.add_user("dm-only")
         answer = await rig.slash("timezone", {"place": "Prague"}, user_id=viewer.id)  # in DMs
         assert "Prague, Czechia (Europe/Prague)" in text_of(answer.message)
+        # Global commands work in DMs too: a DM names them as mentions.
+        message = Message("Send /subscribe s1 to follow session 1")
+        await rig.adapter.send(Recipient(str(viewer.id)), message, key="5")
+        [dm] = fake_discord.dm_messages_to(viewer.id)
+        assert f"Send </subscribe:{ids['subscribe']}> s1" in text_of(dm)
     finally:
         await rig.worker.stop()
 

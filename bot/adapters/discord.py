@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import io
 import logging
+import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -153,6 +154,21 @@ class _CatalogTranslator(app_commands.Translator):
         return self._table.get(key, {}).get(locale.value)
 
 
+_COMMAND_RE = re.compile(r"(?<![\w/<:])/([a-z][a-z0-9_-]*)\b")
+
+
+def _mention_commands(text: str, ids: Mapping[str, int]) -> str:
+    """`text` with each "/name" of a synced command as a mention, </name:id>."""
+    if not ids:
+        return text
+
+    def mention(match: re.Match[str]) -> str:
+        found = ids.get(match.group(1))
+        return match.group(0) if found is None else f"</{match.group(1)}:{found}>"
+
+    return _COMMAND_RE.sub(mention, text)
+
+
 def _locales_of(lang: str) -> list[str]:
     """The Discord locales a catalog serves: "zh-TW" → ["zh-TW"], "fr" → ["fr"]."""
     return [loc.value for loc in discord.Locale if lang in (loc.value, loc.value.split("-", 1)[0])]
@@ -253,6 +269,8 @@ class DiscordAdapter:
         self._redactor = _RedactToken(token)
         self._loggers: list[logging.Logger] = []
         self._dms: dict[str, int] = {}  # user id → DM channel id, in front of core.recall
+        # Slash command ids as synced, per guild (None: global), for command mentions.
+        self._command_ids: dict[int | None, dict[str, int]] = {}
         self._events_lock = asyncio.Lock()
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -373,9 +391,11 @@ class DiscordAdapter:
         try:
             if guilds:
                 for guild in guilds:
-                    await tree.sync(guild=guild)
+                    synced = await tree.sync(guild=guild)
+                    self._command_ids[guild.id] = {c.name: c.id for c in synced}
             else:
-                await tree.sync()
+                synced = await tree.sync()
+                self._command_ids[None] = {c.name: c.id for c in synced}
         except discord.HTTPException as exc:
             # The commands of the last sync stay registered; a failed sync must not keep the
             # bot from sending reminders.
@@ -595,7 +615,8 @@ class DiscordAdapter:
 
     async def _respond(self, interaction: Interaction, reply: Reply) -> None:
         """The first post answers the interaction; the rest are follow-ups."""
-        posts = [post for m in reply.messages for post in self._posts(m, mention=None)]
+        where = interaction.guild_id
+        posts = [p for m in reply.messages for p in self._posts(m, mention=None, guild_id=where)]
         none = discord.AllowedMentions.none()
         for post in posts:
             kwargs: dict[str, Any] = {"allowed_mentions": none, "ephemeral": reply.ephemeral}
@@ -614,12 +635,17 @@ class DiscordAdapter:
 
     # --- rendering -----------------------------------------------------------------------
 
-    def _posts(self, message: Message, *, mention: str | None) -> list[_Post]:
+    def _posts(
+        self, message: Message, *, mention: str | None, guild_id: int | None = None
+    ) -> list[_Post]:
         """A neutral message as Discord messages: embed(s) for the text, buttons for links.
 
         The content carries only a role mention and the session time as Discord timestamps,
-        which every reader's client shows in their own zone and language.
+        which every reader's client shows in their own zone and language. "/subscribe" in the
+        text becomes a command mention, which the client shows under the name the reader's
+        language gives it (/訂閱 in zh-TW) and which fills the command in when clicked.
         """
+        ids = self._command_ids.get(guild_id) or self._command_ids.get(None) or {}
         when = ""
         if message.when is not None:
             when = (
@@ -632,7 +658,7 @@ class DiscordAdapter:
         posts: list[_Post] = []
         for i, chunk in enumerate(chunks or [""]):
             # Plain text from the core: escaped, so nothing typed becomes Discord markup.
-            body = discord.utils.escape_markdown(chunk) if chunk else None
+            body = _mention_commands(discord.utils.escape_markdown(chunk), ids) if chunk else None
             embed = None
             if body or (title and i == 0):
                 embed = discord.Embed(
