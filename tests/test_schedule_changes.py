@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -58,6 +59,19 @@ def make_harness(
     return harness
 
 
+@contextlib.asynccontextmanager
+async def running(
+    store: Store, path: Path, *, transform: ScheduleTransform | None = None
+) -> AsyncIterator[Harness]:
+    """A worker started on `path` (a new process on the same database), stopped after."""
+    harness = make_harness(store, path, transform=transform)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.worker.stop()
+
+
 def replace_worker(harness: Harness) -> Worker:
     """A new worker with the harness's (changed) settings, on the same file."""
     old = harness.worker
@@ -83,11 +97,9 @@ def schedule_file(tmp_path: Path) -> Path:
 @pytest.fixture
 async def live(store: Store, schedule_file: Path) -> AsyncIterator[Harness]:
     """The bot two days before session 1, its organizer known to it."""
-    harness = make_harness(store, schedule_file)
-    await harness.start()
-    await harness.say("/start", chat_id=ORGANIZER)
-    yield harness
-    await harness.worker.stop()
+    async with running(store, schedule_file) as harness:
+        await harness.say("/start", chat_id=ORGANIZER)
+        yield harness
 
 
 def edit(path: Path, session_id: str, old: str, new: str) -> None:
@@ -344,13 +356,9 @@ async def test_a_cancellation_sent_after_a_restart_names_the_session_by_id(
     remove(schedule_file, "s3")
     await live.worker.reload(actor="test")
     await live.worker.stop()  # before the notice went out
-    again = make_harness(live.store, schedule_file)
-    await again.start()
-    try:
+    async with running(live.store, schedule_file) as again:
         got = viewers(await again.at(NOW))
         assert got["100"].title == "❌ Session s3 is cancelled"
-    finally:
-        await again.worker.stop()
 
 
 # --- across restarts -------------------------------------------------------------------------
@@ -365,9 +373,7 @@ async def test_edits_made_while_the_bot_was_stopped_are_announced_at_start(
     edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')  # while nobody watches
     remove(schedule_file, "s3")
 
-    again = make_harness(live.store, schedule_file)
-    await again.start()
-    try:
+    async with running(live.store, schedule_file) as again:
         sent = await again.at(NOW)
         got = viewers(sent)
         assert set(got) == {"100", "200"}
@@ -381,15 +387,10 @@ async def test_edits_made_while_the_bot_was_stopped_are_announced_at_start(
         )
         [report] = to_organizer(sent)
         assert "changed while the bot was stopped: 2 change(s), 2 notice(s)" in report
-    finally:
-        await again.worker.stop()
 
-    third = make_harness(live.store, schedule_file)  # nothing changed since: nothing to say
-    await third.start()
-    try:
+    # Nothing changed since: nothing to say.
+    async with running(live.store, schedule_file) as third:
         assert await third.at(NOW + HOUR) == []
-    finally:
-        await third.worker.stop()
 
 
 async def test_the_same_move_made_twice_is_announced_both_times(
@@ -411,18 +412,12 @@ async def test_a_rehearsal_start_neither_announces_nor_records(
     store: Store, schedule_file: Path
 ) -> None:
     shift = shift_by(dt.timedelta(days=-3))
-    rehearsal = make_harness(store, schedule_file, transform=shift)
-    await rehearsal.start()
-    await rehearsal.say("/subscribe s2", chat_id="100")
-    await rehearsal.worker.stop()
+    async with running(store, schedule_file, transform=shift) as rehearsal:
+        await rehearsal.say("/subscribe s2", chat_id="100")
     assert await store.last_schedule("scms2020") is None
     edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
-    again = make_harness(store, schedule_file, transform=shift)
-    await again.start()
-    try:
+    async with running(store, schedule_file, transform=shift) as again:
         assert await again.at(NOW) == []
-    finally:
-        await again.worker.stop()
 
 
 # --- the watcher and SIGHUP ------------------------------------------------------------------
@@ -476,16 +471,12 @@ async def test_sighup_reloads_the_schedule(live: Harness, schedule_file: Path) -
 
 async def test_a_rehearsal_reload_keeps_the_shift(store: Store, schedule_file: Path) -> None:
     delta = dt.timedelta(days=-3)
-    harness = make_harness(store, schedule_file, transform=shift_by(delta))
-    await harness.start()
-    try:
+    async with running(store, schedule_file, transform=shift_by(delta)) as harness:
         edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
         result = await harness.worker.reload(actor="test")
         assert [c.kind for c in result.changes] == [MOVED]  # not every session "moved"
         s2 = harness.worker.schedule.session("s2")
         assert s2 is not None and s2.start == S2 + delta + dt.timedelta(minutes=30)
-    finally:
-        await harness.worker.stop()
 
 
 # --- diff() --------------------------------------------------------------------------------
