@@ -203,11 +203,14 @@ class Reloader:
             return None
         self.revision, self._recorded = last
         if self._recorded == current.text:
+            # Cancellation notices still queued name their session from the version before.
+            before = await worker.store.last_schedule(current.event.id, before=self.revision)
+            old = self._readable(before[1] if before else None, current.source)
+            if old is not None:
+                self.removed.update((s.id, s) for s in old.sessions if not current.session(s.id))
             return None
-        try:
-            old = parse_schedule(self._recorded, f"{current.source} (before this start)")
-        except ScheduleError as exc:  # written by an older release that read it differently
-            log.warning("the schedule in force before this start cannot be read: %s", exc)
+        old = self._readable(self._recorded, current.source)
+        if old is None:
             await self._record(current, current.source, now)
             return None
         async with self._lock:
@@ -216,6 +219,17 @@ class Reloader:
             )
         self.reloaded.set()
         return result
+
+    @staticmethod
+    def _readable(text: str | None, source: str) -> Schedule | None:
+        """A recorded schedule, parsed; None if there is none or this release cannot read it."""
+        if not text:
+            return None
+        try:
+            return parse_schedule(text, f"{source} (as recorded before this start)")
+        except ScheduleError as exc:  # written by an older release that read it differently
+            log.warning("a schedule recorded before this start cannot be read: %s", exc)
+            return None
 
     async def _apply(
         self,

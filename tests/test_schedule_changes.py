@@ -349,15 +349,29 @@ async def test_cancelling_session_3_tells_its_subscribers(
     assert await live.at(S3 - HOUR) == []
 
 
-async def test_a_cancellation_sent_after_a_restart_names_the_session_by_id(
+async def test_a_cancellation_sent_after_a_restart_still_names_the_session(
     live: Harness, schedule_file: Path
 ) -> None:
     await live.say("/subscribe s3", chat_id="100")
     remove(schedule_file, "s3")
     await live.worker.reload(actor="test")
     await live.worker.stop()  # before the notice went out
-    async with running(live.store, schedule_file) as again:
+    async with running(live.store, schedule_file) as again:  # the title: from the version before
         got = viewers(await again.at(NOW))
+        assert got["100"].title == (
+            "❌ Mayors' Summit, session 3: Oceania, Europe, Africa and Asia is cancelled"
+        )
+
+
+async def test_a_cancellation_whose_session_nobody_remembers_names_it_by_id(
+    store: Store, schedule_file: Path
+) -> None:
+    async with running(store, schedule_file) as first:
+        await first.say("/subscribe s3", chat_id="100")
+        remove(schedule_file, "s3")
+        await first.worker.reload(actor="test")
+        first.worker.reloader.removed.clear()  # as in a process that never saw s3
+        got = viewers(await first.at(NOW))
         assert got["100"].title == "❌ Session s3 is cancelled"
 
 

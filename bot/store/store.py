@@ -1445,14 +1445,19 @@ class Store:
 
     # -------------------------------------------------------------------- platform refs
 
-    async def last_schedule(self, event_id: str) -> tuple[int, str] | None:
-        """The latest schedule put in force for the event: (revision, YAML), or None."""
+    async def last_schedule(
+        self, event_id: str, *, before: int | None = None
+    ) -> tuple[int, str] | None:
+        """The latest schedule put in force for the event (below revision `before`, if
+        given): (revision, YAML), or None."""
         stmt = (
             sa.select(ScheduleVersion.revision, ScheduleVersion.text)
             .where(ScheduleVersion.event_id == event_id)
             .order_by(ScheduleVersion.revision.desc())
             .limit(1)
         )
+        if before is not None:
+            stmt = stmt.where(ScheduleVersion.revision < before)
         async with self._read() as conn:
             row = (await conn.execute(stmt)).first()
         return None if row is None else (int(row.revision), str(row.text))
