@@ -124,8 +124,9 @@ async def render_notice_row(
 ) -> Message | str:
     """A change notice for one reader; a reason string when a later change superseded it.
 
-    `removed` holds the sessions the running worker saw removed, for a cancelled one's title;
-    after a restart it is empty and the notice names the session by its id.
+    `removed` holds the sessions taken out of the schedule (seen by this process, or found in
+    the version recorded before), for a cancelled one's title; without it the notice names
+    the session by its id.
     """
     what, _, _ = row.ref.partition(REVISION_MARK)
     session_id, _, rest = what.partition(":")
