@@ -123,6 +123,10 @@ def changes_text(
     return "\n".join([head, *_listed((report_line(c, schedule, lang) for c in found), lang)])
 
 
+def _short_hash(parts: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
 class Reloader:
     """The worker's schedule reloads: the file watcher, SIGHUP, and what reloads remember."""
 
@@ -259,7 +263,14 @@ class Reloader:
             worker.delivery.wake()
         result = ReloadResult(source, (), tuple(changes), replaced, notices)
         if changes:
-            key = f"schedule-changes:{new.event.id}:{self.revision}"
+            # Unique per change set: rehearsals number revisions from 0 in every process.
+            key = "schedule-changes:" + _short_hash(
+                [new.event.id, str(self.revision)]
+                + [
+                    notice_ref(c, self.revision) if c.notifies else f"{c.session_id}:{c.kind}"
+                    for c in changes
+                ]
+            )
             title = "changes.report_at_start" if actor == "start" else "changes.report_title"
             texts = {
                 lang: changes_text(result.source, changes, notices, new, lang, title=title)
