@@ -22,7 +22,7 @@ from bot.reload import Reloader, ReloadResult, ScheduleTransform, reload_reply
 from bot.render import Reader
 from bot.schedule import Schedule
 from bot.scheduler import ReminderScheduler
-from bot.store import Store, normalize_database_url
+from bot.store import Store, WorkerLock, normalize_database_url
 
 log = logging.getLogger(__name__)
 
@@ -248,14 +248,38 @@ async def open_store(settings: Settings) -> Store:
     return await Store.open(url)
 
 
-async def run_until_stopped(worker: Worker, stop: asyncio.Event) -> None:
-    """Start the worker, wait for SIGTERM/SIGINT or `stop`, then stop within seconds."""
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set `stop` (what Procfile runners and Ctrl-C send)."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
+
+
+async def run_until_stopped(
+    worker: Worker, stop: asyncio.Event, *, lock: WorkerLock | None = None
+) -> None:
+    """Start the worker, wait for SIGTERM/SIGINT or `stop`, then stop within seconds.
+
+    With `lock` (held), the worker also stops if another worker took the lock from it.
+    """
+    stop_on_signals(stop)
     await worker.start()
     log.info("worker running with %s", ", ".join(worker.adapters))
-    await stop.wait()
-    log.info("stopping")
-    await worker.stop()
+    watchdog = asyncio.create_task(_watch(lock, stop)) if lock is not None else None
+    try:
+        await stop.wait()
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+        log.info("stopping")
+        await worker.stop()
+
+
+async def _watch(lock: WorkerLock, stop: asyncio.Event, interval: float = 5.0) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        if not stop.is_set() and not await lock.still_held():
+            log.error("another worker took this database over: stopping, to send nothing twice")
+            stop.set()

@@ -17,7 +17,7 @@ from typing import TextIO
 from bot.adapters import build_adapters
 from bot.adapters.base import Adapter
 from bot.adapters.console import ConsoleAdapter
-from bot.app import Worker, open_store, run_until_stopped
+from bot.app import Worker, open_store, run_until_stopped, stop_on_signals
 from bot.broadcasts import (
     BroadcastError,
     Broadcasts,
@@ -31,6 +31,7 @@ from bot.i18n import languages, normalize_language
 from bot.reload import ScheduleTransform, shift_by
 from bot.render import Reader, render_agenda
 from bot.schedule import Schedule, ScheduleError, load_schedule
+from bot.store import WorkerLock
 from bot.timezones import resolve_timezone
 
 
@@ -218,12 +219,19 @@ async def _serve(
     transform: ScheduleTransform | None,
 ) -> int:
     store = await open_store(settings)
+    lock = WorkerLock(store.engine)
+    stop = asyncio.Event()
+    stop_on_signals(stop)
     try:
+        # One worker per database; a second one (a rolling deploy) waits for the first.
+        if not await lock.wait(stop):
+            return 0
         worker = Worker(
             settings, schedule, store, adapters, schedule_path=path, schedule_transform=transform
         )
-        await run_until_stopped(worker, asyncio.Event())
+        await run_until_stopped(worker, stop, lock=lock)
     finally:
+        await lock.release()
         await store.close()
     return 0
 

@@ -1,4 +1,5 @@
-"""The worker as operators run it: a process that answers, and stops cleanly on SIGTERM."""
+"""The worker as operators run it: a process that answers, stops cleanly on SIGTERM, and
+leaves a database to one worker at a time."""
 
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-async def test_worker_answers_then_stops_within_ten_seconds(tmp_path: Path, sig: int) -> None:
+async def spawn_worker(tmp_path: Path) -> asyncio.subprocess.Process:
+    """`summit-bot run --console` on the embedded SQLite database in tmp_path/data."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_BOT_TOKEN")}
     env.pop("DATABASE_URL", None)
     config = tmp_path / "config.yaml"
     config.write_text(f"data_dir: {tmp_path / 'data'}\nschedule: {ROOT / 'schedule.yaml'}\n")
-    proc = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
@@ -34,24 +35,71 @@ async def test_worker_answers_then_stops_within_ten_seconds(tmp_path: Path, sig:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    try:
-        assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(b"/language zh-TW\n")
-        await proc.stdin.drain()
-        seen = []
-        async with asyncio.timeout(30):
-            while not any("語言已設定" in line for line in seen):
-                line = (await proc.stdout.readline()).decode()
-                assert line, f"the worker ended early: {seen}"
-                seen.append(line)
-        began = time.monotonic()
-        proc.send_signal(sig)
-        async with asyncio.timeout(10):
-            _, err = await proc.communicate()
-        assert proc.returncode == 0, err.decode()[-1500:]
-        assert time.monotonic() - began < 10
-    finally:
-        if proc.returncode is None:  # a failed assertion must not leave a worker running
+
+
+async def read_until(stream: asyncio.StreamReader | None, text: str, seconds: float = 30) -> None:
+    """Read lines until one contains `text` (fails if the stream ends first)."""
+    assert stream is not None
+    seen: list[str] = []
+    async with asyncio.timeout(seconds):
+        while not any(text in line for line in seen):
+            line = (await stream.readline()).decode()
+            assert line, f"the worker ended before saying {text!r}: {seen}"
+            seen.append(line)
+
+
+async def say(proc: asyncio.subprocess.Process, command: str, expected: str) -> None:
+    """Type a command on the worker's console; wait for the reply."""
+    assert proc.stdin is not None
+    proc.stdin.write(f"{command}\n".encode())
+    await proc.stdin.drain()
+    await read_until(proc.stdout, expected)
+
+
+async def stopped(proc: asyncio.subprocess.Process, sig: int = signal.SIGTERM) -> float:
+    """Send `sig`; the worker must exit 0. Returns how long it took."""
+    began = time.monotonic()
+    proc.send_signal(sig)
+    async with asyncio.timeout(10):
+        _, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()[-1500:]
+    return time.monotonic() - began
+
+
+def kill(*procs: asyncio.subprocess.Process) -> None:
+    """A failed assertion must not leave a worker running."""
+    for proc in procs:
+        if proc.returncode is None:
             proc.kill()
-            await proc.wait()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_worker_answers_then_stops_within_ten_seconds(tmp_path: Path, sig: int) -> None:
+    proc = await spawn_worker(tmp_path)
+    try:
+        await say(proc, "/language zh-TW", "語言已設定")
+        assert await stopped(proc, sig) < 10
+    finally:
+        kill(proc)
+        await proc.wait()
     assert (tmp_path / "data" / "summit-bot.sqlite3").exists()
+
+
+async def test_a_second_worker_on_the_database_stands_by_then_takes_over(
+    tmp_path: Path,
+) -> None:
+    first = await spawn_worker(tmp_path)
+    second: asyncio.subprocess.Process | None = None
+    try:
+        await say(first, "/language zh-TW", "語言已設定")
+        second = await spawn_worker(tmp_path)  # a rolling deploy: the new one comes up early
+        await read_until(second.stderr, "is already running on this database: standing by")
+        await stopped(first)
+        await read_until(second.stderr, "taking over")
+        await say(second, "/language en", "Language set: English")
+        await stopped(second)
+    finally:
+        kill(first, *([second] if second else []))
+        await first.wait()
+        if second is not None:
+            await second.wait()

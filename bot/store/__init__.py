@@ -19,6 +19,7 @@ from bot.store.store import (
     migrate,
 )
 from bot.store.urls import mask_password, normalize_database_url
+from bot.store.worker_lock import WorkerLock
 
 __all__ = [
     "ALL_SESSIONS",
@@ -30,6 +31,7 @@ __all__ = [
     "NewDelivery",
     "Store",
     "SubscriberStats",
+    "WorkerLock",
     "alembic_config",
     "current_revision",
     "decode_offsets",
