@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import io
 import re
 import subprocess
@@ -9,6 +11,8 @@ import sys
 from pathlib import Path
 
 from bot.cli import main
+from bot.store import Store
+from tests.drills.world import seed_subscribers
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULE = str(ROOT / "schedule.yaml")
@@ -41,6 +45,39 @@ def test_check_reports_every_error_with_line_and_exits_non_zero(tmp_path: Path) 
     assert status == 1
     assert re.search(rf"{re.escape(str(bad))}:\d+: event.timezone: ", err)
     assert re.search(r":\d+: sessions\[1\]\.start: \"7h\" is not a time", err)
+
+
+def test_check_changes_says_what_subscribers_would_be_told(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    common = ("check", "--config", str(config), "--changes", "--now", "2020-08-10T00:00Z")
+    status, out, _ = run(*common, "--schedule", SCHEDULE)
+    assert status == 0 and "No database at" in out and "announces nothing" in out
+
+    text = Path(SCHEDULE).read_text(encoding="utf-8")
+    database = f"sqlite:///{tmp_path / 'data' / 'summit-bot.sqlite3'}"
+
+    async def a_worker_ran() -> None:  # what a worker leaves in its database
+        store = await Store.open(database)
+        now = dt.datetime(2020, 8, 1, tzinfo=dt.UTC)
+        await store.save_schedule("scms2020", 1, text, source=SCHEDULE, now=now)
+        await seed_subscribers(store, "telegram", 3, session_id="s2", now=now)
+        await seed_subscribers(store, "telegram", 2, first_chat_id=900, session_id="s1", now=now)
+        await store.close()
+
+    (tmp_path / "data").mkdir()
+    asyncio.run(a_worker_ran())
+    status, out, _ = run(*common, "--schedule", SCHEDULE)
+    assert status == 0 and "Against revision 1 in force: nothing to announce." in out
+
+    edited = tmp_path / "schedule.yaml"
+    edited.write_text(text.replace('start: "07:00"', 'start: "07:30"'), encoding="utf-8")
+    status, out, _ = run(*common, "--schedule", str(edited))
+    assert status == 0 and "Against revision 1 in force, 1 change(s):" in out
+    assert "• s2 “Mayors' Summit, session 2" in out and "→ Tue 18 Aug, 07:30" in out
+    assert "(3 subscriber(s) told)" in out and "queues up to 3 notice(s)" in out
+    status, out, _ = run(*common, "--schedule", str(edited), "--lang", "zh-TW")
+    assert "時間異動" in out
 
 
 def test_agenda_for_prague_in_english() -> None:
