@@ -19,6 +19,7 @@ from bot.adapters.base import (
     RetryAfter,
     SendError,
     Transient,
+    parts_of,
 )
 from bot.commands import reader_of
 from bot.config import Delivery as DeliverySettings
@@ -307,7 +308,9 @@ class DeliveryEngine:
         recipient = Recipient(chat.chat_id, chat.kind, chat.user_id)
         pacer = self.pacers[platform]
         try:
-            async with pacer.sending(recipient.chat_id, group=recipient.kind != "private"):
+            parts = parts_of(rendered, adapter.limits)
+            group = recipient.kind != "private"
+            async with pacer.sending(recipient.chat_id, group=group, parts=parts):
                 await adapter.send(recipient, rendered, key=str(row.id))
         except Migrated as exc:
             new_id = exc.new_chat_id

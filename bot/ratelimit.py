@@ -33,30 +33,32 @@ class SlidingWindow:
         self.open = 0  # events begun and not ended yet
         self.waiting = 0  # callers waiting to begin one (the window must not be dropped)
 
-    def delay(self, now: float) -> float:
-        """How long to wait before one more event fits: 0 if it fits now, inf if only the
-        end of an event still in progress can make room."""
+    def delay(self, now: float, weight: int = 1) -> float:
+        """How long to wait before `weight` more events fit: 0 if they fit now, inf if only
+        the end of an event still in progress can make room."""
         times = self._times
         while times and now - times[0] >= self.seconds:
             times.popleft()
-        if len(times) + self.open < self.count:
+        excess = len(times) + self.open + min(weight, self.count) - self.count
+        if excess <= 0:
             return 0.0
-        if not times:
+        if excess > len(times):
             return math.inf
-        return times[0] + self.seconds - now
+        return times[excess - 1] + self.seconds - now
 
     def record(self, now: float) -> None:
         """Count one instantaneous event at `now`."""
         self._times.append(now)
 
-    def begin(self) -> None:
-        """One event starts: it counts from now until `end`."""
-        self.open += 1
+    def begin(self, weight: int = 1) -> None:
+        """`weight` events start: they count from now until `end`."""
+        self.open += min(weight, self.count)
 
-    def end(self, now: float) -> None:
-        """An event begun earlier ends at `now`; from then on it counts as of `now`."""
-        self.open -= 1
-        self._times.append(now)
+    def end(self, now: float, weight: int = 1) -> None:
+        """Events begun earlier end at `now`; from then on they count as of `now`."""
+        weight = min(weight, self.count)
+        self.open -= weight
+        self._times.extend([now] * weight)
 
     def idle(self, now: float) -> bool:
         """Whether nothing in the window counts any more."""
@@ -100,60 +102,69 @@ class PlatformPacer:
         else:
             await asyncio.sleep(seconds)
 
-    def _fits(self, chat: SlidingWindow, now: float) -> bool:
-        return self._paused_until <= now and self.overall.delay(now) <= 0 and chat.delay(now) <= 0
+    def _fits(self, chat: SlidingWindow, now: float, parts: int) -> bool:
+        return (
+            self._paused_until <= now
+            and self.overall.delay(now, parts) <= 0
+            and chat.delay(now, parts) <= 0
+        )
 
-    async def _admit(self, chat: SlidingWindow) -> None:
-        """Wait until one more message fits the chat's and the platform's windows; begin it."""
-        if not self._lock.locked() and self._fits(chat, self.clock()):
+    async def _admit(self, chat: SlidingWindow, parts: int) -> None:
+        """Wait until `parts` more messages fit the chat's and the platform's windows; begin."""
+        if not self._lock.locked() and self._fits(chat, self.clock(), parts):
             # Nobody waits and it fits: no await between the check and `begin`, so the
             # windows stay strict without taking the lock.
-            self.overall.begin()
-            chat.begin()
+            self.overall.begin(parts)
+            chat.begin(parts)
             return
         # The chat's own window first, without the lock: a chat that must wait (a busy
         # group, 20 a minute) does not hold up messages to every other chat meanwhile.
-        while (wait := chat.delay(self.clock())) > 0:
+        while (wait := chat.delay(self.clock(), parts)) > 0:
             await self._wait(wait)
         async with self._lock:  # one waiter at a time keeps the overall window strict
             while True:
                 now = self.clock()
-                wait = max(self._paused_until - now, self.overall.delay(now), chat.delay(now))
+                wait = max(
+                    self._paused_until - now,
+                    self.overall.delay(now, parts),
+                    chat.delay(now, parts),
+                )
                 if wait <= 0:
-                    self.overall.begin()
-                    chat.begin()
+                    self.overall.begin(parts)
+                    chat.begin(parts)
                     return
                 await self._wait(wait)
 
-    async def _admit_counted(self, chat: SlidingWindow) -> None:
+    async def _admit_counted(self, chat: SlidingWindow, parts: int) -> None:
         chat.waiting += 1
         try:
-            await self._admit(chat)
+            await self._admit(chat, parts)
         finally:
             chat.waiting -= 1
 
-    def _end(self, chat: SlidingWindow) -> None:
+    def _end(self, chat: SlidingWindow, parts: int) -> None:
         now = self.clock()
-        self.overall.end(now)
-        chat.end(now)
+        self.overall.end(now, parts)
+        chat.end(now, parts)
         ended, self._ended = self._ended, asyncio.Event()
         ended.set()
 
-    def sending(self, chat_id: str, *, group: bool) -> _Sending:
-        """`async with` it: wait until one message to `chat_id` fits every limit, then hold
-        it as in flight for the block.
+    def sending(self, chat_id: str, *, group: bool, parts: int = 1) -> _Sending:
+        """`async with` it: wait until a message to `chat_id` fits every limit, then hold it
+        as in flight for the block. A long text the platform gets as `parts` messages counts
+        as that many (capped at a window's size, which lets it through as one burst).
 
         The message counts from the start of the block until its end and then as sent at
         the end: the platform's arrival stamp lies in between, so no window of its own can
         see more than the limit however the network delays a request.
         """
-        return _Sending(self, self._chat_window(chat_id, group))
+        return _Sending(self, self._chat_window(chat_id, group), parts)
 
     async def acquire(self, chat_id: str, *, group: bool) -> None:
         """Wait until one message to `chat_id` fits every limit, then count it as sent now."""
         chat = self._chat_window(chat_id, group)
-        await self._admit_counted(chat)
-        self._end(chat)
+        await self._admit_counted(chat, 1)
+        self._end(chat, 1)
 
     def forget_idle(self) -> None:
         """Drop per-chat windows with nothing in them, so memory stays flat."""
@@ -165,14 +176,15 @@ class PlatformPacer:
 class _Sending:
     """The context of one message in flight (a class: cheaper than a generator per send)."""
 
-    __slots__ = ("_chat", "_pacer")
+    __slots__ = ("_chat", "_pacer", "_parts")
 
-    def __init__(self, pacer: PlatformPacer, chat: SlidingWindow) -> None:
+    def __init__(self, pacer: PlatformPacer, chat: SlidingWindow, parts: int) -> None:
         self._pacer = pacer
         self._chat = chat
+        self._parts = parts
 
     async def __aenter__(self) -> None:
-        await self._pacer._admit_counted(self._chat)
+        await self._pacer._admit_counted(self._chat, self._parts)
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._pacer._end(self._chat)
+        self._pacer._end(self._chat, self._parts)

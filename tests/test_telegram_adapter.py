@@ -32,6 +32,7 @@ from bot.messages import Attachment, Button, Link, Message
 from bot.ratelimit import PlatformPacer
 from bot.store import Store
 from tests.core_harness import S1, Clock, summit
+from tests.drills.world import seed_subscribers
 from tests.fakes.telegram_api import ApiError, Drop, FakeTelegram, Request, Stall, parse_html
 
 PRAGUE = 4201  # a viewer in Prague, in a private chat with the bot
@@ -57,13 +58,15 @@ def keyboard(request: Request) -> list[list[dict[str, Any]]]:
 class TelegramWorld:
     """The worker with only the Telegram adapter, pointed at the fake; the test moves time."""
 
-    def __init__(self, tg: FakeTelegram, store: Store, *, timeout: float = 3.0) -> None:
+    def __init__(
+        self, tg: FakeTelegram, store: Store, *, timeout: float = 3.0, per_second: int = 30
+    ) -> None:
         self.tg = tg
         self.store = store
         self.clock = Clock(S1 - dt.timedelta(days=2))
         self.settings = replace(
             Settings(),
-            telegram=replace(TelegramConfig(), poll_timeout=1),
+            telegram=replace(TelegramConfig(), poll_timeout=1, messages_per_second=per_second),
             delivery=replace(Settings().delivery, backoff_seconds=(1,)),
         )
         env = {
@@ -481,6 +484,29 @@ def test_bot_api_answers_map_to_delivery_errors(
     assert type(error) is expected
     if isinstance(error, RetryAfter):
         assert error.seconds == 1  # no retry_after given: wait a second, not zero
+
+
+async def test_a_long_broadcast_keeps_to_the_rate_counting_every_part(
+    make_world: WorldFactory,
+) -> None:
+    world = await make_world(per_second=10)
+    world.tg.rate_limit(10)  # the platform's flood control, at the bot's configured rate
+    viewers = [5001 + i for i in range(8)]
+    await seed_subscribers(world.store, "telegram", len(viewers), first_chat_id=viewers[0])
+    text = "\n".join(["Programme change. " + "x" * 60] * 60)  # 4,859 characters: 2 parts
+    now, audience = world.clock.now, {"kind": "all"}
+    broadcast = await world.store.create_broadcast(
+        created_by="telegram:1",
+        origin_platform="telegram",
+        texts={"en": text},
+        audience=audience,
+        send_at=now,
+        now=now,
+    )
+    await world.store.enqueue_broadcast(broadcast.id, audience, due_at=now, now=now)
+    sent = await world.at(now)
+    assert len(sent) == 2 * len(viewers)  # every part reached every viewer...
+    assert world.tg.too_many_requests == 0  # ...and none went past the platform's limit
 
 
 async def test_a_retried_split_message_resumes_after_the_parts_sent(

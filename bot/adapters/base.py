@@ -133,3 +133,12 @@ def split_text(text: str, limit: int) -> list[str]:
     if current or not chunks:
         chunks.append(current)
     return chunks
+
+
+def parts_of(message: Message, limits: Limits) -> int:
+    """How many platform messages `message` becomes (a long text is split): what pacing
+    counts, so that a long broadcast does not go out at twice the platform's rate."""
+    full = f"{message.title}\n{message.text}" if message.title else message.text
+    if len(full) <= limits.max_text:
+        return 1
+    return len(split_text(full, limits.max_text))
