@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import signal
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
 
@@ -202,6 +203,11 @@ class Worker:
     async def forget(self, platform: str, kind: str, key: str) -> None:
         """Drop a value an adapter stored."""
         await self.store.delete_ref(platform, kind, key)
+
+    def reply_slot(self, platform: str) -> AbstractAsyncContextManager[None]:
+        """A place for one reply in the platform's overall rate, shared with the fan-out."""
+        pacer = self.delivery.pacers.get(platform)
+        return pacer.replying() if pacer is not None else contextlib.nullcontext()
 
     async def start(self, *, background: bool = True) -> None:
         """Connect the platforms and take commands, then catch up and start sending.

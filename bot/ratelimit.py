@@ -73,6 +73,9 @@ class PlatformPacer:
         self.clock = clock
         self.overall = SlidingWindow(int(limits.per_second), 1.0)
         self._chats: dict[str, SlidingWindow] = {}
+        # Replies to commands: in the overall window, but not held to a chat's (a viewer who
+        # types three commands in a second gets three answers; platforms allow such bursts).
+        self._replies = SlidingWindow(1 << 30, 1.0)
         self._created = 0
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
@@ -159,6 +162,11 @@ class PlatformPacer:
         see more than the limit however the network delays a request.
         """
         return _Sending(self, self._chat_window(chat_id, group), parts)
+
+    def replying(self) -> _Sending:
+        """`async with` it around a reply to a command: it waits for room in the platform's
+        overall window and counts there, so that replies and a fan-out together keep to it."""
+        return _Sending(self, self._replies, 1)
 
     async def acquire(self, chat_id: str, *, group: bool) -> None:
         """Wait until one message to `chat_id` fits every limit, then count it as sent now."""

@@ -509,6 +509,34 @@ async def test_a_long_broadcast_keeps_to_the_rate_counting_every_part(
     assert world.tg.too_many_requests == 0  # ...and none went past the platform's limit
 
 
+async def test_replies_during_a_fan_out_share_the_platforms_rate(make_world: WorldFactory) -> None:
+    world = await make_world(per_second=10)
+    await seed_subscribers(world.store, "telegram", 15, first_chat_id=5001)
+    world.tg.rate_limit(10)
+    now = world.clock.now
+    broadcast = await world.store.create_broadcast(
+        created_by="telegram:1",
+        origin_platform="telegram",
+        texts={"en": "The venue's doors open at 16:30."},
+        audience={"kind": "all"},
+        send_at=now,
+        now=now,
+    )
+    await world.store.enqueue_broadcast(broadcast.id, {"kind": "all"}, due_at=now, now=now)
+    fan_out = asyncio.create_task(world.at(now))
+    for _ in range(5):  # a viewer keeps asking while the broadcast goes out
+        assert "Mayors' Summit" in await world.say(VIEWER, "/next")
+    sent = [r for r in await fan_out if r.chat_id != VIEWER]
+    assert len(sent) == 15 and world.tg.too_many_requests == 0
+
+
+async def test_a_reply_caught_by_a_short_flood_wait_still_arrives(world: TelegramWorld) -> None:
+    world.tg.fail_next("sendMessage", error=ApiError.too_many_requests(1))
+    assert "Mayors' Summit" in await world.say(VIEWER, "/next")
+    [refused, answered] = world.tg.requests("sendMessage", chat_id=VIEWER)
+    assert not refused.ok and answered.ok
+
+
 async def test_a_retried_split_message_resumes_after_the_parts_sent(
     world: TelegramWorld,
 ) -> None:

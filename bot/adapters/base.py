@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -44,6 +45,10 @@ class Core(Protocol):
 
     async def forget(self, platform: str, kind: str, key: str) -> None:
         """Drop a stored value."""
+
+    def reply_slot(self, platform: str) -> AbstractAsyncContextManager[None]:
+        """`async with` it around each reply message: the platform's overall rate counts
+        replies and reminders together."""
 
 
 @dataclass(frozen=True)

@@ -685,17 +685,27 @@ class TelegramAdapter:
         markup: Markup | None,
         document: Attachment | None = None,
     ) -> bool:
-        """One reply message; a failure is logged (and a block recorded), never raised."""
-        try:
-            await self._deliver(bot, chat_id, text, markup, document)
-        except TelegramError as exc:
-            error = send_error(exc)
-            log.warning("telegram: replying failed: %s", error)
-            if isinstance(error, Blocked) and self._core is not None:
-                status = "blocked" if chat_id > 0 else "left"
-                await self._core.on_chat_status(self.platform, str(chat_id), status)
-            return False
-        return True
+        """One reply message; a failure is logged (and a block recorded), never raised.
+
+        A short flood wait is waited out once: the viewer is waiting for this answer.
+        """
+        for attempt in (1, 2):
+            slot = self._core.reply_slot(self.platform) if self._core else contextlib.nullcontext()
+            try:
+                async with slot:
+                    await self._deliver(bot, chat_id, text, markup, document)
+                return True
+            except TelegramError as exc:
+                error = send_error(exc)
+                if attempt == 1 and isinstance(error, RetryAfter) and error.seconds <= 5:
+                    await asyncio.sleep(error.seconds)
+                    continue
+                break
+        log.warning("telegram: replying failed: %s", error)
+        if isinstance(error, Blocked) and self._core is not None:
+            status = "blocked" if chat_id > 0 else "left"
+            await self._core.on_chat_status(self.platform, str(chat_id), status)
+        return False
 
     # --- incoming ----------------------------------------------------------------------------
 
