@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from bot.adapters import build_adapters
 from bot.adapters.base import Blocked, Migrated, Recipient, Rejected, RetryAfter, Transient
@@ -461,6 +462,44 @@ async def test_an_unreachable_bot_api_is_transient_and_keeps_the_token_secret(
     assert str(port) in str(failed.value)  # says where it could not connect
     assert secret not in "".join(traceback.format_exception(failed.value))
     assert secret not in repr(poster)
+
+
+async def test_sends_go_through_the_proxy_the_environment_names(
+    fake_telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relayed: list[str] = []
+
+    async def forward(request: web.Request) -> web.Response:  # a forward HTTP proxy
+        relayed.append(request.path)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                request.method,
+                request.url,
+                data=await request.read(),
+                headers={"Content-Type": request.content_type},
+            ) as answer,
+        ):
+            body = await answer.read()
+            return web.Response(status=answer.status, body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forward)
+    proxy = web.AppRunner(app)
+    await proxy.setup()
+    await web.TCPSite(proxy, "127.0.0.1", 0).start()
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.addresses[0][1]}")
+    root = f"http://127.0.0.1:{fake_telegram.port}"
+    poster = BotApiPoster(root, fake_telegram.token, timeout=5.0, redact=redact)
+    try:
+        await poster.call("sendMessage", {"chat_id": VIEWER, "text": "via the proxy"})
+    finally:
+        await poster.close()
+        await proxy.cleanup()
+    assert [path.rsplit("/", 1)[-1] for path in relayed] == ["sendMessage"]
+    assert fake_telegram.messages_to(VIEWER) == ["via the proxy"]
 
 
 @pytest.mark.parametrize(

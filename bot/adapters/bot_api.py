@@ -76,6 +76,7 @@ class BotApiPoster:
             # Opened on first use, inside the running loop that will use it.
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._connections),
+                trust_env=True,  # HTTPS_PROXY / NO_PROXY, as PTB's httpx honours them too
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 headers={"Content-Type": "application/json"},
                 json_serialize=json.dumps,
