@@ -490,7 +490,15 @@ class Commands:
                 t(key, reader.lang, text=cmd.text.strip()[:40], codes=", ".join(languages())),
                 buttons=buttons,
             )
-        await self.s.store.update_chat(chat.pk, now=self.s.clock(), language=wanted)
+        label = chat.tz_label
+        if label and chat.timezone:
+            # The place the viewer chose, named again in the new language ("Prague, 捷克").
+            found = resolve_timezone(label, wanted).match
+            if found is not None and found.zone == chat.timezone:
+                label = found.label
+        await self.s.store.update_chat(
+            chat.pk, now=self.s.clock(), language=wanted, tz_label=label
+        )
         reply = self._say(t("language.set", wanted, language=catalog(wanted).name))
         return replace(reply, lang=wanted)
 

@@ -158,6 +158,15 @@ async def test_a_claim_whose_answer_was_lost_is_sent_without_a_restart(
     assert counts["sent"] == 1 and "sending" not in counts  # (the day-before one expired)
 
 
+async def test_a_chosen_place_is_named_in_the_language_chosen_after_it(bot: Harness) -> None:
+    await bot.say("/timezone Prague")
+    await bot.say("/language zh-TW")
+    answer = await bot.say("/quiet 23:00-07:00")
+    assert "Prague, 捷克" in answer and "Czechia" not in answer
+    await bot.say("/language en")
+    assert "(Prague, Czechia time)" in await bot.say("/quiet")
+
+
 async def test_bad_input_gets_a_localized_explanation_with_an_example(bot: Harness) -> None:
     assert "e.g. /remind 1d 1h 10m 0" in await bot.say("/remind soon")
     assert "HH:MM-HH:MM, e.g. /quiet 23:00-07:00" in await bot.say("/quiet late")
