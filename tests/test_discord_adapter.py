@@ -83,6 +83,12 @@ class Rig:
         await self.worker.start(background=False)
         return self
 
+    async def __aenter__(self) -> Rig:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.worker.stop()
+
     async def restart(self) -> Rig:
         """Stop, then a new worker process and adapter on the same database."""
         await self.worker.stop()
@@ -163,9 +169,8 @@ async def rig(
 ) -> AsyncIterator[Rig]:
     """The summit bot on the fake Discord, scheduled events off (their own test has them)."""
     settings = settings_for(people[0], scheduled_events=False)
-    started = await Rig(fake_discord, store, schedule, settings, Clock(now)).start()
-    yield started
-    await started.worker.stop()
+    async with Rig(fake_discord, store, schedule, settings, Clock(now)) as started:
+        yield started
 
 
 def session_start(schedule: Schedule, session_id: str) -> dt.datetime:
@@ -328,8 +333,7 @@ async def test_commands_sync_globally_without_guilds(
     fake_discord: FakeDiscord, store: Store, schedule: Schedule, now: dt.datetime
 ) -> None:
     settings = replace(Settings(), discord=DiscordConfig(scheduled_events=False))
-    rig = await Rig(fake_discord, store, schedule, settings, Clock(now)).start()
-    try:
+    async with Rig(fake_discord, store, schedule, settings, Clock(now)) as rig:
         names = [c["name"] for c in fake_discord.commands()]
         assert names == [*HELP_ORDER, *ORGANIZER_COMMANDS]
         ids = {c["name"]: c["id"] for c in fake_discord.commands()}
@@ -341,8 +345,6 @@ async def test_commands_sync_globally_without_guilds(
         await rig.adapter.send(Recipient(str(viewer.id)), message, key="5")
         [dm] = fake_discord.dm_messages_to(viewer.id)
         assert f"Send </subscribe:{ids['subscribe']}> s1" in text_of(dm)
-    finally:
-        await rig.worker.stop()
 
 
 async def test_a_slow_core_is_deferred_within_the_deadline_then_answered(
@@ -357,8 +359,7 @@ async def test_a_slow_core_is_deferred_within_the_deadline_then_answered(
     dc = fake_discord
     dc.callback_deadline = 0.5  # Discord's 3 s, scaled down so that the test stays fast
     settings = settings_for(guild, scheduled_events=False)
-    rig = await Rig(dc, store, schedule, settings, Clock(now), defer_after=0.05).start()
-    try:
+    async with Rig(dc, store, schedule, settings, Clock(now), defer_after=0.05) as rig:
         gate = asyncio.Event()
         handle = rig.worker.commands.handle
 
@@ -374,8 +375,6 @@ async def test_a_slow_core_is_deferred_within_the_deadline_then_answered(
         gate.set()
         answer = await rig.answer(iid)
         assert answer.kind == "followup" and "Your subscriptions" in text_of(answer.message)
-    finally:
-        await rig.worker.stop()
 
 
 async def test_buttons_run_their_action_as_a_command(
@@ -530,8 +529,7 @@ async def test_announcement_channel_gets_both_languages_and_the_role_mention(
         settings_for(guild, scheduled_events=False, announcement_role_id=str(role.id)),
         announcement_channels=AnnouncementChannels(discord=(str(news.id),)),
     )
-    rig = await Rig(dc, store, schedule, settings, Clock(now)).start()
-    try:
+    async with Rig(dc, store, schedule, settings, Clock(now)) as rig:
         await rig.at(session_start(schedule, "s1"))
         (message,) = dc.messages_in(news.id)
         assert message["content"].startswith(f"<@&{role.id}> <t:")
@@ -540,8 +538,6 @@ async def test_announcement_channel_gets_both_languages_and_the_role_mention(
         (post,) = dc.requests_matching("POST", rf"/channels/{news.id}/messages")
         mentions = post.json["allowed_mentions"]
         assert mentions["parse"] == [] and [str(r) for r in mentions["roles"]] == [str(role.id)]
-    finally:
-        await rig.worker.stop()
 
 
 async def test_the_token_never_reaches_a_log(
@@ -607,8 +603,7 @@ async def test_an_organizer_role_broadcasts_with_a_slash_command(
         settings_for(guild, scheduled_events=False),
         organizers=Organizers(discord_role_ids=(str(role.id),)),
     )
-    rig = await Rig(fake_discord, store, schedule, settings, Clock(now)).start()
-    try:
+    async with Rig(fake_discord, store, schedule, settings, Clock(now)) as rig:
         await rig.slash("subscribe", {"session": "all"}, user_id=ana.id, guild_id=guild.id)
         refused = await rig.slash("broadcast", {"text": "hi"}, user_id=ana.id, guild_id=guild.id)
         assert "Only the event's organizers" in text_of(refused.message)
@@ -627,5 +622,3 @@ async def test_an_organizer_role_broadcasts_with_a_slash_command(
         assert "Stream is up!" in text_of(fake_discord.dm_messages_to(ana.id)[-1])
         audit = [(a.actor, a.allowed) for a in await store.audit_log()]
         assert (str(ana.id), False) in audit and (str(host.id), True) in audit
-    finally:
-        await rig.worker.stop()

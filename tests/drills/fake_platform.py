@@ -38,23 +38,6 @@ class RestartableFake(FakeTelegram):
         super().__init__(*args, **kwargs)
         self.outages = 0
 
-    async def start(self) -> None:
-        """Serve on 127.0.0.1, on the port it had before if it had one."""
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("POST", "/bot{token}/{method}", self._handle)
-        app.router.add_route("GET", "/bot{token}/{method}", self._handle)
-        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
-        self._closing = asyncio.Event()
-        self._changed = asyncio.Event()
-        self._updates_changed = asyncio.Event()
-        self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
     async def outage(self, seconds: float) -> None:
         """Go down (connections refused, calls in progress cut) for `seconds`, then come back."""
         self.outages += 1

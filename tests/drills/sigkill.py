@@ -42,28 +42,39 @@ async def _worker(url: str, out: Path, start: str, kill_at: int | None, within: 
         stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stderr is not None
-    async with asyncio.timeout(within):
-        if kill_at is None:
-            _, err = await proc.communicate()
-            if proc.returncode != 0:
-                raise RuntimeError(f"the last worker failed: {err.decode()[-2000:]}")
-            return
-        while len(_lines(out)) < kill_at:
-            if proc.returncode is not None:
-                raise RuntimeError("the worker ended before it could be killed")
-            await asyncio.sleep(0.01)  # watching the output grow, not waiting for a time
-        proc.send_signal(signal.SIGKILL)
-        await proc.wait()
+    try:
+        async with asyncio.timeout(within):
+            if kill_at is None:
+                _, err = await proc.communicate()
+                if proc.returncode != 0:
+                    raise RuntimeError(f"the last worker failed: {err.decode()[-2000:]}")
+                return
+            while len(_lines(out)) < kill_at:
+                if proc.returncode is not None:
+                    raise RuntimeError("the worker ended before it could be killed")
+                await asyncio.sleep(0.01)  # watching the output grow, not waiting for a time
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+    finally:
+        if proc.returncode is None:  # a failed drill must not leave a worker running
+            proc.kill()
+            await proc.wait()
 
 
 async def run(
-    recipients: int, kills: int, database_url: str | None = None, seed: int | None = None
+    recipients: int,
+    kills: int,
+    database_url: str | None = None,
+    seed: int | None = None,
+    points: list[int] | None = None,
 ) -> Verdict:
-    """Fan out to `recipients`, killing the worker `kills` times at random points."""
+    """Fan out to `recipients`, killing the worker `kills` times at random points (or at
+    the given numbers of messages sent)."""
     import datetime as dt
 
     seed = seed if seed is not None else random.randrange(1_000_000)
-    points = sorted(random.Random(seed).sample(range(1, recipients), kills))
+    if points is None:
+        points = sorted(random.Random(seed).sample(range(1, recipients), kills))
     url = database_url or _temp_url()
     store = await Store.open(url)
     now = dt.datetime.now(UTC)

@@ -56,7 +56,6 @@ async def run(
         inside = _sent_during_pauses(world)
     verdict.figures.update({"retry_after": retry_after, "waves": 3, "sent_during_pause": inside})
     verdict.check(world.fake.too_many_requests >= 3, "the storm did not happen")
-    verdict.check(verdict.figures["duplicates"] == 0, "a viewer got the reminder twice")
     verdict.check(inside == 0, f"{inside} calls were made while the platform said to wait")
     return verdict
 

@@ -239,8 +239,16 @@ class FanoutWorld:
         async with self.store.engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
 
-    def judge(self, counts: dict[str, int], *, expect_blocked: Sequence[int] = ()) -> Verdict:
-        """Nobody lost (every chat not blocked got the reminder), duplicates counted."""
+    def judge(
+        self,
+        counts: dict[str, int],
+        *,
+        expect_blocked: Sequence[int] = (),
+        in_flight_duplicates: bool = False,
+    ) -> Verdict:
+        """Nobody lost (every chat not blocked got the reminder), duplicates counted; with
+        `in_flight_duplicates`, at most the sends in flight may have gone twice (a call cut
+        after the platform took the message is sent again)."""
         delivered = self.delivered()
         blocked = set(expect_blocked)
         lost = [c for c in self.chat_ids if c not in blocked and not delivered[c]]
@@ -261,6 +269,12 @@ class FanoutWorld:
         if blocked:
             wanted["blocked"] = len(blocked)
         verdict.check(counts == wanted, f"ledger {counts}, expected {wanted}")
+        if in_flight_duplicates:
+            bound = self.delivery.in_flight
+            verdict.figures["bound"] = bound
+            verdict.check(duplicates <= bound, f"{duplicates} duplicates > {bound} in flight")
+        else:
+            verdict.check(duplicates == 0, f"{duplicates} duplicates")
         self.verdict = verdict
         return verdict
 

@@ -1285,7 +1285,7 @@ class FakeTelegram:
         return f"http://127.0.0.1:{self.port}/file/bot"
 
     async def start(self) -> None:
-        """Bind a free port on 127.0.0.1 and serve."""
+        """Serve on 127.0.0.1: on a free port, or after a `stop` on the port it had."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("POST", "/bot{token}/{method}", self._handle)
         app.router.add_route("GET", "/bot{token}/{method}", self._handle)
@@ -1297,7 +1297,7 @@ class FakeTelegram:
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
         await site.start()
         self.port = self._runner.addresses[0][1]
 
