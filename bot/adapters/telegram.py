@@ -765,18 +765,34 @@ class TelegramAdapter:
         if _addressed_elsewhere(message.text, bot.username):
             return
         async with self._locks.hold(str(message.chat.id)):
-            command = await self._command(
-                bot, message.text, message.chat, message.from_user, message.sender_chat
+            done = await self._answer(
+                core, bot, message.text, message.chat, message.from_user, message.sender_chat
             )
-            if command is None:
+            if done is None:
                 return
-            reply = await core.on_command(command)
-            if reply is None:
-                return
-            sent = await self._say(bot, message.chat.id, reply)
+            command, reply, sent = done
             wants_zone = command.name == "timezone" and not command.args
             if sent and wants_zone and command.chat_kind == "private":
                 await self._offer_location(bot, message.chat.id, reply.lang or command.locale_hint)
+
+    async def _answer(
+        self,
+        core: Core,
+        bot: Bot,
+        text: str,
+        chat: Chat,
+        user: User | None,
+        sender_chat: Chat | None,
+    ) -> tuple[Command, Reply, bool] | None:
+        """`text` said (or pressed) in `chat` as a command, answered there by the core:
+        (command, reply, whether the reply went out); None if there was nothing to answer."""
+        command = await self._command(bot, text, chat, user, sender_chat)
+        if command is None:
+            return None
+        reply = await core.on_command(command)
+        if reply is None:
+            return None
+        return command, reply, await self._say(bot, chat.id, reply)
 
     async def _offer_location(self, bot: Bot, chat_id: int, hint: str | None) -> None:
         """A keyboard button that shares the viewer's location (private chats only).
@@ -833,14 +849,10 @@ class TelegramAdapter:
                 notice = html.escape(t("telegram.button_expired", lang), quote=False)
                 await self._post(bot, where.chat.id, notice, None)
                 return
-            command = await self._command(bot, action, where.chat, query.from_user, None)
-            if command is None:
-                return
-            reply = await core.on_command(command)
-            if reply is None:
-                return
-            await self._say(bot, where.chat.id, reply)
-            if isinstance(where, TgMessage):  # else too old to edit: the new message suffices
+            done = await self._answer(core, bot, action, where.chat, query.from_user, None)
+            if done is not None and isinstance(where, TgMessage):
+                # (An inaccessible message is too old to edit: the new one suffices.)
+                command, reply, _ = done
                 await self._flip_toggle(bot, where, data, command, reply)
 
     async def _flip_toggle(
