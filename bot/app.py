@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.adapters.base import Adapter
 from bot.changes import render_notice_row
+from bot.clock import utcnow
 from bot.commands import Commands, Services
 from bot.config import Settings
 from bot.delivery import EVERY_LANGUAGE, DeliveryEngine, Renderer
@@ -26,11 +27,6 @@ from bot.scheduler import ReminderScheduler
 from bot.store import Store, WorkerLock, normalize_database_url
 
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> dt.datetime:
-    """The real clock, aware UTC; everything else takes a clock as a parameter."""
-    return dt.datetime.now(dt.UTC)
 
 
 class Worker:

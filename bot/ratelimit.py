@@ -46,10 +46,6 @@ class SlidingWindow:
             return math.inf
         return times[excess - 1] + self.seconds - now
 
-    def record(self, now: float) -> None:
-        """Count one instantaneous event at `now`."""
-        self._times.append(now)
-
     def begin(self, weight: int = 1) -> None:
         """`weight` events start: they count from now until `end`."""
         self.open += min(weight, self.count)
@@ -167,12 +163,6 @@ class PlatformPacer:
         """`async with` it around a reply to a command: it waits for room in the platform's
         overall window and counts there, so that replies and a fan-out together keep to it."""
         return _Sending(self, self._replies, 1)
-
-    async def acquire(self, chat_id: str, *, group: bool) -> None:
-        """Wait until one message to `chat_id` fits every limit, then count it as sent now."""
-        chat = self._chat_window(chat_id, group)
-        await self._admit_counted(chat, 1)
-        self._end(chat, 1)
 
     def forget_idle(self) -> None:
         """Drop per-chat windows with nothing in them, so memory stays flat."""

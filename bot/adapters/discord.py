@@ -35,6 +35,7 @@ from bot.adapters.base import (
     Transient,
     split_text,
 )
+from bot.clock import utcnow
 from bot.commands import HELP_ORDER
 from bot.config import ConfigError, Settings
 from bot.i18n import catalog, catalogs, normalize_language, t
@@ -70,11 +71,6 @@ MAX_ROW_WIDTH = 5  # buttons per action row
 AUTOCOMPLETE_BUDGET_S = 2.0
 
 Interaction = discord.Interaction[discord.Client]
-
-
-def utcnow() -> dt.datetime:
-    """The real clock, aware UTC (tests pass their own)."""
-    return dt.datetime.now(dt.UTC)
 
 
 def _cut(text: str, limit: int) -> str:
