@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import importlib.util
 import logging
-import socket
 import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,7 +32,7 @@ from bot.messages import Attachment, Button, Link, Message
 from bot.ratelimit import PlatformPacer
 from bot.store import Store
 from tests.core_harness import S1, Clock, summit
-from tests.drills.world import seed_subscribers
+from tests.drills.world import free_port, seed_subscribers
 from tests.fakes.telegram_api import ApiError, Drop, FakeTelegram, Request, Stall, parse_html
 
 PRAGUE = 4201  # a viewer in Prague, in a private chat with the bot
@@ -447,9 +446,7 @@ async def test_a_message_with_a_file_goes_as_a_captioned_document(world: Telegra
 async def test_an_unreachable_bot_api_is_transient_and_keeps_the_token_secret(
     fake_telegram: FakeTelegram,
 ) -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nobody listens there
     poster = BotApiPoster(
         f"http://127.0.0.1:{port}", fake_telegram.token, timeout=1.0, redact=redact
     )
@@ -659,14 +656,6 @@ def test_paid_broadcasts_raise_the_rate_from_the_configuration(tmp_path: Path) -
     config.write_text("telegram:\n  messages_per_second: 5000\n")
     with pytest.raises(ConfigError, match=r"telegram\.messages_per_second: expected 1 to 1000"):
         load_settings(config, env={})
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tornado") is None, reason="needs [webhooks]")

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.drills.world import FanoutWorld, Verdict, finish, parser
+from tests.drills.world import FanoutWorld, Verdict, finish, free_port, parser
 
 
 def _bin(name: str) -> str | None:
@@ -58,9 +57,7 @@ class PrivatePostgres:
 
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="summit-pg-"))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
 
     def _run(self, *args: str) -> None:
         command = list(args)

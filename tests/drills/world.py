@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import socket
 import sys
 import tempfile
 import time
@@ -47,6 +48,14 @@ def summit_at(start: dt.datetime) -> Schedule:
     first = schedule.sessions[0].start
     assert first is not None
     return schedule.shifted(start - first)
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 async def seed_subscribers(
