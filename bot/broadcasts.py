@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import Settings
+from bot.errors import SummitBotError
 from bot.i18n import normalize_language, t
 from bot.messages import Message, Rendered
 from bot.organizers import organizer_chats
@@ -23,7 +24,7 @@ SYSTEM = "system"  # created_by of the bot's own messages to organizers
 _OPTION = re.compile(r"^(to|at)=(\S+)$")
 
 
-class BroadcastError(ValueError):
+class BroadcastError(SummitBotError, ValueError):
     """A broadcast an organizer wrote that cannot be sent; `reason` is a catalog key."""
 
     def __init__(self, reason: str, detail: str = "") -> None:

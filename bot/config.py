@@ -10,10 +10,12 @@ from typing import Any
 
 import yaml
 
+from bot.errors import SummitBotError
+
 DEFAULT_CONFIG = Path("config/default.yaml")
 
 
-class ConfigError(Exception):
+class ConfigError(SummitBotError):
     """A configuration that cannot be used: names the key and the reason."""
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from babel.lists import format_list
 
+from bot.errors import SummitBotError
 from bot.i18n import t
 from bot.i18n.formatting import babel_locale, format_duration
 
@@ -16,7 +17,7 @@ _QUIET_RE = re.compile(r"^(\d{1,2}):?(\d{2})\s*[-–~to]+\s*(\d{1,2}):?(\d{2})$"
 LIVE_WORDS = frozenset({"0", "now", "live", "start", "開播", "開始"})
 
 
-class InputError(ValueError):
+class InputError(SummitBotError, ValueError):
     """Input a viewer typed that cannot be read; `token` is the part that failed."""
 
     def __init__(self, reason: str, token: str = "") -> None:

@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 import pytz
 import yaml
 
+from bot.errors import SummitBotError
+
 UTC = dt.UTC
 TBA = "tba"
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -164,7 +166,7 @@ class Problem:
         return f"{self.file}:{self.line}: {self.field}: {self.message}"
 
 
-class ScheduleError(Exception):
+class ScheduleError(SummitBotError):
     """A schedule file that cannot be used; carries every problem found."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:

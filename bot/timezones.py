@@ -19,6 +19,8 @@ from babel.dates import get_timezone_location
 from rapidfuzz import fuzz, process
 from unidecode import unidecode
 
+from bot.errors import SummitBotError
+
 MAX_QUERY_LENGTH = 100
 # A zone wins an ambiguous name when its cities together hold this many times the people
 # of the next zone's. 3 rather than a stricter 5 so that Cranston, Rhode Island (81k) beats
@@ -86,7 +88,7 @@ _CITY_SUFFIX = "市"
 _IANA_BY_KEY = {name.lower(): name for name in pytz.all_timezones}
 
 
-class UnknownZone(ValueError):
+class UnknownZone(SummitBotError, ValueError):
     """A zone name that is neither an IANA name nor a canonical fixed offset."""
 
 

@@ -554,7 +554,7 @@ async def test_the_token_never_reaches_a_log(
     await again.worker.stop()
     assert any(r.name.startswith("discord.") for r in caplog.records)
     assert rig.dc.token not in caplog.text
-    assert "sending with token [redacted]" in caplog.text
+    assert "sending with token <redacted>" in caplog.text
 
 
 def test_configuration_comes_from_the_environment() -> None:

@@ -25,7 +25,8 @@ from aiohttp import web
 from bot.adapters import build_adapters
 from bot.adapters.base import Blocked, Migrated, Recipient, Rejected, RetryAfter, Transient
 from bot.adapters.bot_api import BotApiPoster, answer_error
-from bot.adapters.telegram import TelegramAdapter, Webhook, redact, render_html
+from bot.adapters.redaction import redact
+from bot.adapters.telegram import TelegramAdapter, Webhook, render_html
 from bot.app import Worker
 from bot.config import ConfigError, Settings, TelegramConfig, load_settings
 from bot.messages import Attachment, Button, Link, Message

@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
+from bot.errors import SummitBotError
 from bot.messages import Command, Message, Reply
 from bot.schedule import Schedule
 
@@ -70,7 +71,7 @@ class Recipient:
     user_id: str | None = None
 
 
-class SendError(Exception):
+class SendError(SummitBotError):
     """A send that did not go through; the subclass says what the engine should do."""
 
 

@@ -35,6 +35,7 @@ from bot.adapters.base import (
     Transient,
     split_text,
 )
+from bot.adapters.redaction import protect
 from bot.clock import utcnow
 from bot.commands import HELP_ORDER
 from bot.config import ConfigError, Settings
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg"
-REDACTED = "[redacted]"
 
 # The option each command takes (all optional: without one the core offers a picker).
 OPTIONS = {
@@ -98,36 +98,6 @@ def _check_ids(settings: Settings) -> None:
         for value in values:
             if not value.isdigit():
                 raise ConfigError(f"{key}: expected a Discord id (digits only), got {value!r}")
-
-
-class _RedactToken(logging.Filter):
-    """Replaces the bot token in discord.py's log records (a secret never reaches a log)."""
-
-    def __init__(self, secret: str) -> None:
-        super().__init__("redact-discord-token")
-        self._secret = secret
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message if it holds the token; never drop a record."""
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string is the logging call's bug, not ours
-            return True
-        if self._secret in message:
-            record.msg = message.replace(self._secret, REDACTED)
-            record.args = None
-        return True
-
-
-def _discord_loggers() -> list[logging.Logger]:
-    """discord.py's module loggers (created at import) and the adapter's own."""
-    names = [
-        name
-        for name, logger in logging.Logger.manager.loggerDict.items()
-        if isinstance(logger, logging.Logger)
-        and (name == "discord" or name.startswith("discord."))
-    ]
-    return [logging.getLogger(n) for n in {"discord", __name__, *names}]
 
 
 class _CatalogTranslator(app_commands.Translator):
@@ -262,8 +232,7 @@ class DiscordAdapter:
         self.tree: app_commands.CommandTree[discord.Client] | None = None
         self._runner: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
-        self._redactor = _RedactToken(token)
-        self._loggers: list[logging.Logger] = []
+        protect(token)
         self._dms: dict[str, int] = {}  # user id → DM channel id, in front of core.recall
         # Slash command ids as synced, per guild (None: global), for command mentions.
         self._command_ids: dict[int | None, dict[str, int]] = {}
@@ -296,9 +265,6 @@ class DiscordAdapter:
     async def start(self, core: Core) -> None:
         """Log in, sync the commands, wait for the gateway, then align the scheduled events."""
         self._core = core
-        self._loggers = _discord_loggers()
-        for logger in self._loggers:
-            logger.addFilter(self._redactor)
         # discord.py has no base-URL option: both are class attributes read per request and
         # per connection, so they are set (process-wide) before the client starts.
         discord.http.Route.BASE = self.api_base_url.rstrip("/")
@@ -359,9 +325,6 @@ class DiscordAdapter:
                 await asyncio.wait_for(runner, timeout=10)
         for task in list(self._background):
             task.cancel()
-        for logger in self._loggers:
-            logger.removeFilter(self._redactor)
-        self._loggers = []
 
     # --- slash commands ------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ from bot.adapters.base import (
     split_text,
 )
 from bot.adapters.bot_api import BotApiPoster
+from bot.adapters.redaction import protect, redact
 from bot.config import ConfigError, Settings
 from bot.i18n import DEFAULT_LANGUAGE, normalize_language, t
 from bot.messages import Attachment, Button, Command, Message, Reply, parse_command
@@ -103,60 +104,6 @@ class _Part(NamedTuple):
     text: str
     markup: InlineKeyboardMarkup | None
     document: Attachment | None = None
-
-
-# --- secrets never reach a log line ------------------------------------------------------------
-
-_secrets: set[str] = set()
-_redaction_installed = False
-
-
-def redact(text: str) -> str:
-    """`text` with every registered secret replaced by a placeholder."""
-    for secret in sorted(_secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, "<redacted>")
-    return text
-
-
-def _scrub(record: logging.LogRecord) -> None:
-    try:
-        message = record.getMessage()
-    except Exception:  # a malformed record: leave it for logging to report as usual
-        return
-    clean = redact(message)
-    if clean != message:
-        record.msg, record.args = clean, None
-    if record.exc_info and record.exc_info[1] is not None:
-        trace = logging.Formatter().formatException(record.exc_info)
-        clean = redact(trace)
-        if clean != trace:
-            # Formatters print exc_text when it is set, so the raw traceback never shows.
-            record.exc_text = clean
-    if record.stack_info:
-        record.stack_info = redact(record.stack_info)
-
-
-def protect(secret: str) -> None:
-    """Register a secret: from now on no log record in this process contains it."""
-    global _redaction_installed
-    if len(secret) >= 8:
-        _secrets.add(secret)
-    if _redaction_installed:
-        return
-    # A record factory rather than a logging.Filter: a logger's filter never sees records that
-    # propagate from its children (telegram.ext.Updater, httpx._client), and handlers (pytest's
-    # caplog, an operator's) come and go; the factory sees every record as it is made.
-    previous = logging.getLogRecordFactory()
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        if _secrets:
-            _scrub(record)
-        return record
-
-    logging.setLogRecordFactory(factory)
-    _redaction_installed = True
 
 
 def send_error(exc: BaseException) -> SendError:
@@ -933,8 +880,6 @@ __all__ = [
     "TelegramAdapter",
     "Webhook",
     "chat_kind",
-    "protect",
-    "redact",
     "render_html",
     "send_error",
 ]
