@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
 
-from bot.adapters.base import Adapter
+from bot.adapters.base import Adapter, MenuEntry
 from bot.changes import render_notice_row
 from bot.clock import utcnow
 from bot.commands import Commands, Services
@@ -172,9 +172,14 @@ class Worker:
         """Set the chat's zone from a shared location, and say which zone it is."""
         return await self.commands.set_zone_from_location(command, latitude, longitude)
 
-    def command_menu(self, lang: str) -> list[tuple[str, str]]:
+    def command_menu(self, lang: str) -> list[MenuEntry]:
         """The commands and their short descriptions, for platform menus."""
-        return [(name, t(f"menu.{name}", lang)) for name in self.commands.names]
+        menu = [MenuEntry(name, t(f"menu.{name}", lang)) for name in self.commands.names]
+        menu += [
+            MenuEntry(name, t(f"organizer_help.{name}", lang), organizer=True)
+            for name in self.commands.organizer_names
+        ]
+        return menu
 
     def languages(self) -> tuple[str, ...]:
         """The languages the bot speaks."""

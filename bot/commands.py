@@ -114,6 +114,11 @@ class Commands:
         """The commands viewers can use, in the order /help lists them."""
         return HELP_ORDER
 
+    @property
+    def organizer_names(self) -> tuple[str, ...]:
+        """The commands only organizers may run, in the order /help lists them."""
+        return tuple(self._organizer_handlers)
+
     async def handle(self, cmd: Command) -> Reply:
         """Answer one command; never raises for anything a viewer can type."""
         limit = self.s.settings.limits.max_command_length

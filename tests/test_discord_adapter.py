@@ -14,7 +14,7 @@ import pytest
 
 from bot.adapters import build_adapters
 from bot.adapters.base import Blocked, Recipient, Rejected, RetryAfter, Transient
-from bot.adapters.discord import ORGANIZER_COMMANDS, DiscordAdapter
+from bot.adapters.discord import DiscordAdapter
 from bot.app import Worker
 from bot.commands import HELP_ORDER
 from bot.config import AnnouncementChannels, ConfigError, DiscordConfig, Organizers, Settings
@@ -266,7 +266,7 @@ async def test_commands_are_synced_to_the_guild_with_zh_tw_localizations(
     dc = rig.dc
     assert dc.commands() == []  # guild_ids set: the guild only, not global
     commands = {c["name"]: c for c in dc.commands(guild.id)}
-    assert list(commands) == [*HELP_ORDER, *ORGANIZER_COMMANDS]
+    assert list(commands) == [*HELP_ORDER, "broadcast", "stats", "reload"]
     subscribe = commands["subscribe"]
     assert subscribe["description"] == t("menu.subscribe", "en")
     assert subscribe["name_localizations"] == {"zh-TW": "訂閱"}
@@ -335,7 +335,7 @@ async def test_commands_sync_globally_without_guilds(
     settings = replace(Settings(), discord=DiscordConfig(scheduled_events=False))
     async with Rig(fake_discord, store, schedule, settings, Clock(now)) as rig:
         names = [c["name"] for c in fake_discord.commands()]
-        assert names == [*HELP_ORDER, *ORGANIZER_COMMANDS]
+        assert names == [*HELP_ORDER, "broadcast", "stats", "reload"]
         ids = {c["name"]: c["id"] for c in fake_discord.commands()}
         viewer = fake_discord.add_user("dm-only")
         answer = await rig.slash("timezone", {"place": "Prague"}, user_id=viewer.id)  # in DMs

@@ -11,6 +11,17 @@ from bot.messages import Command, Message, Reply
 from bot.schedule import Schedule
 
 
+@dataclass(frozen=True)
+class MenuEntry:
+    """One command as a platform's menu lists it: the core's registry, not the adapter's."""
+
+    name: str
+    description: str  # short, in the language the menu was asked for
+    # Only organizers may run it: a platform may still list it (Discord registers it for
+    # everyone; the core refuses and audits the others) or leave it out (Telegram's menu).
+    organizer: bool = False
+
+
 class Core(Protocol):
     """What an adapter may ask of the core; it never sees the store or the scheduler."""
 
@@ -26,8 +37,8 @@ class Core(Protocol):
     async def on_location(self, command: Command, latitude: float, longitude: float) -> Reply:
         """A viewer shared a location: set the chat's zone from it and say which."""
 
-    def command_menu(self, lang: str) -> list[tuple[str, str]]:
-        """(command, short description) for the platform's command menu, in `lang`."""
+    def command_menu(self, lang: str) -> list[MenuEntry]:
+        """Every command, in menu order (organizers' last), described in `lang`."""
 
     def languages(self) -> tuple[str, ...]:
         """The language codes the bot speaks, default first."""

@@ -37,7 +37,6 @@ from bot.adapters.base import (
 )
 from bot.adapters.redaction import protect
 from bot.clock import utcnow
-from bot.commands import HELP_ORDER
 from bot.config import ConfigError, Settings
 from bot.i18n import catalog, catalogs, normalize_language, t
 from bot.messages import Attachment, Command, Message, Reply, parse_command
@@ -61,8 +60,6 @@ OPTIONS = {
     "quiet": "hours",
     "broadcast": "text",
 }
-# Organizer commands: registered for everyone (the core refuses, and audits, non-organizers).
-ORGANIZER_COMMANDS = ("broadcast", "stats", "reload")
 MAX_CHOICES = 25  # Discord's limit for autocomplete and fixed choices
 MAX_ROWS = 5  # action rows per message
 MAX_ROW_WIDTH = 5  # buttons per action row
@@ -335,18 +332,13 @@ class DiscordAdapter:
         default = core.languages()[0]
         await tree.set_translator(_CatalogTranslator(self._translations(core)))
         guilds = [discord.Object(int(g)) for g in self.settings.discord.guild_ids]
-        menu = [(name, text, f"menu.{name}") for name, text in core.command_menu(default)]
-        menu += [
-            (name, t(f"organizer_help.{name}", default), f"organizer_help.{name}")
-            for name in ORGANIZER_COMMANDS
-        ]
-        for name, description, description_key in menu:
-            if name in HELP_ORDER or name in ORGANIZER_COMMANDS:
-                command = self._slash(core, name, description, description_key)
-                if guilds:
-                    tree.add_command(command, guilds=guilds)
-                else:
-                    tree.add_command(command)
+        for entry in core.command_menu(default):
+            # Every command is registered, organizers' too: the core refuses and audits others.
+            command = self._slash(core, entry.name, entry.description, f"menu.{entry.name}")
+            if guilds:
+                tree.add_command(command, guilds=guilds)
+            else:
+                tree.add_command(command)
         try:
             if guilds:
                 for guild in guilds:
@@ -365,11 +357,7 @@ class DiscordAdapter:
         table: dict[str, dict[str, str]] = {}
         for lang in core.languages()[1:]:
             messages = catalogs()[lang].messages
-            texts = {f"menu.{name}": _cut(text, 100) for name, text in core.command_menu(lang)}
-            texts.update(
-                (f"organizer_help.{name}", _cut(t(f"organizer_help.{name}", lang), 100))
-                for name in ORGANIZER_COMMANDS
-            )
+            texts = {f"menu.{e.name}": _cut(e.description, 100) for e in core.command_menu(lang)}
             for key, text in messages.items():
                 if key.startswith(("discord.command.", "discord.option.")):
                     name = _valid_name(text)

@@ -439,7 +439,8 @@ class TelegramAdapter:
             if code in seen:
                 continue  # two variants of one base language: the first one wins
             seen.add(code)
-            menu = core.command_menu(lang)
+            # Organizer commands stay out of the menu every viewer sees.
+            menu = [(e.name, e.description) for e in core.command_menu(lang) if not e.organizer]
             try:
                 await bot.set_my_commands(menu, language_code=code or None)
             except TelegramError as exc:
