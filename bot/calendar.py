@@ -26,7 +26,6 @@ MAX_LINK_LENGTH = 512
 # SEQUENCE counts minutes from here to the build; see _sequence.
 SEQUENCE_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 # The loader requires an end with every start; a schedule built in code might lack one.
-DEFAULT_LENGTH = dt.timedelta(hours=1)
 
 
 def _sessions(schedule: Schedule, session_ids: Sequence[str] | None) -> list[Session]:
@@ -51,8 +50,9 @@ def ics_filename(schedule: Schedule, sessions: Sequence[Session]) -> str:
 
 def _end(session: Session) -> dt.datetime:
     """A timed session's end."""
-    assert session.start is not None
-    return session.end if session.end is not None else session.start + DEFAULT_LENGTH
+    end = session.assumed_end
+    assert end is not None
+    return end
 
 
 def _title(schedule: Schedule, session: Session, reader: Reader) -> str:

@@ -23,6 +23,10 @@ _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
+# How long a session without an end is taken to last, where a length is needed.
+DEFAULT_LENGTH = dt.timedelta(hours=1)
+
+
 @dataclass(frozen=True)
 class Text:
     """A viewer-facing text in several languages (or one language-neutral value)."""
@@ -93,6 +97,14 @@ class Session:
             if candidate in table:
                 return candidate
         return next(iter(table), None)
+
+    @property
+    def assumed_end(self) -> dt.datetime | None:
+        """The end, or `DEFAULT_LENGTH` after the start where none is given (calendars,
+        platform events need one); None while the time is to be announced."""
+        if self.start is None:
+            return None
+        return self.end if self.end is not None else self.start + DEFAULT_LENGTH
 
     def is_over(self, now: dt.datetime) -> bool:
         """Whether the session has ended at `now`."""

@@ -783,11 +783,11 @@ class DiscordAdapter:
 
     def _event_spec(self, schedule: Schedule, session: Session) -> _EventSpec | None:
         """The event for a timed session: first-language name, link or "to be announced"."""
-        if session.start is None:
+        end = session.assumed_end  # Discord requires an end
+        if session.start is None or end is None:
             return None
         langs = schedule.event.languages
         first = langs[0]
-        end = session.end or session.start + dt.timedelta(hours=1)  # Discord requires an end
         lines: list[str] = []
         for lang in langs[1:]:
             other = session.title.get(lang, langs)
