@@ -22,7 +22,6 @@ from bot.i18n import t
 from bot.messages import Command, Message
 from bot.schedule import Schedule
 from bot.store import Store
-from tests.core_harness import Clock, summit
 from tests.fakes.discord_api import (
     MSG_FLAG_SUPPRESS_NOTIFICATIONS,
     FakeDiscord,
@@ -30,6 +29,7 @@ from tests.fakes.discord_api import (
     FakeUser,
     InteractionResponse,
 )
+from tests.support.harness import Clock, summit
 
 MESSAGES = r"/channels/\d+/messages"
 DM_OPEN = r"/users/@me/channels"

@@ -3,7 +3,7 @@
 The server speaks the real wire protocol (REST v10 JSON, Gateway v10 JSON with optional
 ``zlib-stream`` transport compression) on 127.0.0.1, so an unmodified ``discord.Client`` can log
 in, identify, receive guilds and interactions, and call the REST routes a reminder bot uses.
-Point discord.py at it with ``tests.discord_fixtures.point_discord_at``.
+Point discord.py at it with ``tests.support.discord_rig.point_discord_at``.
 
 Conventions of the test-side API:
 
