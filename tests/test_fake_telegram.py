@@ -41,7 +41,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fakes.telegram_api import (
+from tests.fakes.telegram import (
     ApiError,
     Drop,
     FakeTelegram,
