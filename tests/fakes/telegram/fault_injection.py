@@ -11,6 +11,7 @@ from tests.fakes.telegram.failures import ApiError, Failure, _FailRule, _RateLim
 from tests.fakes.telegram.records import Request
 from tests.fakes.telegram.world import TelegramWorld
 
+# Methods counted as "sends" for block(), migrated chats and the flood limit.
 _SEND_PREFIXES: Final = ("send", "edit", "copy", "forward")
 
 

@@ -98,6 +98,10 @@ def _dumps(body: JSON) -> bytes:
 class FakeTelegram(IncomingUpdates, BotApiMethods):
     """In-process fake of the Telegram Bot API for one bot token, on 127.0.0.1."""
 
+    # Its parts, one module each: the state (world.py), failures a test arranges
+    # (fault_injection.py), updates pushed to the bot (updates.py), the Bot API methods
+    # (methods.py); this class adds the server's lifecycle, its HTTP plumbing and the reading side.
+
     # ---------------------------------------------------------------- lifecycle
 
     @property
