@@ -22,7 +22,7 @@ from bot.i18n import t
 from bot.messages import Command, Message
 from bot.schedule import Schedule
 from bot.store import Store
-from tests.fakes.discord_api import (
+from tests.fakes.discord import (
     MSG_FLAG_SUPPRESS_NOTIFICATIONS,
     FakeDiscord,
     FakeGuild,
