@@ -19,7 +19,7 @@ from tests.fakes.discord.models import FakeChannel, FakeGuild, FakeMember, FakeR
 class WorldSetup(Messages):
     """Set up the world a test needs; live sessions hear of the changes."""
 
-    # ------------------------------------------------------------------ ids & setup
+    # ------------------------------------------------------------------ setup
 
     def add_user(
         self,
