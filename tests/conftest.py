@@ -1,8 +1,8 @@
 """Shared pytest configuration: fixture plugins live in their own modules."""
 
 pytest_plugins: list[str] = [
-    "tests.db_fixtures",
-    "tests.telegram_fixtures",
-    "tests.discord_fixtures",
-    "tests.core_harness",
+    "tests.support.db",
+    "tests.support.telegram_rig",
+    "tests.support.discord_rig",
+    "tests.support.harness",
 ]

@@ -12,7 +12,7 @@ from bot.adapters.memory import MemoryAdapter
 from bot.app import Worker
 from bot.config import Organizers, Settings
 from bot.store import Store
-from tests.core_harness import S1, Harness, summit
+from tests.support.harness import S1, Harness, summit
 
 ORGANIZER = "9000"
 

@@ -31,8 +31,8 @@ from bot.render import Reader
 from bot.schedule import Schedule, Session
 from tests import test_discord_adapter as discord_tests
 from tests import test_telegram_adapter as telegram_tests
-from tests.core_harness import S1, S2, summit
-from tests.fakes.discord_api import FakeGuild, FakeUser
+from tests.fakes.discord import FakeGuild, FakeUser
+from tests.support.harness import S1, S2, summit
 from tests.test_discord_adapter import MESSAGES, Rig, link_urls, text_of
 from tests.test_telegram_adapter import PRAGUE, TelegramWorld, keyboard, plain
 

@@ -13,7 +13,7 @@ from bot.adapters.memory import MemoryAdapter
 from bot.app import Worker
 from bot.config import AnnouncementChannels, Settings
 from bot.store import Store
-from tests.core_harness import S1, S2, Harness, summit
+from tests.support.harness import S1, S2, Harness, summit
 
 MIN = dt.timedelta(minutes=1)
 

@@ -22,14 +22,14 @@ from bot.i18n import t
 from bot.messages import Command, Message
 from bot.schedule import Schedule
 from bot.store import Store
-from tests.core_harness import Clock, summit
-from tests.fakes.discord_api import (
+from tests.fakes.discord import (
     MSG_FLAG_SUPPRESS_NOTIFICATIONS,
     FakeDiscord,
     FakeGuild,
     FakeUser,
     InteractionResponse,
 )
+from tests.support.harness import Clock, summit
 
 MESSAGES = r"/channels/\d+/messages"
 DM_OPEN = r"/users/@me/channels"

@@ -19,8 +19,8 @@ import discord.gateway
 import pytest
 from discord import app_commands
 
-from tests.discord_fixtures import point_discord_at, run_discord_client
-from tests.fakes.discord_api import ChannelType, FakeDiscord, FakeGuild, FakeUser
+from tests.fakes.discord import ChannelType, FakeDiscord, FakeGuild, FakeUser
+from tests.support.discord_rig import point_discord_at, run_discord_client
 
 MESSAGES = r"/channels/\d+/messages"
 

@@ -41,7 +41,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fakes.telegram_api import (
+from tests.fakes.telegram import (
     ApiError,
     Drop,
     FakeTelegram,
@@ -50,7 +50,7 @@ from tests.fakes.telegram_api import (
     parse_html,
     parse_markdown_v2,
 )
-from tests.telegram_fixtures import app_builder, make_bot, running_application
+from tests.support.telegram_rig import app_builder, make_bot, running_application
 
 ALICE = 4242
 GROUP = -1001234567890  # supergroup-style id

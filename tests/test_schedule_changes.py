@@ -23,7 +23,7 @@ from bot.messages import Message
 from bot.reload import ScheduleTransform, shift_by
 from bot.schedule import Schedule, load_schedule
 from bot.store import Store
-from tests.core_harness import ROOT, S1, S2, Harness, summit
+from tests.support.harness import ROOT, S1, S2, Harness, summit
 
 HOUR = dt.timedelta(hours=1)
 NOW = S1 - dt.timedelta(days=2)

@@ -11,7 +11,7 @@ from bot.planner import Prefs, plan, plan_session
 from bot.schedule import Session
 from bot.scheduler import FIRED, ReminderScheduler
 from bot.store import Store
-from tests.core_harness import S1, S2, Clock, summit
+from tests.support.harness import S1, S2, Clock, summit
 
 UTC = dt.UTC
 

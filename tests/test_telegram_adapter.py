@@ -32,9 +32,9 @@ from bot.config import ConfigError, Settings, TelegramConfig, load_settings
 from bot.messages import Attachment, Button, Link, Message
 from bot.ratelimit import PlatformPacer
 from bot.store import Store
-from tests.core_harness import S1, Clock, summit
 from tests.drills.world import free_port, seed_subscribers
-from tests.fakes.telegram_api import ApiError, Drop, FakeTelegram, Request, Stall, parse_html
+from tests.fakes.telegram import ApiError, Drop, FakeTelegram, Request, Stall, parse_html
+from tests.support.harness import S1, Clock, summit
 
 PRAGUE = 4201  # a viewer in Prague, in a private chat with the bot
 VIEWER = 4202

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from bot.config import Reminders, Settings
 from bot.store import Store
 from bot.store.tables import Delivery
-from tests.core_harness import Harness, summit
 from tests.drills.world import Verdict, finish, parser, temp_sqlite_url
+from tests.support.harness import Harness, summit
 
 VIEWERS = ("9001", "9002", "9003")
 OFFSETS = (60, 10, 0)

@@ -27,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.telegram_api import ApiError, FakeTelegram
+from tests.fakes.telegram import ApiError, FakeTelegram
 
 
 class RestartableFake(FakeTelegram):

@@ -21,7 +21,7 @@ from bot.app import Worker
 from bot.config import Delivery, Reminders, Settings
 from bot.messages import Message
 from bot.store import Store
-from tests.core_harness import summit
+from tests.support.harness import summit
 
 PLATFORM = "drill"
 

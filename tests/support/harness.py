@@ -16,7 +16,7 @@ from bot.messages import Message, Reply
 from bot.schedule import Schedule, load_schedule
 from bot.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 UTC = dt.UTC
 
 

@@ -20,7 +20,7 @@ from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 
 # httpcore runs ``import sniffio`` ~10 times per request; when sniffio is not installed every
 # attempt rescans sys.path (~1.5 ms per PTB request). Caching the miss keeps the same outcome
