@@ -1,18 +1,15 @@
-"""Calendars: the schedule as an iCalendar file, Google Calendar links, `/calendar` and `ics`."""
+"""Calendars: the schedule as an iCalendar file, Google Calendar links, and `/calendar`."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TextIO
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-from bot.i18n import DEFAULT_LANGUAGE, languages, normalize_language, t
+from bot.i18n import t
 from bot.messages import Attachment, Link, Message, Reply
 from bot.render import Reader, person_line, text, when_line
 from bot.schedule import Schedule, Session
@@ -25,10 +22,9 @@ GOOGLE_CALENDAR = "https://calendar.google.com/calendar/render"
 MAX_LINK_LENGTH = 512
 # SEQUENCE counts minutes from here to the build; see _sequence.
 SEQUENCE_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-# The loader requires an end with every start; a schedule built in code might lack one.
 
 
-def _sessions(schedule: Schedule, session_ids: Sequence[str] | None) -> list[Session]:
+def select_sessions(schedule: Schedule, session_ids: Sequence[str] | None) -> list[Session]:
     """The sessions asked for, in schedule order; None is every one, unknown ids are skipped."""
     if session_ids is None:
         return list(schedule.sessions)
@@ -145,18 +141,18 @@ def build_ics(
     session_ids: Sequence[str] | None,
     lang: str,
     *,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> bytes:
     """An iCalendar file of these sessions (None: all of them) in `lang`; `now` is DTSTAMP."""
     reader = Reader(lang, schedule.event.timezone)
-    stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    stamp = now.astimezone(dt.UTC).replace(microsecond=0)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", text(schedule.event.name, reader, schedule))
-    sessions = _sessions(schedule, session_ids)
+    sessions = select_sessions(schedule, session_ids)
     for session in sessions:
         calendar.add_component(_vevent(schedule, session, reader, stamp))
     timed = [s.date for s in sessions if s.start is not None]
@@ -217,7 +213,7 @@ def calendar_reply(
     With no session (no subscriptions), it says how to subscribe instead.
     """
     lang = reader.lang
-    sessions = _sessions(schedule, session_ids)
+    sessions = select_sessions(schedule, session_ids)
     if not sessions:
         example = schedule.sessions[0].id if schedule.sessions else "s1"
         return Reply((Message(t("calendar.none", lang, example=example)),), lang=lang)
@@ -237,76 +233,3 @@ def calendar_reply(
         attachment=Attachment(filename, data, ICS_MIME),
     )
     return Reply((message,), lang=lang)
-
-
-# --- the command line: summit-bot ics -----------------------------------------------------
-
-
-def add_ics_parser(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-) -> argparse.ArgumentParser:
-    """Add `summit-bot ics [--session ID] [--lang CODE] [-o FILE]` to the command line."""
-    from bot.cli import _add_common  # here, not on top: bot.cli imports this module
-
-    ics = subparsers.add_parser(
-        "ics", help="write the schedule as an iCalendar (.ics) file for calendar apps"
-    )
-    _add_common(ics)
-    ics.add_argument(
-        "--session",
-        metavar="ID",
-        action="append",
-        help="only this session (repeat for several; default: every session)",
-    )
-    ics.add_argument(
-        "--lang", metavar="CODE", help="en or zh-TW (default: the event's first language)"
-    )
-    ics.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
-    return ics
-
-
-def _write(data: bytes, out: TextIO) -> None:
-    """The bytes to a text stream: to its binary buffer when it has one (stdout does)."""
-    buffer = getattr(out, "buffer", None)
-    if buffer is None:  # a StringIO, say
-        out.write(data.decode("utf-8"))
-        return
-    out.flush()
-    buffer.write(data)
-    buffer.flush()
-
-
-def cmd_ics(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Write the .ics of the schedule (or of some sessions) to a file or stdout."""
-    from bot.cli import _load  # here, not on top: bot.cli imports this module
-
-    loaded = _load(args, err)
-    if loaded is None:
-        return 1
-    _, schedule = loaded
-    if args.lang:
-        lang = normalize_language(args.lang)
-        if lang is None:
-            known = ", ".join(languages())
-            print(f"unknown language {args.lang!r}; use one of: {known}", file=err)
-            return 2
-    else:
-        lang = normalize_language(schedule.event.languages[0]) or DEFAULT_LANGUAGE
-    wanted: list[str] | None = [s.lower() for s in args.session] if args.session else None
-    unknown = [s for s in wanted or () if schedule.session(s) is None]
-    if unknown:
-        ids = ", ".join(schedule.session_ids())
-        print(f"no session {', '.join(map(repr, unknown))}; sessions: {ids}", file=err)
-        return 2
-    data = build_ics(schedule, wanted, lang)
-    if not args.output:
-        _write(data, out)
-        return 0
-    try:
-        Path(args.output).write_bytes(data)
-    except OSError as exc:
-        print(f"cannot write {args.output}: {exc}", file=err)
-        return 1
-    count = len(_sessions(schedule, wanted))
-    print(f"{args.output}: {count} sessions ({lang})", file=out)
-    return 0

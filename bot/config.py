@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
@@ -12,7 +13,17 @@ import yaml
 
 from bot.errors import SummitBotError
 
+log = logging.getLogger(__name__)
+
 DEFAULT_CONFIG = Path("config/default.yaml")
+# Keys that older releases documented and no release reads, with the reason: a file that still
+# sets one loads with a warning, since an operator's old config must not stop a deploy.
+RETIRED_KEYS: dict[tuple[str, str], str] = {
+    ("reminders", "catch_up_window_minutes"): (
+        "no window applies: when several reminders of one session are overdue at once only "
+        "the latest goes out, and none after the session ended; remove the key"
+    ),
+}
 
 
 class ConfigError(SummitBotError):
@@ -26,7 +37,6 @@ class Reminders:
     default_offsets: tuple[int, ...] = (1440, 60, 10, 0)
     max_offsets: int = 6
     max_offset_minutes: int = 10080
-    catch_up_window_minutes: int = 1440
 
 
 @dataclass(frozen=True)
@@ -147,6 +157,17 @@ def _build(cls: type, path: str, data: Mapping[str, Any]) -> Any:
     return cls(**values)
 
 
+def _without_retired(source: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The file's keys less the retired ones, each logged with file, key and reason."""
+    kept = dict(data)
+    for (section, key), reason in RETIRED_KEYS.items():
+        values = kept.get(section)
+        if isinstance(values, dict) and key in values:
+            log.warning("%s: %s.%s is ignored: %s", source, section, key, reason)
+            kept[section] = {k: v for k, v in values.items() if k != key}
+    return kept
+
+
 def _check(settings: Settings) -> None:
     """Cross-field rules that types alone cannot express."""
     r = settings.reminders
@@ -183,6 +204,7 @@ def load_settings(
             raise ConfigError(f"{source}: not valid YAML: {exc}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: expected a mapping of keys at the top level")
+        data = _without_retired(source, data)
     try:
         settings: Settings = _build(Settings, "", data)
     except ConfigError as exc:

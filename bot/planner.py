@@ -23,7 +23,10 @@ class Prefs:
 
 @dataclass(frozen=True, order=True)
 class Planned:
-    """One reminder: when it goes out, for which session and offset."""
+    """One reminder: when it goes out, for which session and offset.
+
+    The scheduler keeps one job per Planned and fires it for every chat it fits.
+    """
 
     due: dt.datetime  # aware UTC; earlier than nominal when moved out of quiet hours
     session_id: str
@@ -34,6 +37,11 @@ class Planned:
     def nominal(self) -> dt.datetime:
         """When the reminder would go out without quiet hours."""
         return self.start - dt.timedelta(minutes=self.offset)
+
+    @property
+    def job_id(self) -> str:
+        """The scheduler's job id, deterministic: the same reminder gets it in every process."""
+        return f"remind:{self.session_id}:{self.offset}:{int(self.due.timestamp())}"
 
     @property
     def ref(self) -> str:

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -23,33 +22,12 @@ ALL = "*"
 FIRED = "fired"  # platform_refs kind that remembers which jobs ran, across restarts
 
 
-@dataclass(frozen=True, order=True)
-class Group:
-    """Every chat whose reminder for one session and offset is due at one instant."""
-
-    due: dt.datetime
-    session_id: str
-    offset: int
-    start: dt.datetime
-
-    @property
-    def job_id(self) -> str:
-        """Deterministic: the same reminder gets the same id in every process."""
-        return f"remind:{self.session_id}:{self.offset}:{int(self.due.timestamp())}"
-
-    @property
-    def ref(self) -> str:
-        """The ledger reference every row of this group carries."""
-        return Planned(self.due, self.session_id, self.offset, self.start).ref
-
-    @property
-    def nominal(self) -> dt.datetime:
-        """When the reminder is due without quiet hours."""
-        return self.start - dt.timedelta(minutes=self.offset)
-
-
 class ReminderScheduler:
-    """Plans reminder groups, keeps one APScheduler job per group, and fires them."""
+    """Plans reminder groups, keeps one APScheduler job per group, and fires them.
+
+    A group is one `Planned` reminder fired for every chat it fits: each chat whose reminder
+    for that session and offset is due at that instant.
+    """
 
     def __init__(
         self,
@@ -71,9 +49,9 @@ class ReminderScheduler:
             timezone=dt.UTC,
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
-        self._groups: dict[str, Group] = {}
+        self._groups: dict[str, Planned] = {}
         self._quiet: dict[str, list[Profile]] = {}  # quiet-hours profiles by session, cached
-        self._due: list[Group] = []
+        self._due: list[Planned] = []
         self._replan_lock = asyncio.Lock()
         self._fire_lock = asyncio.Lock()
 
@@ -115,14 +93,13 @@ class ReminderScheduler:
             profiles.extend(prefs for prefs, _ in self._quiet_prefs(schedule, session_id))
         return profiles
 
-    async def plan_groups(self, now: dt.datetime) -> dict[str, Group]:
+    async def plan_groups(self, now: dt.datetime) -> dict[str, Planned]:
         """The reminder groups worth running at `now`, by job id."""
         schedule = self.schedule()
-        groups: dict[str, Group] = {}
+        groups: dict[str, Planned] = {}
         for prefs in await self._profiles(schedule):
             for p in plan(schedule, prefs, now):
-                group = Group(p.due, p.session_id, p.offset, p.start)
-                groups[group.job_id] = group
+                groups[p.job_id] = p
         return groups
 
     async def replan(self) -> None:
@@ -162,7 +139,7 @@ class ReminderScheduler:
         await self.fire_many(due)
         return len(due)
 
-    async def _job(self, group: Group) -> None:
+    async def _job(self, group: Planned) -> None:
         """An APScheduler job: queue the group; jobs due together are written together."""
         self._due.append(group)
         await asyncio.sleep(0)  # let the other jobs of this instant queue theirs
@@ -170,11 +147,11 @@ class ReminderScheduler:
             batch, self._due = self._due, []
             await self.fire_many(batch)
 
-    async def fire(self, group: Group) -> int:
+    async def fire(self, group: Planned) -> int:
         """Fire one group (see `fire_many`)."""
         return await self.fire_many([group])
 
-    async def fire_many(self, groups: list[Group]) -> int:
+    async def fire_many(self, groups: list[Planned]) -> int:
         """Write the groups' audiences into the ledger as pending rows, in one transaction.
 
         Then wake the delivery engine. A group whose session is over, moved or gone writes
@@ -205,7 +182,7 @@ class ReminderScheduler:
             self.on_enqueued()
         return added
 
-    async def _enqueue(self, group: Group, schedule: Schedule, now: dt.datetime) -> int:
+    async def _enqueue(self, group: Planned, schedule: Schedule, now: dt.datetime) -> int:
         session = schedule.session(group.session_id)
         if session is None or session.start != group.start or session.is_over(now):
             log.info("skipping %s: the session is over, moved or gone", group.job_id)

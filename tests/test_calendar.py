@@ -19,12 +19,12 @@ from bot.adapters.console import ConsoleAdapter
 from bot.adapters.memory import MemoryAdapter
 from bot.calendar import (
     MAX_LINK_LENGTH,
-    add_ics_parser,
     build_ics,
     calendar_reply,
-    cmd_ics,
     google_calendar_link,
 )
+from bot.cli.common import Context
+from bot.cli.ics import add_ics_parser, cmd_ics
 from bot.i18n import t
 from bot.messages import Attachment, Command, Message, Reply
 from bot.render import Reader
@@ -240,7 +240,7 @@ def test_cli_writes_the_ics_to_a_file_or_stdout(tmp_path: Path) -> None:
     target = tmp_path / "summit.ics"
     out, err = io.StringIO(), io.StringIO()
     args = ics_args("--session", "s1", "--session", "S2", "--lang", "zh_tw", "-o", str(target))
-    assert cmd_ics(args, out, err) == 0, err.getvalue()
+    assert cmd_ics(args, Context(out, err, lambda: BUILT)) == 0, err.getvalue()
     assert out.getvalue() == f"{target}: 2 sessions (zh-TW)\n"
     found = events(parse(target.read_bytes()))
     assert list(found) == ["s1@scms2020.summit-bot", "s2@scms2020.summit-bot"]
@@ -249,7 +249,7 @@ def test_cli_writes_the_ics_to_a_file_or_stdout(tmp_path: Path) -> None:
     # stdout: the bytes go to its binary buffer, untouched (CRLF line ends and all).
     raw = io.BytesIO()
     stdout = io.TextIOWrapper(raw, encoding="utf-8")
-    assert cmd_ics(ics_args(), stdout, err) == 0
+    assert cmd_ics(ics_args(), Context(stdout, err, lambda: BUILT)) == 0
     assert raw.getvalue().startswith(b"BEGIN:VCALENDAR\r\n")
     found = events(parse(raw.getvalue()))
     assert len(found) == 6  # every session, in the event's first language
@@ -258,9 +258,9 @@ def test_cli_writes_the_ics_to_a_file_or_stdout(tmp_path: Path) -> None:
 
 def test_cli_refuses_an_unknown_session_or_language() -> None:
     out, err = io.StringIO(), io.StringIO()
-    assert cmd_ics(ics_args("--session", "s9"), out, err) == 2
+    assert cmd_ics(ics_args("--session", "s9"), Context(out, err, lambda: BUILT)) == 2
     assert "no session 's9'; sessions: s1, s2, s3" in err.getvalue()
-    assert cmd_ics(ics_args("--lang", "klingon"), out, err) == 2
+    assert cmd_ics(ics_args("--lang", "klingon"), Context(out, err, lambda: BUILT)) == 2
     assert "unknown language 'klingon'" in err.getvalue()
     assert out.getvalue() == ""
 

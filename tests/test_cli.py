@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import logging
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.cli import main
+from bot.cli.common import Clock
+from bot.clock import utcnow
+from bot.config import load_settings
 from bot.store import Store
 from tests.drills.world import seed_subscribers
 
@@ -18,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEDULE = str(ROOT / "schedule.yaml")
 
 
-def run(*argv: str) -> tuple[int, str, str]:
+def run(*argv: str, clock: Clock = utcnow) -> tuple[int, str, str]:
     """Run the CLI in-process; returns status, stdout and stderr."""
     out, err = io.StringIO(), io.StringIO()
-    status = main(list(argv), out, err)
+    status = main(list(argv), clock=clock, out=out, err=err)
     return status, out.getvalue(), err.getvalue()
 
 
@@ -78,6 +84,42 @@ def test_check_changes_says_what_subscribers_would_be_told(tmp_path: Path) -> No
     assert "(3 subscriber(s) told)" in out and "queues up to 3 notice(s)" in out
     status, out, _ = run(*common, "--schedule", str(edited), "--lang", "zh-TW")
     assert "時間異動" in out
+
+
+def test_check_accepts_an_old_config_that_sets_the_retired_catch_up_window(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No release read reminders.catch_up_window_minutes: an old file still loads, with a
+    # warning naming file, key and why, since an operator's config must not stop a deploy.
+    config = tmp_path / "config.yaml"
+    config.write_text("reminders:\n  max_offsets: 5\n  catch_up_window_minutes: 1440\n")
+    with caplog.at_level(logging.WARNING, logger="bot.config"):
+        status, out, err = run("check", "--config", str(config), "--schedule", SCHEDULE)
+    assert status == 0 and "OK" in out and not err
+    (record,) = caplog.records
+    warning = record.getMessage()
+    assert record.levelno == logging.WARNING
+    assert f"{config}: reminders.catch_up_window_minutes is ignored" in warning
+    assert "only the latest goes out" in warning and "none after the session ended" in warning
+    assert load_settings(config, env={}).reminders.max_offsets == 5  # the rest still applies
+    config.write_text("reminders:\n  catch_up_minutes: 1440\n")  # a typo is still an error
+    status, _, err = run("check", "--config", str(config), "--schedule", SCHEDULE)
+    assert status == 1 and "reminders.catch_up_minutes: unknown key" in err
+
+
+def test_the_cli_reads_the_injected_clock_and_now_still_wins(tmp_path: Path) -> None:
+    before = dt.datetime(2020, 8, 10, tzinfo=dt.UTC)
+    after = dt.datetime(2020, 9, 30, tzinfo=dt.UTC)
+    _, early, _ = run("agenda", "--schedule", SCHEDULE, clock=lambda: before)
+    _, late, _ = run("agenda", "--schedule", SCHEDULE, clock=lambda: after)
+    assert "starts in 3 days 9 hours" in early and "starts in" not in late
+    _, pinned, _ = run(
+        "agenda", "--schedule", SCHEDULE, "--now", "2020-08-10T00:00Z", clock=lambda: after
+    )
+    assert pinned == early
+    target = tmp_path / "summit.ics"
+    status, _, _ = run("ics", "--schedule", SCHEDULE, "-o", str(target), clock=lambda: after)
+    assert status == 0 and "DTSTAMP:20200930T000000Z" in target.read_text(encoding="utf-8")
 
 
 def test_agenda_for_prague_in_english() -> None:

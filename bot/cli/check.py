@@ -1,0 +1,97 @@
+"""`summit-bot check [--changes]`: validate config and schedule; what a change would announce."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import TextIO
+
+from bot.app import open_store
+from bot.changes import diff, report_line, worth_notifying
+from bot.cli.common import Context, Subcommands, add_common, load_inputs, parse_instant
+from bot.config import Settings
+from bot.i18n import normalize_language
+from bot.schedule import Schedule, ScheduleError, parse_schedule
+from bot.store.urls import DEFAULT_SQLITE_FILE
+
+
+def add_check_parser(sub: Subcommands) -> None:
+    """Add `summit-bot check [--changes [--lang CODE] [--now ISO]]`."""
+    check = sub.add_parser("check", help="validate the schedule and the config; exit 1 on errors")
+    add_common(check)
+    check.add_argument(
+        "--changes",
+        action="store_true",
+        help="also list what subscribers would be told: the file against the schedule in force "
+        "in the database (DATABASE_URL, or the embedded SQLite file)",
+    )
+    check.add_argument("--lang", metavar="CODE", default="en", help="en or zh-TW (default en)")
+    check.add_argument(
+        "--now", metavar="ISO", type=parse_instant, help="pretend it is this instant"
+    )
+    check.set_defaults(handler=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace, context: Context) -> int:
+    """Validate config and schedule."""
+    out = context.out
+    loaded = load_inputs(args, context.err)
+    if loaded is None:
+        return 1
+    settings, schedule = loaded
+    timed = sum(1 for s in schedule.sessions if s.start)
+    print(
+        f"{schedule.source}: OK: {len(schedule.sessions)} sessions ({timed} with a time), "
+        f"languages {', '.join(schedule.event.languages)}",
+        file=out,
+    )
+    if not args.changes:
+        return 0
+    lang = normalize_language(args.lang) or schedule.event.languages[0]
+    now = args.now or context.clock()
+    return asyncio.run(_changes(settings, schedule, lang, now, out))
+
+
+async def _changes(
+    settings: Settings, schedule: Schedule, lang: str, now: dt.datetime, out: TextIO
+) -> int:
+    """What putting `schedule` in force would announce, and to how many subscribers."""
+    embedded = Path(settings.data_dir) / DEFAULT_SQLITE_FILE
+    if settings.database_url is None and not embedded.exists():
+        print(f"No database at {embedded} yet: the first start announces nothing.", file=out)
+        return 0
+    store = await open_store(settings)
+    try:
+        last = await store.last_schedule(schedule.event.id)
+        if last is None:
+            print("No schedule recorded yet: the next start records this one.", file=out)
+            return 0
+        revision, text = last
+        try:
+            old = parse_schedule(text, f"revision {revision}")
+        except ScheduleError:
+            print(f"Revision {revision} in force was written by another release.", file=out)
+            return 0
+        changes = diff(old, schedule)
+        if not changes:
+            print(f"Against revision {revision} in force: nothing to announce.", file=out)
+            return 0
+        print(f"Against revision {revision} in force, {len(changes)} change(s):", file=out)
+        total = 0
+        for change in changes:
+            line = report_line(change, schedule, lang)
+            if worth_notifying(change, now):
+                count = await store.count_subscribers(session_id=change.session_id)
+                total += count
+                line += f" ({count} subscriber(s) told)"
+            print(line, file=out)
+        print(
+            f"Putting it in force (saving it where the worker reads it, or starting the "
+            f"worker) queues up to {total} notice(s).",
+            file=out,
+        )
+    finally:
+        await store.close()
+    return 0

@@ -1,0 +1,171 @@
+"""`summit-bot run` and `summit-bot demo`: the worker, for real or rehearsed on this terminal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
+
+from bot.adapters import build_adapters
+from bot.adapters.base import Adapter
+from bot.adapters.console import ConsoleAdapter
+from bot.app import Worker, open_store, run_until_stopped, stop_on_signals
+from bot.cli.common import Clock, Context, Subcommands, add_common, load_inputs, parse_instant
+from bot.config import ConfigError, Settings
+from bot.reload import ScheduleTransform, shift_by
+from bot.schedule import Schedule
+from bot.store import WorkerLock
+
+
+def add_run_parser(sub: Subcommands) -> None:
+    """Add `summit-bot run [--rehearse START] [--console]`."""
+    run = sub.add_parser("run", help="run the worker until SIGTERM (the Procfile's worker)")
+    add_common(run)
+    run.add_argument(
+        "--rehearse",
+        metavar="START",
+        help="shift the schedule so the first session starts at START "
+        "(+MINUTES or an ISO date-time): a dress rehearsal",
+    )
+    run.add_argument(
+        "--console",
+        action="store_true",
+        help="chat on this terminal instead of the platforms whose tokens are set",
+    )
+    run.set_defaults(handler=cmd_run)
+
+
+def add_demo_parser(sub: Subcommands) -> None:
+    """Add `summit-bot demo [--lang CODE]`."""
+    demo = sub.add_parser("demo", help="a two-minute rehearsal on this terminal, no token needed")
+    add_common(demo)
+    demo.add_argument("--lang", metavar="CODE", default=None, help="the viewer's language")
+    demo.set_defaults(handler=cmd_demo)
+
+
+def rehearsal_shift(schedule: Schedule, spec: str, now: dt.datetime) -> dt.timedelta:
+    """How far to move the schedule so that its first timed session starts at `spec`."""
+    starts = [s.start for s in schedule.sessions if s.start is not None]
+    if not starts:
+        raise ValueError("the schedule has no session with a time to rehearse")
+    if spec.startswith("+"):
+        target = now + dt.timedelta(minutes=float(spec[1:]))
+    else:
+        target = parse_instant(spec)
+    return target - min(starts)
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def cmd_run(args: argparse.Namespace, context: Context) -> int:
+    """Run the worker with the adapters the environment chooses."""
+    loaded = load_inputs(args, context.err)
+    if loaded is None:
+        return 1
+    settings, schedule = loaded
+    transform = None
+    try:
+        adapters = build_adapters(os.environ, settings, console=args.console)
+        if args.rehearse:
+            # The same shift applies to every reload of the file during the rehearsal.
+            transform = shift_by(rehearsal_shift(schedule, args.rehearse, context.clock()))
+            schedule = transform(schedule)
+    except (ConfigError, ValueError, argparse.ArgumentTypeError) as exc:
+        print(f"error: {exc}", file=context.err)
+        return 2
+    _logging()
+    path = Path(args.schedule or settings.schedule)
+    return asyncio.run(_serve(settings, schedule, adapters, path, transform, context.clock))
+
+
+async def _serve(
+    settings: Settings,
+    schedule: Schedule,
+    adapters: list[Adapter],
+    path: Path,
+    transform: ScheduleTransform | None,
+    clock: Clock,
+) -> int:
+    store = await open_store(settings)
+    lock = WorkerLock(store.engine)
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    try:
+        # One worker per database; a second one (a rolling deploy) waits for the first.
+        if not await lock.wait(stop):
+            return 0
+        worker = Worker(
+            settings,
+            schedule,
+            store,
+            adapters,
+            clock,
+            schedule_path=path,
+            schedule_transform=transform,
+        )
+        await run_until_stopped(worker, stop, lock=lock)
+    finally:
+        await lock.release()
+        await store.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, context: Context) -> int:
+    """Rehearse session 1 two minutes from now on this terminal, with a temporary database."""
+    loaded = load_inputs(args, context.err)
+    if loaded is None:
+        return 1
+    settings, schedule = loaded
+    now = context.clock().replace(microsecond=0)
+    schedule = schedule.shifted(rehearsal_shift(schedule, "+2", now))
+    # Reminders one minute before and at the start, so that both arrive within the demo.
+    reminders = replace(settings.reminders, default_offsets=(1, 0))
+    with tempfile.TemporaryDirectory(prefix="summit-bot-demo-") as tmp:
+        settings = replace(settings, data_dir=tmp, database_url=None, reminders=reminders)
+        return asyncio.run(_demo(settings, schedule, args.lang, context.out, context.clock))
+
+
+async def _demo(
+    settings: Settings, schedule: Schedule, lang: str | None, out: TextIO, clock: Clock
+) -> int:
+    interactive = sys.stdin.isatty()
+    eof = asyncio.Event()
+    console = ConsoleAdapter(stdout=out, locale=lang, on_eof=eof.set, listen_at_start=False)
+    store = await open_store(settings)
+    worker = Worker(settings, schedule, store, [console], clock)
+    stop = asyncio.Event()
+    first = schedule.sessions[0]
+    assert first.start is not None
+    print(
+        f"summit-bot demo: session 1 is rehearsed to start at {first.start:%H:%M:%S} UTC, "
+        "about two minutes from now. Type commands (/help); Ctrl-C ends the demo.\n",
+        file=out,
+    )
+    runner = asyncio.create_task(run_until_stopped(worker, stop))
+    try:
+        await worker.started.wait()
+        for line in ("/start", f"/subscribe {first.id}"):
+            await console.type(line)
+        console.listen()  # the viewer's own commands come after the scripted ones
+        await worker.settle()
+        while not stop.is_set():
+            await asyncio.sleep(1)
+            over = clock() > first.start + dt.timedelta(seconds=5)
+            if over and (eof.is_set() or not interactive) and not await store.pending_count():
+                print("The demo's last reminder went out: goodbye.", file=out)
+                stop.set()
+        await runner
+    finally:
+        await store.close()
+    return 0
