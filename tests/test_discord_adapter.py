@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
+import discord.gateway
+import discord.http
 import pytest
 
 from bot.adapters import build_adapters
@@ -555,6 +557,41 @@ async def test_the_token_never_reaches_a_log(
     assert any(r.name.startswith("discord.") for r in caplog.records)
     assert rig.dc.token not in caplog.text
     assert "sending with token <redacted>" in caplog.text
+
+
+async def test_two_adapters_in_one_process_each_reach_their_own_server(
+    store: Store, schedule: Schedule, now: dt.datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # discord.py builds its URLs from process-wide class attributes; each adapter points its
+    # own client instead (REST, gateway, interaction answers), and leaves those alone.
+    api, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    async with FakeDiscord() as one, FakeDiscord() as two:
+        started: list[tuple[Rig, FakeGuild, FakeUser]] = []
+        try:
+            for dc in (one, two):
+                monkeypatch.setenv("DISCORD_API_BASE_URL", dc.api_base_url)
+                monkeypatch.setenv("DISCORD_GATEWAY_URL", dc.gateway_url)
+                user = dc.add_user("ana")
+                guild = dc.add_guild("Summit", members=[user.id])
+                settings = settings_for(guild, scheduled_events=False)
+                rig = await Rig(dc, store, schedule, settings, Clock(now)).start()
+                started.append((rig, guild, user))
+            for rig, guild, user in started:  # both connected at once, each to its own
+                dc = rig.dc
+                assert "subscribe" in [c["name"] for c in dc.commands(guild.id)]
+                answer = await rig.slash(
+                    "timezone", {"place": "Prague"}, user_id=user.id, guild_id=guild.id
+                )
+                assert "Prague, Czechia (Europe/Prague)" in text_of(answer.message)
+                hello = f"hello from {dc.api_base_url}"
+                await rig.adapter.send(Recipient(str(user.id)), Message(hello), key="1")
+                assert [text_of(m) for m in dc.dm_messages_to(user.id)] == [hello]
+                assert len(dc.requests_matching("POST", MESSAGES)) == 1
+        finally:
+            for rig, _, _ in started:
+                await rig.worker.stop()
+    assert api == discord.http.Route.BASE
+    assert gateway == discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
 
 
 def test_configuration_comes_from_the_environment() -> None:

@@ -122,9 +122,9 @@ def build_bot(dc: FakeDiscord, guild: FakeGuild, user: FakeUser) -> Bot:
 
 
 @pytest.fixture
-async def bot(fake_discord: FakeDiscord) -> AsyncIterator[Bot]:
+async def bot(stock_discord: FakeDiscord) -> AsyncIterator[Bot]:
     """A client connected to the fake, with its commands synced globally and to the guild."""
-    dc = fake_discord
+    dc = stock_discord
     user = dc.add_user("alice", global_name="Alice")
     guild = dc.add_guild("Summit", members=[user.id], preferred_locale="de")
     bot = build_bot(dc, guild, user)
@@ -435,7 +435,7 @@ async def test_gateway_raw_bad_token_and_zlib() -> None:
             assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == 4004
 
 
-async def test_bad_token_is_login_failure(fake_discord: FakeDiscord) -> None:
+async def test_bad_token_is_login_failure(stock_discord: FakeDiscord) -> None:
     """A wrong token fails at GET /users/@me with discord.LoginFailure."""
     client = discord.Client(intents=discord.Intents.default())
     with pytest.raises(discord.LoginFailure):

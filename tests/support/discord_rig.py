@@ -1,14 +1,17 @@
-"""Pytest plugin: a fake Discord server and helpers to point the real discord.py at it.
+"""Pytest plugin: a fake Discord server, and helpers to point discord.py at it.
 
-discord.py 2.7 has no base-URL option (``Client(proxy=...)`` is an HTTP proxy and would still
-ask for ``https://discord.com``), so the two class attributes it builds URLs from are set:
+The adapter points its own client at a server (``DISCORD_API_BASE_URL`` /
+``DISCORD_GATEWAY_URL``, see bot/adapters/discord/client.py), so ``fake_discord`` only sets
+those variables and leaves discord.py's process-wide URLs alone: an adapter that relied on
+them would try to reach the real Discord and fail.
+
+A stock ``discord.Client`` (the fake's own tests) has no per-client URL, so
+``stock_discord`` sets the two class attributes discord.py 2.7 builds URLs from:
 
 * ``discord.http.Route.BASE`` (REST, used by HTTPClient and the interaction webhook adapter);
 * ``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`` (a ``yarl.URL``; a plain ``Client``
   never calls ``GET /gateway``, it connects straight to this URL and later resumes at READY's
   ``resume_gateway_url``; ``AutoShardedClient`` reads the URL from ``GET /gateway/bot``).
-
-The production adapter can do the same from ``DISCORD_API_BASE_URL`` / ``DISCORD_GATEWAY_URL``.
 """
 
 # ruff: noqa: ASYNC109  (``timeout=`` mirrors asyncio.wait_for on purpose)
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import discord
 import discord.gateway
@@ -73,12 +76,18 @@ async def run_discord_client(
 
 @pytest.fixture
 async def fake_discord(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    """A running FakeDiscord with discord.py (and the DISCORD_* env vars) pointed at it."""
+    """A running FakeDiscord, named by the DISCORD_* env vars (discord.py's globals untouched)."""
     async with FakeDiscord() as dc:
-        restore = point_discord_at(dc.api_base_url, dc.gateway_url)
         monkeypatch.setenv("DISCORD_API_BASE_URL", dc.api_base_url)
         monkeypatch.setenv("DISCORD_GATEWAY_URL", dc.gateway_url)
-        try:
-            yield dc
-        finally:
-            restore()
+        yield dc
+
+
+@pytest.fixture
+def stock_discord(fake_discord: FakeDiscord) -> Iterator[FakeDiscord]:
+    """The fake, with discord.py's process-wide URLs pointed at it for a stock Client."""
+    restore = point_discord_at(fake_discord.api_base_url, fake_discord.gateway_url)
+    try:
+        yield fake_discord
+    finally:
+        restore()
