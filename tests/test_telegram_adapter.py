@@ -11,8 +11,10 @@ import asyncio
 import datetime as dt
 import importlib.util
 import logging
+import os
 import time
 import traceback
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -21,12 +23,14 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from telegram.error import RetryAfter as TgRetryAfter
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters import build_adapters
 from bot.adapters.base import Blocked, Migrated, Recipient, Rejected, RetryAfter, Transient
-from bot.adapters.bot_api import BotApiPoster, answer_error
 from bot.adapters.redaction import redact
-from bot.adapters.telegram import TelegramAdapter, Webhook, render_html
+from bot.adapters.telegram import TelegramAdapter, Webhook, answer_error, render_html, send_error
+from bot.adapters.telegram.bot_api import BotApiPoster
 from bot.app import Worker
 from bot.config import ConfigError, Settings, TelegramConfig, load_settings
 from bot.messages import Attachment, Button, Link, Message
@@ -567,11 +571,42 @@ async def test_replies_during_a_fan_out_share_the_platforms_rate(make_world: Wor
     assert len(sent) == 15 and world.tg.too_many_requests == 0
 
 
+# PTB 22 itself warns when it builds a RetryAfter, unless the process opted in to timedeltas
+# (PTB_TIMEDELTA); the adapter reads either form and leaves that process-wide switch alone.
+@pytest.mark.filterwarnings("ignore:Deprecated since version v22.2:DeprecationWarning")
 async def test_a_reply_caught_by_a_short_flood_wait_still_arrives(world: TelegramWorld) -> None:
     world.tg.fail_next("sendMessage", error=ApiError.too_many_requests(1))
     assert "Mayors' Summit" in await world.say(VIEWER, "/next")
     [refused, answered] = world.tg.requests("sendMessage", chat_id=VIEWER)
     assert not refused.ok and answered.ok
+
+
+@pytest.mark.parametrize("opted_in", [False, True])
+def test_flood_waits_read_in_either_form_ptb_gives(
+    opted_in: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if opted_in:  # PTB 22 gives a timedelta when asked to, whole seconds otherwise
+        monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    else:
+        monkeypatch.delenv("PTB_TIMEDELTA", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)  # PTB's own, when it builds one
+        flood = TgRetryAfter(3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        error = send_error(flood)
+    assert isinstance(error, RetryAfter) and error.seconds == 3
+    assert caught == []
+
+
+async def test_starting_leaves_the_process_environment_alone(
+    make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PTB_TIMEDELTA", raising=False)
+    before = dict(os.environ)
+    world = await make_world()
+    assert "Mayors' Summit" in await world.say(VIEWER, "/next")
+    assert dict(os.environ) == before
 
 
 async def test_a_retried_split_message_resumes_after_the_parts_sent(

@@ -7,9 +7,8 @@ about 3.5 ms of CPU per message on our machines, this path about 0.5 ms, which i
 core send 1,000 messages a second (BENCHMARKS.md, figure 2). aiohttp is already here, under
 discord.py.
 
-Answers map to the delivery engine's errors exactly as `telegram.send_error` maps PTB's
-exceptions: 429 → RetryAfter, a group turned supergroup → Migrated, 403 → Blocked,
-400 → Rejected, anything else (5xx, time-outs, refused connections) → Transient.
+Answers that are not `ok` map to the delivery engine's errors in errors.py (`answer_error`),
+next to the mapping of PTB's exceptions; a failed connection or a time-out is Transient.
 """
 
 from __future__ import annotations
@@ -22,7 +21,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.adapters.base import Blocked, Migrated, Rejected, RetryAfter, SendError, Transient
+from bot.adapters.base import Transient
+from bot.adapters.telegram.errors import answer_error
 
 
 def env_proxy(url: str) -> str | None:
@@ -31,27 +31,6 @@ def env_proxy(url: str) -> str | None:
     if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
         return None
     return urllib.request.getproxies().get(parts.scheme)
-
-
-def answer_error(status: int, answer: Any) -> SendError:
-    """The delivery engine's view of a Bot API answer that is not `ok`."""
-    if not isinstance(answer, dict):
-        return Transient(f"HTTP {status}: the answer is not a Bot API object")
-    code = answer.get("error_code") or status
-    reason = str(answer.get("description") or f"HTTP {status}")
-    parameters = answer.get("parameters") or {}
-    if not isinstance(parameters, dict):
-        parameters = {}
-    if code == 429:
-        wait = parameters.get("retry_after", 1)
-        return RetryAfter(float(wait) if isinstance(wait, int | float) else 1.0, reason)
-    if parameters.get("migrate_to_chat_id") is not None:
-        return Migrated(str(parameters["migrate_to_chat_id"]))
-    if code == 403:
-        return Blocked(reason)
-    if code == 400:
-        return Rejected(reason)
-    return Transient(reason)  # 401/404 (a revoked token), 409, 5xx: an operator must look
 
 
 class BotApiPoster:
