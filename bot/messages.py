@@ -58,8 +58,15 @@ class Message:
         return "\n".join(p for p in parts if p)
 
 
+@dataclass(frozen=True)
+class Expired:
+    """A ledger row that must not be sent any more, and why (recorded in the ledger)."""
+
+    reason: str
+
+
 # What a ledger row renders to: a message to send, or why it must not be sent any more.
-Rendered = Message | str
+Rendered = Message | Expired
 
 
 @dataclass(frozen=True)

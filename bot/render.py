@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.i18n import catalog, t
 from bot.i18n.formatting import (
@@ -30,6 +31,28 @@ class Reader:
     lang: str
     zone: str
     place: str | None = None  # "Medellín, Colombia"; None: the zone speaks for itself
+
+
+class ReadingPreferences(Protocol):
+    """What a chat chose about how it reads (the store's ChatRecord is one)."""
+
+    @property
+    def language(self) -> str | None:
+        """The chat's language; None: not chosen."""
+
+    @property
+    def timezone(self) -> str | None:
+        """The chat's zone; None: the event's."""
+
+    @property
+    def tz_label(self) -> str | None:
+        """The place the chat named for its zone, in its language."""
+
+
+def reader_of(chat: ReadingPreferences, schedule: Schedule) -> Reader:
+    """How this chat reads: its language and zone, or the defaults."""
+    lang = chat.language or catalog(None).code
+    return Reader(lang, chat.timezone or schedule.event.timezone, chat.tz_label)
 
 
 def text(value: Text, reader: Reader, schedule: Schedule) -> str:

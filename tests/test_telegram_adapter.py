@@ -29,8 +29,8 @@ from bot.adapters.redaction import redact
 from bot.adapters.telegram import TelegramAdapter, Webhook, render_html
 from bot.app import Worker
 from bot.config import ConfigError, Settings, TelegramConfig, load_settings
+from bot.delivery.pacing import PlatformPacer
 from bot.messages import Attachment, Button, Link, Message
-from bot.ratelimit import PlatformPacer
 from bot.store import Store
 from tests.core_harness import S1, Clock, summit
 from tests.drills.world import free_port, seed_subscribers
