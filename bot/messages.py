@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from bot.constants import ChatKind
+
 
 @dataclass(frozen=True)
 class Link:
@@ -79,7 +81,7 @@ class Command:
     name: str  # without slash or bot suffix, lower case: "subscribe"
     args: tuple[str, ...] = ()
     text: str = ""  # the whole argument string as typed, for free-text arguments
-    chat_kind: str = "private"  # "private" | "group" | "channel"
+    chat_kind: str = ChatKind.PRIVATE  # a ChatKind: "private" | "group" | "channel"
     locale_hint: str | None = None  # the platform's language for the user, e.g. "zh-hant"
     is_admin: bool = True  # in a group: whether the user may change the group's settings
     extra: dict[str, str] = field(default_factory=dict)  # platform facts, e.g. coordinates
