@@ -32,6 +32,10 @@ class Reader:
     zone: str
     place: str | None = None  # "Medellín, Colombia"; None: the zone speaks for itself
 
+    def where(self) -> str:
+        """The place the reader chose, else their zone's city in their language."""
+        return self.place or place_name(self.zone, self.lang)
+
 
 class ReadingPreferences(Protocol):
     """What a chat chose about how it reads (the store's ChatRecord is one)."""
@@ -138,7 +142,7 @@ def _duration(session: Session, reader: Reader) -> str:
 
 def zone_line(reader: Reader, schedule: Schedule, *, chosen: bool) -> str:
     """Which zone the times are in, and how to change it when the reader never chose one."""
-    place = reader.place or place_name(reader.zone, reader.lang)
+    place = reader.where()
     line = t("agenda.times_in", reader.lang, place=place, zone=reader.zone)
     return line if chosen else f"{line}\n{t('agenda.set_zone_hint', reader.lang)}"
 

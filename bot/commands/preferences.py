@@ -7,7 +7,7 @@ from dataclasses import replace
 from bot.commands.context import CommandContext, Handler, quiet_hours, say
 from bot.constants import ChatKind
 from bot.i18n import catalog, languages, normalize_language, t
-from bot.i18n.formatting import format_when, place_name
+from bot.i18n.formatting import format_when
 from bot.inputs import InputError, describe_offsets, format_quiet, parse_offsets, parse_quiet
 from bot.messages import Button, Command, Reply
 from bot.render import text
@@ -36,7 +36,7 @@ class PreferenceCommands:
         lang = reader.lang
         query = cmd.text.strip()
         if not query:
-            place = reader.place or place_name(reader.zone, lang)
+            place = reader.where()
             return say(t("timezone.current", lang, place=place, zone=reader.zone))
         result = resolve_timezone(query, lang)
         if result.match is None and result.choices:
@@ -191,7 +191,7 @@ class PreferenceCommands:
         reader = self.ctx.reader(chat)
         lang = reader.lang
         value = cmd.text.strip().lower()
-        place = reader.place or place_name(reader.zone, lang)
+        place = reader.where()
         if not value:
             return say(
                 t("quiet.current", lang, quiet=format_quiet(quiet_hours(chat), lang), place=place)

@@ -10,7 +10,6 @@ from bot.commands.permissions import is_organizer
 from bot.commands.registry import HELP_ORDER
 from bot.constants import ALL_SESSIONS
 from bot.i18n import catalog, languages, t
-from bot.i18n.formatting import place_name
 from bot.inputs import describe_offsets, format_quiet
 from bot.messages import Button, Command, Message, Reply
 from bot.render import Reader, render_agenda, render_session, text
@@ -44,7 +43,7 @@ class ViewerCommands:
         schedule = self.ctx.schedule()
         reader = self.ctx.reader(chat)
         lang = reader.lang
-        place = reader.place or place_name(reader.zone, lang)
+        place = reader.where()
         body = t("start.body", lang, language=catalog(lang).name, place=place, zone=reader.zone)
         buttons = (
             (
@@ -197,7 +196,7 @@ class ViewerCommands:
             lines += self.ctx.session_list(reader, [s for s in schedule.sessions if s.id in subs])
         else:
             lines = [t("mysubs.none", lang)]
-        place = reader.place or place_name(reader.zone, lang)
+        place = reader.where()
         lines += [
             "",
             t("mysubs.language", lang, language=catalog(lang).name),
