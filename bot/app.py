@@ -13,15 +13,16 @@ from functools import partial
 from pathlib import Path
 
 from bot.adapters.base import Adapter, MenuEntry
+from bot.broadcasts import Broadcasts
 from bot.changes import render_notice_row
 from bot.clock import utcnow
-from bot.commands import Commands, Services
+from bot.commands import CommandContext, Commands, OrganizerCommands
 from bot.config import Settings
-from bot.delivery import EVERY_LANGUAGE, DeliveryEngine, Renderer
+from bot.constants import ALL_SESSIONS, EVERY_LANGUAGE, ChatKind, DeliveryKind
+from bot.delivery import DeliveryEngine, Renderer
 from bot.i18n import languages, t
 from bot.messages import Command, Reply
-from bot.reload import Reloader, ReloadResult, ScheduleTransform, reload_reply
-from bot.render import Reader
+from bot.reload import Reloader, ReloadResult, ScheduleTransform, ScheduleWatcher
 from bot.schedule import Schedule
 from bot.scheduler import ReminderScheduler
 from bot.store import Store, WorkerLock, normalize_database_url
@@ -52,42 +53,55 @@ class Worker:
         self.store = store
         self.adapters = {a.platform: a for a in adapters}
         self.clock = clock
+        self.broadcasts = Broadcasts(store, settings)
+        self.reloader = Reloader(
+            self,
+            store,
+            settings,
+            clock,
+            # Late-bound: the engine is built next, with the notices' renderer from here.
+            lambda: self.delivery.wake(),
+            path=self.schedule_path,
+            transform=schedule_transform,
+        )
+        self.watcher = ScheduleWatcher(self.reloader)
+        renderer = Renderer(
+            lambda: self.schedule,
+            {
+                DeliveryKind.BROADCAST: self.broadcasts.render_row,
+                DeliveryKind.NOTICE: partial(render_notice_row, removed=self.reloader.removed),
+            },
+        )
         self.delivery = DeliveryEngine(
-            store, self.adapters, Renderer(lambda: self.schedule), settings.delivery, clock
+            store,
+            self.adapters,
+            renderer,
+            settings.delivery,
+            clock,
+            idle_hooks=(self._finish_broadcasts,),
         )
         self.scheduler = ReminderScheduler(
             store, settings.reminders, lambda: self.schedule, clock, self.delivery.wake
         )
-        self.commands = Commands(
-            Services(
-                store,
-                settings,
-                lambda: self.schedule,
-                clock,
-                self.request_replan,
-                wake=self.delivery.wake,
-                next_jobs=self.scheduler.next_jobs,
-                reload=self._reload_reply,
-            )
+        context = CommandContext(
+            store, settings, lambda: self.schedule, clock, self.request_replan
         )
-        self.delivery.renderer.kinds["broadcast"] = self.commands.broadcasts.render_row
-        self.delivery.idle_hooks.append(self._finish_broadcasts)
-        self.reloader = Reloader(self)
-        self.delivery.renderer.kinds["notice"] = partial(
-            render_notice_row, removed=self.reloader.removed
+        organizer = OrganizerCommands(
+            context,
+            self.broadcasts,
+            wake=self.delivery.wake,
+            next_jobs=self.scheduler.next_jobs,
+            reload=self.reload,
         )
+        self.commands = Commands(context, organizer)
         self._replan_wanted = asyncio.Event()
         self._replanner: asyncio.Task[None] | None = None
         self._accepting = False
         self.started = asyncio.Event()  # set once commands are taken
 
-    async def _reload_reply(self, cmd: Command, reader: Reader) -> Reply:
-        """/reload from an organizer (checked and audited by the commands)."""
-        return await reload_reply(self, cmd, reader)
-
     async def _finish_broadcasts(self) -> None:
         """Broadcasts whose every row is final are done: queue their authors' reports."""
-        if await self.commands.broadcasts.finish_done(now=self.clock()):
+        if await self.broadcasts.finish_done(now=self.clock()):
             self.delivery.wake()
 
     async def request_replan(self) -> None:
@@ -124,11 +138,11 @@ class Worker:
                 continue
             for chat_id in ids:
                 chat, _ = await self.store.get_or_create_chat(
-                    platform, chat_id, kind="channel", language=EVERY_LANGUAGE, now=now
+                    platform, chat_id, kind=ChatKind.CHANNEL, language=EVERY_LANGUAGE, now=now
                 )
                 if chat.language != EVERY_LANGUAGE:
                     await self.store.update_chat(chat.pk, language=EVERY_LANGUAGE, now=now)
-                await self.store.subscribe(chat.pk, "*", now=now)
+                await self.store.subscribe(chat.pk, ALL_SESSIONS, now=now)
 
     async def replace_schedule(self, schedule: Schedule) -> None:
         """Put a new schedule in force: re-plan reminders, tell the platforms."""
@@ -227,7 +241,7 @@ class Worker:
             await self.delivery.start()
             await self.scheduler.start()
             self._replanner = asyncio.create_task(self._replan_loop(), name="replan")
-            self.reloader.start()  # the file watcher and SIGHUP
+            self.watcher.start()  # the file watcher and SIGHUP
         else:
             await self.store.requeue_inflight(now=self.clock())
             await self.scheduler.replan()
@@ -236,7 +250,7 @@ class Worker:
     async def stop(self) -> None:
         """Stop taking commands and jobs, let in-flight sends finish, then disconnect."""
         self._accepting = False
-        await self.reloader.stop()  # before the scheduler: a reload re-plans
+        await self.watcher.stop()  # before the scheduler: a reload re-plans
         self.scheduler.shutdown()
         if self._replanner is not None:
             self._replanner.cancel()

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.config import Settings
+from bot.constants import BroadcastStatus, DeliveryKind, DeliveryStatus
 from bot.errors import SummitBotError
 from bot.i18n import normalize_language, t
-from bot.messages import Message, Rendered
-from bot.organizers import organizer_chats
+from bot.messages import Expired, Message, Rendered
 from bot.render import Reader, text
 from bot.schedule import Schedule
 from bot.store import Claimed, NewDelivery, Store
@@ -146,12 +146,12 @@ class Broadcasts:
             # A report row is not one of the broadcast's own rows, so it is not counted in it.
             return await self.report(int(row.ref.split(":")[1]), reader.lang, schedule, now)
         if row.broadcast_id is None:
-            return "broadcast row without a broadcast"
+            return Expired("broadcast row without a broadcast")
         record = await self.store.get_broadcast(row.broadcast_id)
         if record is None:
-            return "broadcast deleted"
-        if record.status == "cancelled":
-            return "broadcast cancelled"
+            return Expired("broadcast deleted")
+        if record.status == BroadcastStatus.CANCELLED:
+            return Expired("broadcast cancelled")
         body = pick_text(record.texts, reader.lang, schedule)
         if record.created_by == SYSTEM:
             return Message(body)
@@ -170,15 +170,15 @@ class Broadcasts:
         counts = await self.store.delivery_counts(broadcast_id=broadcast_id)
         started = record.send_at if record else now
         elapsed = max((now - started).total_seconds(), 0.0)
-        waiting = counts.get("pending", 0) + counts.get("sending", 0)
+        waiting = counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0)
         key = "broadcast.progress" if waiting else "broadcast.report"
         body = t(
             key,
             lang,
             id=broadcast_id,
-            sent=counts.get("sent", 0),
-            blocked=counts.get("blocked", 0),
-            failed=counts.get("failed", 0),
+            sent=counts.get(DeliveryStatus.SENT, 0),
+            blocked=counts.get(DeliveryStatus.BLOCKED, 0),
+            failed=counts.get(DeliveryStatus.FAILED, 0),
             waiting=waiting,
             elapsed=f"{elapsed:.0f}",
         )
@@ -187,32 +187,36 @@ class Broadcasts:
     async def enqueue(self, broadcast_id: int, *, now: dt.datetime) -> int:
         """Put a confirmed broadcast into the ledger for its audience, due at its send time."""
         record = await self.store.get_broadcast(broadcast_id)
-        if record is None or record.status not in ("draft", "scheduled"):
+        if record is None or record.status not in (
+            BroadcastStatus.DRAFT,
+            BroadcastStatus.SCHEDULED,
+        ):
             return 0
         rows = await self.store.enqueue_broadcast(
             record.id, record.audience, due_at=record.send_at, now=now
         )
-        await self.store.set_broadcast_status(record.id, "sending", now=now)
+        await self.store.set_broadcast_status(record.id, BroadcastStatus.SENDING, now=now)
         return rows
 
     async def cancel(self, broadcast_id: int, *, now: dt.datetime) -> int:
         """Stop a broadcast: its rows not yet sent expire; returns how many."""
-        await self.store.set_broadcast_status(broadcast_id, "cancelled", now=now)
+        await self.store.set_broadcast_status(broadcast_id, BroadcastStatus.CANCELLED, now=now)
         return await self.store.cancel_broadcast_rows(broadcast_id, now=now)
 
     async def finish_done(self, *, now: dt.datetime) -> list[int]:
         """Mark broadcasts whose rows are all final as done and queue their final report."""
         finished = []
-        for record in await self.store.broadcasts(status="sending"):
+        for record in await self.store.broadcasts(status=BroadcastStatus.SENDING):
             counts = await self.store.delivery_counts(broadcast_id=record.id)
-            if counts.get("pending", 0) or counts.get("sending", 0):
+            if counts.get(DeliveryStatus.PENDING, 0) or counts.get(DeliveryStatus.SENDING, 0):
                 continue
-            await self.store.set_broadcast_status(record.id, "done", now=now)
+            await self.store.set_broadcast_status(record.id, BroadcastStatus.DONE, now=now)
             finished.append(record.id)
             author = await self._author_chat(record.created_by)
             if author is not None:
                 await self.store.enqueue_chats(
-                    [NewDelivery(author, "broadcast", f"report:{record.id}", now)], now=now
+                    [NewDelivery(author, DeliveryKind.BROADCAST, f"report:{record.id}", now)],
+                    now=now,
                 )
             log.info("broadcast %d done: %s", record.id, counts)
         return finished
@@ -225,12 +229,18 @@ class Broadcasts:
 
 
 async def notify_organizers(
-    store: Store, settings: Settings, texts: Mapping[str, str], *, key: str, now: dt.datetime
+    store: Store,
+    organizers: Iterable[tuple[str, str]],
+    texts: Mapping[str, str],
+    *,
+    key: str,
+    now: dt.datetime,
 ) -> int:
     """Send a text (by language) to every organizer who has a chat with the bot; idempotent
-    per `key`. Returns the rows queued."""
+    per `key`. `organizers`: (platform, chat id) of their private chats. Returns the rows
+    queued."""
     pks = []
-    for platform, chat_id in organizer_chats(settings):
+    for platform, chat_id in organizers:
         chat = await store.get_chat(platform, chat_id)
         if chat is not None:
             pks.append(chat.pk)
@@ -244,7 +254,10 @@ async def notify_organizers(
         audience={"kind": "organizers"},
         send_at=now,
         now=now,
-        status="sending",
+        status=BroadcastStatus.SENDING,
     )
-    rows = [NewDelivery(pk, "broadcast", f"org:{key}", now, broadcast_id=record.id) for pk in pks]
+    rows = [
+        NewDelivery(pk, DeliveryKind.BROADCAST, f"org:{key}", now, broadcast_id=record.id)
+        for pk in pks
+    ]
     return await store.enqueue_chats(rows, now=now)

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from bot.constants import ChatKind
 from bot.i18n import catalog, t
 from bot.i18n.formatting import format_date, format_when, place_name
-from bot.messages import Message
+from bot.messages import Expired, Message, Rendered
 from bot.render import Reader, stream_links, text, when_line
 from bot.schedule import Schedule, Session
 from bot.store import Claimed
@@ -121,8 +122,8 @@ async def render_notice_row(
     now: dt.datetime,
     *,
     removed: Mapping[str, Session] | None = None,
-) -> Message | str:
-    """A change notice for one reader; a reason string when a later change superseded it.
+) -> Rendered:
+    """A change notice for one reader; Expired when a later change superseded it.
 
     `removed` holds the sessions taken out of the schedule (seen by this process, or found in
     the version recorded before), for a cancelled one's title; without it the notice names
@@ -135,10 +136,10 @@ async def render_notice_row(
     lang = reader.lang
     if kind == CANCELLED:
         if session is not None:
-            return "session is back on the schedule"
+            return Expired("session is back on the schedule")
         old = (removed or {}).get(session_id)
         if old is not None and old.is_over(now):
-            return "the cancelled session would have ended by now"
+            return Expired("the cancelled session would have ended by now")
         title = (
             text(old.title, reader, schedule)
             if old
@@ -148,14 +149,14 @@ async def render_notice_row(
             t("changes.cancelled_body", lang), title=t("changes.cancelled", lang, title=title)
         )
     if session is None:
-        return "session removed from the schedule"
+        return Expired("session removed from the schedule")
     if session.is_over(now):
-        return "session ended before delivery"
+        return Expired("session ended before delivery")
     title = text(session.title, reader, schedule)
     when = when_line(session, reader, schedule)
     if kind in (MOVED, TIME):
         if detail != when_key(session):
-            return "the session's time changed again since this notice"
+            return Expired("the session's time changed again since this notice")
         lines = [t(f"changes.{kind}_body", lang, when=when)]
         if session.start is not None:
             lines.append(t("changes.reminders_follow", lang))
@@ -169,15 +170,15 @@ async def render_notice_row(
     if kind == LINK:
         languages, _, digest = detail.rpartition(":")
         if digest != links_digest(session):
-            return "the session's links changed again since this notice"
+            return Expired("the session's links changed again since this notice")
         links = stream_links(session, reader, schedule)
         if not links:
-            return "the session has no link"
+            return Expired("the session has no link")
         stream_lang = session.stream_language(lang, schedule.event.languages)
         # A reader whose own link did not change hears nothing; a channel serving every
         # language gets the notice whichever language's link is new.
-        if stream_lang not in languages.split("+") and row.chat.kind != "channel":
-            return "the reader's link did not change"
+        if stream_lang not in languages.split("+") and row.chat.kind != ChatKind.CHANNEL:
+            return Expired("the reader's link did not change")
         body = [t("changes.link_body", lang, link=links[0].url), when]
         return Message(
             "\n".join(body),
@@ -185,7 +186,7 @@ async def render_notice_row(
             links=links,
             when=session.start,
         )
-    return f"unknown notice {row.ref!r}"
+    return Expired(f"unknown notice {row.ref!r}")
 
 
 # --- organizers' report ------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from bot.constants import ChatKind
+
 
 @dataclass(frozen=True)
 class Link:
@@ -58,8 +60,15 @@ class Message:
         return "\n".join(p for p in parts if p)
 
 
+@dataclass(frozen=True)
+class Expired:
+    """A ledger row that must not be sent any more, and why (recorded in the ledger)."""
+
+    reason: str
+
+
 # What a ledger row renders to: a message to send, or why it must not be sent any more.
-Rendered = Message | str
+Rendered = Message | Expired
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,7 @@ class Command:
     name: str  # without slash or bot suffix, lower case: "subscribe"
     args: tuple[str, ...] = ()
     text: str = ""  # the whole argument string as typed, for free-text arguments
-    chat_kind: str = "private"  # "private" | "group" | "channel"
+    chat_kind: str = ChatKind.PRIVATE  # a ChatKind: "private" | "group" | "channel"
     locale_hint: str | None = None  # the platform's language for the user, e.g. "zh-hant"
     is_admin: bool = True  # in a group: whether the user may change the group's settings
     extra: dict[str, str] = field(default_factory=dict)  # platform facts, e.g. coordinates

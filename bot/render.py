@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.i18n import catalog, t
 from bot.i18n.formatting import (
@@ -30,6 +31,32 @@ class Reader:
     lang: str
     zone: str
     place: str | None = None  # "Medellín, Colombia"; None: the zone speaks for itself
+
+    def where(self) -> str:
+        """The place the reader chose, else their zone's city in their language."""
+        return self.place or place_name(self.zone, self.lang)
+
+
+class ReadingPreferences(Protocol):
+    """What a chat chose about how it reads (the store's ChatRecord is one)."""
+
+    @property
+    def language(self) -> str | None:
+        """The chat's language; None: not chosen."""
+
+    @property
+    def timezone(self) -> str | None:
+        """The chat's zone; None: the event's."""
+
+    @property
+    def tz_label(self) -> str | None:
+        """The place the chat named for its zone, in its language."""
+
+
+def reader_of(chat: ReadingPreferences, schedule: Schedule) -> Reader:
+    """How this chat reads: its language and zone, or the defaults."""
+    lang = chat.language or catalog(None).code
+    return Reader(lang, chat.timezone or schedule.event.timezone, chat.tz_label)
 
 
 def text(value: Text, reader: Reader, schedule: Schedule) -> str:
@@ -115,7 +142,7 @@ def _duration(session: Session, reader: Reader) -> str:
 
 def zone_line(reader: Reader, schedule: Schedule, *, chosen: bool) -> str:
     """Which zone the times are in, and how to change it when the reader never chose one."""
-    place = reader.place or place_name(reader.zone, reader.lang)
+    place = reader.where()
     line = t("agenda.times_in", reader.lang, place=place, zone=reader.zone)
     return line if chosen else f"{line}\n{t('agenda.set_zone_hint', reader.lang)}"
 

@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from bot.config import Reminders
+from bot.constants import ALL_SESSIONS
 from bot.planner import Planned, Prefs, parse_clock, plan
 from bot.schedule import Schedule
 from bot.store import Store
@@ -18,7 +19,6 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 Profile = tuple[str | None, str, str, tuple[int, ...] | None]  # zone, quiet start/end, offsets
-ALL = "*"
 FIRED = "fired"  # platform_refs kind that remembers which jobs ran, across restarts
 
 
@@ -69,7 +69,7 @@ class ReminderScheduler:
         """Planning preferences of the session's subscribers with quiet hours (cached)."""
         default = self.settings.default_offsets
         found = []
-        for profile in (*self._quiet.get(session_id, ()), *self._quiet.get(ALL, ())):
+        for profile in (*self._quiet.get(session_id, ()), *self._quiet.get(ALL_SESSIONS, ())):
             zone, begin, end, offsets = profile
             prefs = Prefs(
                 zone or schedule.event.timezone,

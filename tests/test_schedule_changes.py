@@ -441,40 +441,40 @@ async def test_the_file_watcher_reloads_a_changed_file_once_it_is_written(
     live: Harness, schedule_file: Path
 ) -> None:
     await live.say("/subscribe s2", chat_id="100")
-    reloader = live.worker.reloader
-    assert await reloader.check() is None  # nothing changed
+    watcher = live.worker.watcher
+    assert await watcher.check() is None  # nothing changed
     edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
-    assert await reloader.check() is None  # it may still be being written: look again
-    result = await reloader.check()
+    assert await watcher.check() is None  # it may still be being written: look again
+    result = await watcher.check()
     assert result is not None and [c.kind for c in result.changes] == [MOVED]
-    assert await reloader.check() is None
+    assert await watcher.check() is None
     assert "has moved" in (viewers(await live.at(NOW))["100"].title or "")
 
 
 async def test_the_polling_watcher_runs_on_its_own(live: Harness, schedule_file: Path) -> None:
-    reloader = live.worker.reloader
-    reloader.interval = 0.01
-    reloader.start_watching()
+    watcher = live.worker.watcher
+    watcher.interval = 0.01
+    watcher.start_watching()
     try:
         edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
-        await asyncio.wait_for(reloader.reloaded.wait(), timeout=5)
+        await asyncio.wait_for(live.worker.reloader.reloaded.wait(), timeout=5)
     finally:
-        await reloader.stop()
+        await watcher.stop()
     s2 = live.worker.schedule.session("s2")
     assert s2 is not None and s2.start == S2 + dt.timedelta(minutes=30)
 
 
 async def test_sighup_reloads_the_schedule(live: Harness, schedule_file: Path) -> None:
     before = signal.getsignal(signal.SIGHUP)
-    reloader = live.worker.reloader
-    assert reloader.install_sighup()
+    watcher = live.worker.watcher
+    assert watcher.install_sighup()
     try:
         edit(schedule_file, "s3", 'start: "17:00"', 'start: "16:00"')
         os.kill(os.getpid(), signal.SIGHUP)
-        await asyncio.wait_for(reloader.reloaded.wait(), timeout=5)
-        await reloader.wait_idle()
+        await asyncio.wait_for(live.worker.reloader.reloaded.wait(), timeout=5)
+        await watcher.wait_idle()
     finally:
-        reloader.remove_sighup()
+        watcher.remove_sighup()
     assert signal.getsignal(signal.SIGHUP) == before
     s3 = live.worker.schedule.session("s3")
     assert s3 is not None and s3.start == S3 - HOUR

@@ -33,8 +33,8 @@ from bot.adapters.telegram import TelegramAdapter, Webhook, answer_error, render
 from bot.adapters.telegram.bot_api import BotApiPoster
 from bot.app import Worker
 from bot.config import ConfigError, Settings, TelegramConfig, load_settings
+from bot.delivery.pacing import PlatformPacer
 from bot.messages import Attachment, Button, Link, Message
-from bot.ratelimit import PlatformPacer
 from bot.store import Store
 from tests.drills.world import free_port, seed_subscribers
 from tests.fakes.telegram import ApiError, Drop, FakeTelegram, Request, Stall, parse_html

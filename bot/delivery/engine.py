@@ -1,4 +1,4 @@
-"""Drains the ledger: claim, render, pace, send, record the outcome, retry."""
+"""The delivery engine: one drain loop per platform (claim, render, pace, send, record, retry)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 from bot.adapters.base import (
     Adapter,
@@ -21,110 +20,20 @@ from bot.adapters.base import (
     Transient,
     parts_of,
 )
-from bot.commands import reader_of
 from bot.config import Delivery as DeliverySettings
-from bot.messages import Rendered
+from bot.constants import ChatKind
+from bot.delivery.pacing import PlatformPacer
+from bot.delivery.progress import Progress
+from bot.delivery.recording import SentMarks, record_outcome
+from bot.delivery.rendering import RenderCache, Renderer
+from bot.messages import Expired
 from bot.planner import is_quiet
-from bot.ratelimit import PlatformPacer
-from bot.render import Reader, combine, render_reminder
-from bot.schedule import Schedule
 from bot.store import Claimed, Store
 
 log = logging.getLogger(__name__)
 
-EVERY_LANGUAGE = "*"  # the language of an announcement channel: all of the event's
-
-
-@dataclass
-class Progress:
-    """Counts of one platform's fan-out, for the progress log."""
-
-    started: float = field(default_factory=time.monotonic)
-    sent: int = 0
-    blocked: int = 0
-    failed: int = 0
-    expired: int = 0
-
-    def line(self) -> str:
-        """A log line: counts, elapsed time and rate."""
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        return (
-            f"sent {self.sent}, blocked {self.blocked}, failed {self.failed}, "
-            f"expired {self.expired}, {elapsed:.1f} s, {self.sent / elapsed:.1f} msg/s"
-        )
-
-
-# Renders one kind of ledger row for one reader at `now`: a message, or why it must not go.
-KindRenderer = Callable[[Claimed, Schedule, Reader, dt.datetime], Awaitable[Rendered]]
-# The kinds whose message depends only on the row's kind, ref, session and broadcast, the
-# reader and the second it is read in (not on the chat otherwise): one rendering serves
-# every row alike within a batch, so a fan-out renders once per language and zone.
-SHARED_KINDS = frozenset({"reminder", "broadcast", "notice"})
-
-
-async def render_reminder_row(
-    row: Claimed, schedule: Schedule, reader: Reader, now: dt.datetime
-) -> Rendered:
-    """A reminder, worded for `now`; expired if its session moved, ended or is gone."""
-    session = schedule.session(row.session_id or "")
-    if session is None:
-        return "session removed from the schedule"
-    if session.start is None or not row.ref.endswith(f":{int(session.start.timestamp())}"):
-        return "session moved since this reminder was planned"
-    message = render_reminder(schedule, session, reader, now)
-    return message if message is not None else "session ended before delivery"
-
-
-class Renderer:
-    """Turns a claimed ledger row into the message its recipient reads, or a reason not to.
-
-    Each kind of row has its renderer in the module that owns that kind (reminders here,
-    broadcasts in bot/broadcasts.py, schedule-change notices in bot/changes.py).
-    """
-
-    def __init__(self, schedule: Callable[[], Schedule]) -> None:
-        self.schedule = schedule
-        self.kinds: dict[str, KindRenderer] = {"reminder": render_reminder_row}
-
-    async def render(self, row: Claimed, now: dt.datetime) -> Rendered:
-        """The message for this row at `now`; a string says why it expired instead."""
-        schedule = self.schedule()
-        if row.chat.language == EVERY_LANGUAGE:
-            # An announcement channel: one message in each of the event's languages.
-            versions = []
-            for lang in schedule.event.languages:
-                chat = replace(row.chat, language=lang)
-                version = await self.render(replace(row, chat=chat), now)
-                if isinstance(version, str):
-                    return version
-                versions.append(version)
-            return combine(versions)
-        kind = self.kinds.get(row.kind)
-        if kind is None:
-            return f"no renderer for {row.kind!r} rows"
-        return await kind(row, schedule, reader_of(row.chat, schedule), now)
-
-    async def render_shared(
-        self, row: Claimed, now: dt.datetime, cache: dict[tuple[object, ...], Rendered]
-    ) -> Rendered:
-        """`render`, reusing what `cache` holds for a row alike read in the same second."""
-        if row.kind not in SHARED_KINDS:
-            return await self.render(row, now)
-        chat = row.chat
-        key = (
-            row.kind,
-            row.ref,
-            row.session_id,
-            row.broadcast_id,
-            chat.language,
-            chat.timezone,
-            chat.tz_label,
-            int(now.timestamp()),
-        )
-        found = cache.get(key)
-        if found is None:
-            found = cache[key] = await self.render(row, now)
-        return found
+# Run whenever a platform's queue runs dry (e.g. to report finished broadcasts).
+IdleHook = Callable[[], Awaitable[None]]
 
 
 class DeliveryEngine:
@@ -137,6 +46,8 @@ class DeliveryEngine:
         renderer: Renderer,
         settings: DeliverySettings,
         clock: Callable[[], dt.datetime],
+        *,
+        idle_hooks: Sequence[IdleHook] = (),
     ) -> None:
         self.store = store
         self.adapters = adapters
@@ -149,8 +60,7 @@ class DeliveryEngine:
         self._stopping = False
         self._unsure: set[str] = set()  # platforms whose last batch may have left orphans
         self.progress = {name: Progress() for name in adapters}
-        # Run whenever a platform's queue runs dry (e.g. to report finished broadcasts).
-        self.idle_hooks: list[Callable[[], Awaitable[None]]] = []
+        self.idle_hooks = tuple(idle_hooks)
 
     def wake(self, platform: str | None = None) -> None:
         """New rows may be due: look at the ledger now rather than at the next poll."""
@@ -216,8 +126,7 @@ class DeliveryEngine:
 
     def _report(self, platform: str) -> None:
         progress = self.progress[platform]
-        done = progress.sent + progress.blocked + progress.failed + progress.expired
-        if done:
+        if progress.done:
             log.info("%s fan-out finished: %s", platform, progress.line())
         self.progress[platform] = Progress()
 
@@ -244,8 +153,8 @@ class DeliveryEngine:
         # `in_flight` rows can have been sent without the ledger knowing (the duplicates a
         # crash can cause), however the marking is batched.
         slots = asyncio.Semaphore(self.settings.in_flight)
-        sent = _SentMarks(self._write, self.store, self.clock)
-        cache: dict[tuple[object, ...], Rendered] = {}
+        sent = SentMarks(self.store, self.clock)
+        cache: RenderCache = {}
 
         async def one(row: Claimed) -> None:
             async with slots:
@@ -260,28 +169,12 @@ class DeliveryEngine:
             raise errors[0]
         return len(rows)
 
-    async def _write(self, what: str, write: Callable[[], Awaitable[object]]) -> None:
-        """Record an outcome in the ledger, retrying while the database is unreachable.
-
-        The message went out (or failed) already: giving up would leave its row "sending"
-        until the next start, so the write is retried until it lands (or the engine stops).
-        """
-        delay = 0.2
-        while True:
-            try:
-                await write()
-                return
-            except Exception as exc:
-                log.warning("recording %s failed, retrying in %.1f s: %s", what, delay, exc)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-
     async def _deliver(
         self,
         platform: str,
         row: Claimed,
-        sent: _SentMarks,
-        cache: dict[tuple[object, ...], Rendered],
+        sent: SentMarks,
+        cache: RenderCache,
     ) -> None:
         adapter = self.adapters[platform]
         progress = self.progress[platform]
@@ -291,9 +184,9 @@ class DeliveryEngine:
             log.warning("rendering delivery %d failed: %s", row.id, exc)
             await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", progress)
             return
-        if isinstance(rendered, str):
-            reason = rendered
-            await self._write(
+        if isinstance(rendered, Expired):
+            reason = rendered.reason
+            await record_outcome(
                 "an expired row", lambda: self.store.mark_expired(row.id, reason, self.clock())
             )
             progress.expired += 1
@@ -309,12 +202,12 @@ class DeliveryEngine:
         pacer = self.pacers[platform]
         try:
             parts = parts_of(rendered, adapter.limits)
-            group = recipient.kind != "private"
+            group = recipient.kind != ChatKind.PRIVATE
             async with pacer.sending(recipient.chat_id, group=group, parts=parts):
                 await adapter.send(recipient, rendered, key=str(row.id))
         except Migrated as exc:
             new_id = exc.new_chat_id
-            await self._write(
+            await record_outcome(
                 "a migrated chat",
                 lambda: self.store.migrate_chat(
                     platform, row.chat.chat_id, new_id, now=self.clock()
@@ -328,14 +221,14 @@ class DeliveryEngine:
             return
         except Blocked as exc:
             error = str(exc) or "blocked"
-            await self._write(
+            await record_outcome(
                 "a blocked chat", lambda: self.store.mark_blocked(row.id, error, self.clock())
             )
             progress.blocked += 1
             return
         except Rejected as exc:
             error = str(exc)
-            await self._write(
+            await record_outcome(
                 "a rejected row", lambda: self.store.mark_failed(row.id, error, self.clock())
             )
             progress.failed += 1
@@ -354,14 +247,14 @@ class DeliveryEngine:
             log.info("%s fan-out in progress: %s", platform, progress.line())
 
     async def _retry_at(self, row: Claimed, when: dt.datetime, error: str) -> None:
-        await self._write(
+        await record_outcome(
             "a retry",
             lambda: self.store.retry_later(row.id, not_before=when, error=error, now=self.clock()),
         )
 
     async def _retry_or_fail(self, row: Claimed, error: str, progress: Progress) -> None:
         if row.attempts >= self.settings.max_attempts:
-            await self._write(
+            await record_outcome(
                 "a failed row", lambda: self.store.mark_failed(row.id, error, self.clock())
             )
             progress.failed += 1
@@ -369,38 +262,3 @@ class DeliveryEngine:
         waits = self.settings.backoff_seconds
         wait = waits[min(row.attempts - 1, len(waits) - 1)]
         await self._retry_at(row, self.clock() + dt.timedelta(seconds=wait), error)
-
-
-class _SentMarks:
-    """Marks sent rows in groups: one transaction for every send that ended meanwhile.
-
-    A group commit with no timer: while one transaction runs, the sends that end queue
-    their rows, and the next transaction takes them all, so a busy engine writes many rows
-    per commit and an idle one writes each row at once.
-    """
-
-    def __init__(
-        self,
-        write: Callable[[str, Callable[[], Awaitable[object]]], Awaitable[None]],
-        store: Store,
-        clock: Callable[[], dt.datetime],
-    ) -> None:
-        self._write = write
-        self._store = store
-        self._clock = clock
-        self._pending: list[int] = []
-        self._flushes = 0
-        self._lock = asyncio.Lock()
-
-    async def mark(self, row_id: int) -> None:
-        """Mark the row sent; returns once the ledger says so."""
-        self._pending.append(row_id)
-        flushes = self._flushes
-        async with self._lock:
-            if self._flushes > flushes:
-                return  # a transaction that began after the append took this row along
-            ids, self._pending = self._pending, []
-            self._flushes += 1
-            await self._write(
-                f"{len(ids)} sent row(s)", lambda: self._store.mark_sent(ids, self._clock())
-            )

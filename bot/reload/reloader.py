@@ -1,4 +1,4 @@
-"""Reloading schedule.yaml while the worker runs: on a file change, SIGHUP or /reload.
+"""Putting a new schedule in force while the worker runs (on a file change, SIGHUP or /reload).
 
 A reload either puts the whole new file in force or changes nothing: a file with errors
 leaves the running schedule alone and tells the organizers every error with its line. A good
@@ -10,22 +10,22 @@ their reminders are re-planned, and the organizers get a report.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import logging
-import signal
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 from bot.broadcasts import notify_organizers
-from bot.changes import CANCELLED, Change, diff, notice_ref, report_line, worth_notifying
+from bot.changes import CANCELLED, Change, diff, notice_ref, worth_notifying
+from bot.commands.permissions import organizer_chats
+from bot.config import Settings
+from bot.constants import DeliveryKind
 from bot.i18n import languages, t
-from bot.messages import Command, Message, Reply
-from bot.render import Reader
+from bot.reload.fingerprint import Fingerprint, fingerprint
+from bot.reload.report import MAX_LISTED, changes_text, errors_text
 from bot.schedule import (
     Problem,
     Schedule,
@@ -34,19 +34,14 @@ from bot.schedule import (
     load_schedule,
     parse_schedule,
 )
-
-if TYPE_CHECKING:
-    from bot.app import Worker
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 # What a reload applies to a freshly loaded file before it is used: `--rehearse` shifts it.
 ScheduleTransform = Callable[[Schedule], Schedule]
-# (mtime in ns, size, sha-256 of the content); None: the file cannot be read.
-Fingerprint = tuple[int, int, str] | None
 
 WORKER = "worker"  # the audit platform of reloads nobody typed (file watcher, SIGHUP)
-MAX_LISTED = 20  # problems or changes listed in one message; the rest are counted
 
 
 def shift_by(delta: dt.timedelta) -> ScheduleTransform:
@@ -56,16 +51,6 @@ def shift_by(delta: dt.timedelta) -> ScheduleTransform:
         return schedule.shifted(delta)
 
     return shifted
-
-
-def fingerprint(path: Path) -> Fingerprint:
-    """What identifies one version of the file; None when it is missing or unreadable."""
-    try:
-        stat = path.stat()
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-    return (stat.st_mtime_ns, stat.st_size, digest)
 
 
 @dataclass(frozen=True)
@@ -93,56 +78,50 @@ class ReloadResult:
         return changes_text(self.source, self.changes, self.notices, schedule, lang)
 
 
-def _listed(lines: Iterable[str], lang: str) -> list[str]:
-    items = list(lines)
-    if len(items) > MAX_LISTED:
-        more = len(items) - MAX_LISTED
-        items = [*items[:MAX_LISTED], t("changes.report_more", lang, count=more)]
-    return items
-
-
-def errors_text(source: str, problems: Iterable[Problem], lang: str) -> str:
-    """The errors that kept a file out, each as `file:line: field: what is wrong`."""
-    found = list(problems)
-    head = t("changes.report_errors", lang, file=source, count=len(found))
-    return "\n".join([head, *_listed((str(p) for p in found), lang)])
-
-
-def changes_text(
-    source: str,
-    changes: Iterable[Change],
-    notices: int,
-    schedule: Schedule,
-    lang: str,
-    *,
-    title: str = "changes.report_title",
-) -> str:
-    """What a reload changed, one line per change, and how many notices went out."""
-    found = list(changes)
-    head = t(title, lang, file=source, count=len(found), notices=notices)
-    return "\n".join([head, *_listed((report_line(c, schedule, lang) for c in found), lang)])
-
-
 def _short_hash(parts: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-class Reloader:
-    """The worker's schedule reloads: the file watcher, SIGHUP, and what reloads remember."""
+class ScheduleInForce(Protocol):
+    """The schedule in force, and how to replace it (the worker)."""
 
-    def __init__(self, worker: Worker, *, interval: float = 2.0) -> None:
-        self.worker = worker
-        self.interval = interval  # seconds between two looks at the file
+    def current_schedule(self) -> Schedule:
+        """The schedule in force."""
+        ...
+
+    async def replace_schedule(self, schedule: Schedule) -> None:
+        """Put `schedule` in force: re-plan reminders, tell the platforms."""
+        ...
+
+
+class Reloader:
+    """Puts a schedule in force in place of another: notices, the organizers' report, audit."""
+
+    def __init__(
+        self,
+        in_force: ScheduleInForce,
+        store: Store,
+        settings: Settings,
+        clock: Callable[[], dt.datetime],
+        wake: Callable[[], None],
+        *,
+        path: Path | None = None,
+        transform: ScheduleTransform | None = None,
+    ) -> None:
+        self.in_force = in_force
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.wake = wake  # new ledger rows: tell the delivery engine
+        # The file reloads read (None: no watching); a reload applies the same transform
+        # as the start did (`--rehearse` passes shift_by(delta)).
+        self.schedule_path = path
+        self.transform = transform
         # Sessions removed by a reload, for the title in their cancellation notice.
         self.removed: dict[str, Session] = {}
-        path = worker.schedule_path
+        # The version of the schedule file last read, so that a watcher does not load it twice.
         self.seen: Fingerprint = fingerprint(path) if path is not None else None
-        self._pending: Fingerprint = None
         self._lock = asyncio.Lock()
-        self._watcher: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._previous_sighup: Callable[[int, FrameType | None], Any] | int | None = None
-        self._sighup_installed = False
         self.reloaded = asyncio.Event()  # set after every reload, good or refused
         # The schedule revision in force (numbers the notices' refs) and its recorded text.
         self.revision = 0
@@ -150,9 +129,9 @@ class Reloader:
 
     def path(self) -> Path | None:
         """The file reloads read: the worker's schedule path, else where the schedule came from."""
-        if self.worker.schedule_path is not None:
-            return self.worker.schedule_path
-        source = Path(self.worker.schedule.source)
+        if self.schedule_path is not None:
+            return self.schedule_path
+        source = Path(self.in_force.current_schedule().source)
         return source if source.is_file() else None
 
     async def reload(
@@ -172,22 +151,25 @@ class Reloader:
     async def _reload(
         self, path: str | Path | None, *, actor: str, platform: str, now: dt.datetime | None
     ) -> ReloadResult:
-        worker = self.worker
-        now = now or worker.clock()
+        now = now or self.clock()
         where = Path(path) if path is not None else self.path()
         if where is None:
             raise ValueError("no schedule file to reload: give the worker a schedule_path")
         version = fingerprint(where)
-        if where == worker.schedule_path:
+        if where == self.schedule_path:
             self.seen = version  # the watcher must not load this version a second time
         try:
             loaded = load_schedule(where)
         except ScheduleError as exc:
             return await self._refuse(where, exc.problems, version, actor, platform, now)
-        transform = worker.schedule_transform
-        new = transform(loaded) if transform is not None else loaded
+        new = self.transform(loaded) if self.transform is not None else loaded
         return await self._apply(
-            worker.schedule, new, source=str(where), actor=actor, platform=platform, now=now
+            self.in_force.current_schedule(),
+            new,
+            source=str(where),
+            actor=actor,
+            platform=platform,
+            now=now,
         )
 
     async def catch_up(self, now: dt.datetime | None = None) -> ReloadResult | None:
@@ -196,19 +178,18 @@ class Reloader:
         The store keeps every schedule the worker put in force; edits made while the worker
         was down reach subscribers and organizers just as a reload's would.
         """
-        worker = self.worker
-        current = worker.schedule
+        current = self.in_force.current_schedule()
         if not self._keeps(current):
             return None  # a rehearsal's shifted times are not news; nothing to compare with
-        now = now or worker.clock()
-        last = await worker.store.last_schedule(current.event.id)
+        now = now or self.clock()
+        last = await self.store.last_schedule(current.event.id)
         if last is None:  # the first start with this event: what it says is not a change
             await self._record(current, current.source, now)
             return None
         self.revision, self._recorded = last
         if self._recorded == current.text:
             # Cancellation notices still queued name their session from the version before.
-            before = await worker.store.last_schedule(current.event.id, before=self.revision)
+            before = await self.store.last_schedule(current.event.id, before=self.revision)
             old = self._readable(before[1] if before else None, current.source)
             if old is not None:
                 self.removed.update((s.id, s) for s in old.sessions if not current.session(s.id))
@@ -246,7 +227,6 @@ class Reloader:
         now: dt.datetime,
     ) -> ReloadResult:
         """Put `new` in force in place of `old`: notices, the organizers' report, the audit."""
-        worker = self.worker
         changes = diff(old, new)
         replaced = new != old
         if replaced:
@@ -255,12 +235,12 @@ class Reloader:
                     self.removed[change.session_id] = change.old
                 else:
                     self.removed.pop(change.session_id, None)
-            if new is not worker.schedule:
+            if new is not self.in_force.current_schedule():
                 # First: a notice drained from now on must already see the new schedule.
-                await worker.replace_schedule(new)
+                await self.in_force.replace_schedule(new)
         notices = await self._enqueue_notices(changes, new, source, now)
         if notices:
-            worker.delivery.wake()
+            self.wake()
         result = ReloadResult(source, (), tuple(changes), replaced, notices)
         if changes:
             # Unique per change set: rehearsals number revisions from 0 in every process.
@@ -286,7 +266,7 @@ class Reloader:
             "" if replaced else " (nothing new)",
             notices,
         )
-        await worker.store.audit(
+        await self.store.audit(
             platform=platform[:16],
             actor=actor[:128],
             action="schedule_reload",
@@ -322,7 +302,7 @@ class Reloader:
         key = "schedule-errors:" + (version[2][:16] if version else "unreadable")
         texts = {lang: errors_text(str(where), problems, lang) for lang in languages()}
         await self._tell_organizers(texts, key, now)
-        await self.worker.store.audit(
+        await self.store.audit(
             platform=platform[:16],
             actor=actor[:128],
             action="schedule_reload",
@@ -338,7 +318,7 @@ class Reloader:
         """One notice per subscriber of each changed session, and the schedule's new revision,
         written in one transaction: a crash leaves both undone, and the next start redoes
         them from the schedule recorded before."""
-        store = self.worker.store
+        store = self.store
         keep = self._keeps(new)
         queued = 0
         async with store.transaction():
@@ -352,7 +332,7 @@ class Reloader:
                 # A cancelled session's subscriptions are still in the store: same query.
                 queued += await store.enqueue_session_audience(
                     session_id=change.session_id,
-                    kind="notice",
+                    kind=DeliveryKind.NOTICE,
                     ref=notice_ref(change, revision),
                     due_at=now,
                     offset_minutes=None,
@@ -365,7 +345,7 @@ class Reloader:
 
     def _keeps(self, schedule: Schedule) -> bool:
         """Whether schedules are recorded: not in rehearsals, and only with their text."""
-        return self.worker.schedule_transform is None and bool(schedule.text)
+        return self.transform is None and bool(schedule.text)
 
     async def _record(
         self, schedule: Schedule, source: str, now: dt.datetime, *, revision: int | None = None
@@ -373,141 +353,20 @@ class Reloader:
         """Make `schedule` the one in force as `revision` (by default the next one)."""
         revision = self.revision + 1 if revision is None else revision
         if self._keeps(schedule):
-            await self.worker.store.save_schedule(
+            await self.store.save_schedule(
                 schedule.event.id, revision, schedule.text, source=source, now=now
             )
             self._recorded = schedule.text
         self.revision = revision
 
     async def _tell_organizers(self, texts: dict[str, str], key: str, now: dt.datetime) -> None:
-        worker = self.worker
         try:
             queued = await notify_organizers(
-                worker.store, worker.settings, texts, key=key, now=now
+                self.store, organizer_chats(self.settings), texts, key=key, now=now
             )
         except Exception:
             # The reload itself stands; the log has the report too.
             log.exception("could not queue the reload report for the organizers")
             return
         if queued:
-            worker.delivery.wake()
-
-    # --- the file watcher ----------------------------------------------------------------
-
-    async def check(self) -> ReloadResult | None:
-        """One look at the file: reload a new version once it reads the same twice in a row.
-
-        Editors may write a file in several steps; waiting one more look means a half-written
-        file is not reported to the organizers as broken.
-        """
-        path = self.worker.schedule_path
-        if path is None:
-            return None
-        current = fingerprint(path)
-        if current == self.seen:
-            self._pending = None
-            return None
-        if current != self._pending:
-            self._pending = current
-            return None
-        self._pending = None
-        return await self.reload(path, actor="file-watcher")
-
-    async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.check()
-            except Exception:
-                log.exception("checking %s for changes failed", self.worker.schedule_path)
-
-    def start(self) -> None:
-        """Watch the schedule file (when the worker has one) and reload on SIGHUP."""
-        self.start_watching()
-        self.install_sighup()
-
-    def start_watching(self) -> None:
-        """Look at the schedule file every `interval` seconds; nothing without a file."""
-        if self.worker.schedule_path is None or self._watcher is not None:
-            return
-        if self.seen is None:
-            self.seen = fingerprint(self.worker.schedule_path)
-        self._watcher = asyncio.create_task(self._watch(), name="schedule-watcher")
-
-    async def stop(self) -> None:
-        """Stop watching; a reload under way is given a moment to finish."""
-        self.remove_sighup()
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
-        if self._tasks:
-            _, late = await asyncio.wait(self._tasks, timeout=5)
-            for task in late:
-                task.cancel()
-
-    # --- SIGHUP ----------------------------------------------------------------------------
-
-    def install_sighup(self) -> bool:
-        """Reload on SIGHUP; False where the loop cannot take signals (Windows, other thread)."""
-        sighup = getattr(signal, "SIGHUP", None)
-        if sighup is None or self._sighup_installed:
-            return False
-        try:
-            previous = signal.getsignal(sighup)
-            asyncio.get_running_loop().add_signal_handler(sighup, self._on_sighup)
-        except (NotImplementedError, RuntimeError, ValueError) as exc:
-            log.info("no SIGHUP reload here: %s", exc)
-            return False
-        self._previous_sighup = previous
-        self._sighup_installed = True
-        return True
-
-    def remove_sighup(self) -> None:
-        """Give SIGHUP back to whatever handled it before."""
-        sighup = getattr(signal, "SIGHUP", None)
-        if sighup is None or not self._sighup_installed:
-            return
-        with contextlib.suppress(RuntimeError, ValueError):
-            asyncio.get_running_loop().remove_signal_handler(sighup)
-            if self._previous_sighup is not None:
-                signal.signal(sighup, self._previous_sighup)
-        self._sighup_installed = False
-
-    def _on_sighup(self) -> None:
-        log.info("SIGHUP: reloading the schedule")
-        self._spawn(self.reload(actor="SIGHUP"))
-
-    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.create_task(work, name="schedule-reload")
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("reloading the schedule failed", exc_info=task.exception())
-
-    async def wait_idle(self) -> None:
-        """Wait for reloads started by a signal (tests use this)."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
-
-
-async def reload(
-    worker: Worker,
-    path: str | Path | None = None,
-    *,
-    actor: str,
-    now: dt.datetime | None = None,
-    platform: str = WORKER,
-) -> ReloadResult:
-    """Reload the worker's schedule from `path` (default: the worker's schedule file)."""
-    return await worker.reloader.reload(path, actor=actor, platform=platform, now=now)
-
-
-async def reload_reply(worker: Worker, cmd: Command, reader: Reader) -> Reply:
-    """/reload for a caller already known to be an organizer: reload, then say what happened."""
-    result = await reload(worker, actor=cmd.user_id, platform=cmd.platform)
-    return Reply.of(Message(result.summary(reader.lang, worker.schedule)))
+            self.wake()

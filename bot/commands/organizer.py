@@ -1,39 +1,74 @@
-"""Commands only organizers may run: /broadcast, /stats (and /reload, from bot/reload.py)."""
+"""Commands only organizers may run: /broadcast, /stats and /reload (the worker's reload)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from bot.broadcasts import BroadcastError, Broadcasts, describe_audience, parse_broadcast
+from bot.commands.context import CommandContext
+from bot.commands.registry import ORGANIZER_ORDER
+from bot.constants import ALL_SESSIONS, BroadcastStatus, DeliveryKind, DeliveryStatus
 from bot.i18n import catalog, t
 from bot.i18n.formatting import format_when
 from bot.messages import Button, Command, Message, Reply
 from bot.render import Reader
 from bot.schedule import Schedule
-from bot.store import ChatRecord, Store
+from bot.store import ChatRecord
 
+# (job id, due instant) of the reminders still to fire.
 NextJobs = Callable[[], list[tuple[str, dt.datetime]]]
+# Answers one organizer command; the caller has checked and audited the organizer.
+OrganizerHandler = Callable[[Command, ChatRecord, Reader], Awaitable[Reply]]
+
+
+class ReloadOutcome(Protocol):
+    """What a reload did, as organizers read it."""
+
+    def summary(self, lang: str, schedule: Schedule) -> str:
+        """The outcome in `lang`."""
+        ...
+
+
+class ReloadHook(Protocol):
+    """Re-read the schedule file and put it in force (or keep the old one, with its errors)."""
+
+    def __call__(self, *, actor: str, platform: str) -> Awaitable[ReloadOutcome]:
+        """Reload on behalf of `actor` on `platform` (for the audit)."""
+        ...
 
 
 class OrganizerCommands:
-    """Broadcasts and statistics; the caller has checked that the user is an organizer."""
+    """Broadcasts, statistics and reloads; the caller has checked that the user is an organizer."""
 
     def __init__(
         self,
-        store: Store,
+        ctx: CommandContext,
         broadcasts: Broadcasts,
-        schedule: Callable[[], Schedule],
-        clock: Callable[[], dt.datetime],
-        wake: Callable[[], None],
-        next_jobs: NextJobs,
+        *,
+        wake: Callable[[], None] = lambda: None,
+        next_jobs: NextJobs = list,
+        reload: ReloadHook | None = None,
     ) -> None:
-        self.store = store
+        self.ctx = ctx
         self.broadcasts = broadcasts
-        self.schedule = schedule
-        self.clock = clock
-        self.wake = wake
+        self.wake = wake  # new ledger rows: tell the delivery engine
         self.next_jobs = next_jobs
+        self._reload = reload  # None where there is no file to reload
+        handlers: dict[str, OrganizerHandler] = {"broadcast": self.broadcast, "stats": self.stats}
+        if reload is not None:
+            handlers["reload"] = self.reload
+        self._handlers = {name: handlers[name] for name in ORGANIZER_ORDER if name in handlers}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The organizer commands this worker answers, in the order /help lists them."""
+        return tuple(self._handlers)
+
+    def handler(self, name: str) -> OrganizerHandler | None:
+        """The handler of the organizer command `name`; None if it is none."""
+        return self._handlers.get(name)
 
     async def broadcast(self, cmd: Command, chat: ChatRecord, reader: Reader) -> Reply:
         """/broadcast [to=...] [at=...] texts | confirm ID | cancel ID."""
@@ -48,22 +83,22 @@ class OrganizerCommands:
             if words[0].lower() == "confirm":
                 return await self._confirm(broadcast_id, lang)
             return await self._cancel(broadcast_id, lang)
-        now = self.clock()
-        schedule = self.schedule()
+        now = self.ctx.clock()
+        schedule = self.ctx.schedule()
         try:
             draft = parse_broadcast(cmd.text, schedule, now)
         except BroadcastError as exc:
             return Reply.of(Message(t(f"broadcast.error_{exc.reason}", lang, detail=exc.detail)))
-        record = await self.store.create_broadcast(
+        record = await self.ctx.store.create_broadcast(
             created_by=f"{cmd.platform}:{cmd.chat_id}:{cmd.user_id}",
             origin_platform=cmd.platform,
             texts=draft.texts,
             audience=draft.audience,
             send_at=draft.send_at,
             now=now,
-            status="draft",
+            status=BroadcastStatus.DRAFT,
         )
-        counts = await self.store.count_audience(draft.audience)
+        counts = await self.ctx.store.count_audience(draft.audience)
         per_platform = ", ".join(f"{p} {n}" for p, n in sorted(counts.items())) or "0"
         when = (
             t("broadcast.now", lang)
@@ -91,24 +126,27 @@ class OrganizerCommands:
         return Reply.of(Message("\n\n".join(lines), buttons=buttons))
 
     async def _confirm(self, broadcast_id: int, lang: str) -> Reply:
-        record = await self.store.get_broadcast(broadcast_id)
-        if record is None or record.status not in ("draft", "scheduled"):
+        record = await self.ctx.store.get_broadcast(broadcast_id)
+        if record is None or record.status not in (
+            BroadcastStatus.DRAFT,
+            BroadcastStatus.SCHEDULED,
+        ):
             return Reply.of(Message(t("broadcast.not_pending", lang, id=broadcast_id)))
-        rows = await self.broadcasts.enqueue(broadcast_id, now=self.clock())
+        rows = await self.broadcasts.enqueue(broadcast_id, now=self.ctx.clock())
         self.wake()
         return Reply.of(Message(t("broadcast.queued", lang, id=broadcast_id, count=rows)))
 
     async def _cancel(self, broadcast_id: int, lang: str) -> Reply:
-        record = await self.store.get_broadcast(broadcast_id)
-        if record is None or record.status in ("done", "cancelled"):
+        record = await self.ctx.store.get_broadcast(broadcast_id)
+        if record is None or record.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
             return Reply.of(Message(t("broadcast.not_pending", lang, id=broadcast_id)))
-        stopped = await self.broadcasts.cancel(broadcast_id, now=self.clock())
+        stopped = await self.broadcasts.cancel(broadcast_id, now=self.ctx.clock())
         return Reply.of(Message(t("broadcast.cancelled", lang, id=broadcast_id, count=stopped)))
 
     async def stats(self, cmd: Command, chat: ChatRecord, reader: Reader) -> Reply:
         """/stats: subscribers, the last reminder's deliveries, the next jobs."""
         lang = reader.lang
-        figures = await self.store.subscriber_stats()
+        figures = await self.ctx.store.subscriber_stats()
         unset = t("stats.not_chosen", lang)
 
         def join(pairs: list[tuple[str | None, int]]) -> str:
@@ -128,23 +166,26 @@ class OrganizerCommands:
                 "stats.sessions",
                 lang,
                 figures=join(
-                    [(t("stats.all", lang) if k == "*" else k, n) for k, n in by_session]
+                    [(t("stats.all", lang) if k == ALL_SESSIONS else k, n) for k, n in by_session]
                 ),
             ),
         ]
-        now = self.clock()
-        ref = await self.store.last_reminder_ref(now)
+        now = self.ctx.clock()
+        ref = await self.ctx.store.last_reminder_ref(now)
         if ref is not None:
-            counts = await self.store.delivery_counts(kind="reminder", ref_prefix=ref)
+            counts = await self.ctx.store.delivery_counts(
+                kind=DeliveryKind.REMINDER, ref_prefix=ref
+            )
             lines.append(
                 t(
                     "stats.last_reminder",
                     lang,
                     ref=ref,
-                    sent=counts.get("sent", 0),
-                    blocked=counts.get("blocked", 0),
-                    failed=counts.get("failed", 0),
-                    pending=counts.get("pending", 0) + counts.get("sending", 0),
+                    sent=counts.get(DeliveryStatus.SENT, 0),
+                    blocked=counts.get(DeliveryStatus.BLOCKED, 0),
+                    failed=counts.get(DeliveryStatus.FAILED, 0),
+                    pending=counts.get(DeliveryStatus.PENDING, 0)
+                    + counts.get(DeliveryStatus.SENDING, 0),
                 )
             )
         jobs = sorted(self.next_jobs(), key=lambda job: job[1])[:5]
@@ -154,3 +195,9 @@ class OrganizerCommands:
                 f"• {job_id} · {format_when(when, reader.zone, lang)}" for job_id, when in jobs
             ]
         return Reply.of(Message("\n".join(lines), title=t("stats.title", lang)))
+
+    async def reload(self, cmd: Command, chat: ChatRecord, reader: Reader) -> Reply:
+        """/reload: re-read the schedule file, then say what changed or what is wrong."""
+        assert self._reload is not None  # only registered with a hook
+        result = await self._reload(actor=cmd.user_id, platform=cmd.platform)
+        return Reply.of(Message(result.summary(reader.lang, self.ctx.schedule())))

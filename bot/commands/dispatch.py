@@ -1,0 +1,117 @@
+"""The entry of every command: find the chat, check limits and rights, pick the handler."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from bot.commands.context import CommandContext, Handler, say
+from bot.commands.organizer import OrganizerCommands
+from bot.commands.permissions import is_organizer
+from bot.commands.preferences import PreferenceCommands
+from bot.commands.registry import ALIASES, HELP_ORDER, SETTINGS_COMMANDS
+from bot.commands.viewer import ViewerCommands
+from bot.constants import ChatKind, ChatStatus
+from bot.i18n import catalog, normalize_language, t
+from bot.messages import Command, Reply
+from bot.store import ChatRecord
+
+log = logging.getLogger(__name__)
+
+
+class Commands:
+    """Answers commands; one instance serves every platform."""
+
+    def __init__(self, ctx: CommandContext, organizer: OrganizerCommands) -> None:
+        self.ctx = ctx
+        self.organizer = organizer
+        self.viewer = ViewerCommands(ctx, organizer.names)
+        self.preferences = PreferenceCommands(ctx)
+        self._handlers: dict[str, Handler] = {
+            **self.viewer.handlers(),
+            **self.preferences.handlers(),
+        }
+        for alias, name in ALIASES.items():
+            self._handlers[alias] = self._handlers[name]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The commands viewers can use, in the order /help lists them."""
+        return HELP_ORDER
+
+    @property
+    def organizer_names(self) -> tuple[str, ...]:
+        """The commands only organizers may run, in the order /help lists them."""
+        return self.organizer.names
+
+    async def handle(self, cmd: Command) -> Reply:
+        """Answer one command; never raises for anything a viewer can type."""
+        ctx = self.ctx
+        limit = ctx.settings.limits.max_command_length
+        lang_hint = normalize_language(cmd.locale_hint)
+        chat, _ = await ctx.store.get_or_create_chat(
+            cmd.platform,
+            cmd.chat_id,
+            user_id=cmd.user_id,
+            kind=cmd.chat_kind,
+            language=lang_hint,
+            now=ctx.clock(),
+        )
+        lang = chat.language or lang_hint or catalog(None).code
+        if len(cmd.text) > limit:
+            return say(t("error.too_long", lang, length=len(cmd.text), max=limit))
+        if cmd.name in self.organizer.names:
+            return await self._organizer_command(cmd, chat, lang)
+        handler = self._handlers.get(cmd.name)
+        if handler is None:
+            return say(t("error.unknown_command", lang, name=cmd.name[:40]))
+        if (
+            cmd.name in SETTINGS_COMMANDS
+            and cmd.chat_kind != ChatKind.PRIVATE
+            and not cmd.is_admin
+        ):
+            return say(t("error.admins_only", lang))
+        if chat.status != ChatStatus.ACTIVE and (
+            cmd.name == "start" or cmd.chat_kind == ChatKind.PRIVATE
+        ):
+            # Someone who talks to the bot again can be reached again (if not, the next send
+            # says so and marks the chat blocked once more).
+            chat = (
+                await ctx.store.update_chat(chat.pk, now=ctx.clock(), status=ChatStatus.ACTIVE)
+                or chat
+            )
+        try:
+            reply = await handler(cmd, chat)
+            return reply if reply.lang else replace(reply, lang=lang)
+        except Exception:
+            log.exception("command /%s failed on %s", cmd.name, cmd.platform)
+            return say(t("error.internal", lang))
+
+    async def _organizer_command(self, cmd: Command, chat: ChatRecord, lang: str) -> Reply:
+        """An organizer command: audited, refused for everyone else."""
+        allowed = is_organizer(cmd, self.ctx.settings)
+        detail = {"chat": cmd.chat_id, "text": cmd.text[:500]}
+        await self.ctx.store.audit(
+            platform=cmd.platform,
+            actor=cmd.user_id,
+            action=cmd.name,
+            detail=detail,
+            allowed=allowed,
+            now=self.ctx.clock(),
+        )
+        if not allowed:
+            return say(t("organizer.refused", lang, name=cmd.name))
+        handler = self.organizer.handler(cmd.name)
+        assert handler is not None  # `cmd.name` is one of `self.organizer.names`
+        reader = replace(self.ctx.reader(chat), lang=lang)
+        try:
+            return replace(await handler(cmd, chat, reader), lang=lang)
+        except Exception:
+            log.exception("organizer command /%s failed on %s", cmd.name, cmd.platform)
+            return say(t("error.internal", lang))
+
+    async def set_zone_from_location(
+        self, cmd: Command, latitude: float, longitude: float
+    ) -> Reply:
+        """Set a chat's zone from a shared location; the reply names the zone found."""
+        return await self.preferences.set_zone_from_location(cmd, latitude, longitude)
