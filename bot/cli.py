@@ -18,6 +18,7 @@ from bot.adapters import build_adapters
 from bot.adapters.base import Adapter
 from bot.adapters.console import ConsoleAdapter
 from bot.app import Worker, open_store, run_until_stopped, stop_on_signals
+from bot.audience import Audience
 from bot.broadcasts import (
     BroadcastError,
     Broadcasts,
@@ -32,7 +33,7 @@ from bot.i18n import languages, normalize_language
 from bot.reload import ScheduleTransform, shift_by
 from bot.render import Reader, render_agenda
 from bot.schedule import Schedule, ScheduleError, load_schedule, parse_schedule
-from bot.store import WorkerLock
+from bot.store import Author, WorkerLock
 from bot.store.urls import DEFAULT_SQLITE_FILE
 from bot.timezones import resolve_timezone
 
@@ -177,7 +178,7 @@ async def _changes(
         return 0
     store = await open_store(settings)
     try:
-        last = await store.last_schedule(schedule.event.id)
+        last = await store.schedules.last(schedule.event.id)
         if last is None:
             print("No schedule recorded yet: the next start records this one.", file=out)
             return 0
@@ -196,7 +197,7 @@ async def _changes(
         for change in changes:
             line = report_line(change, schedule, lang)
             if worth_notifying(change, now):
-                count = await store.count_subscribers(session_id=change.session_id)
+                count = await store.chats.count_subscribers(session_id=change.session_id)
                 total += count
                 line += f" ({count} subscriber(s) told)"
             print(line, file=out)
@@ -322,14 +323,14 @@ async def _broadcast(
     settings: Settings,
     schedule: Schedule,
     texts: dict[str, str],
-    audience: dict[str, object],
+    audience: Audience,
     send_at: dt.datetime,
     args: argparse.Namespace,
     out: TextIO,
 ) -> int:
     store = await open_store(settings)
     try:
-        counts = await store.count_audience(audience)
+        counts = await store.broadcasts.count_audience(audience)
         print(
             f"To {describe_audience(audience, 'en', schedule)}: {sum(counts.values())} chats "
             f"({', '.join(f'{p} {n}' for p, n in sorted(counts.items())) or 'none'}), "
@@ -343,8 +344,8 @@ async def _broadcast(
             return 0
         now = dt.datetime.now(dt.UTC)
         actor = os.environ.get("USER", "operator")
-        record = await store.create_broadcast(
-            created_by=f"cli:{actor}",
+        record = await store.broadcasts.create(
+            created_by=Author.cli(actor),
             origin_platform="cli",
             texts=texts,
             audience=audience,
@@ -352,11 +353,11 @@ async def _broadcast(
             now=now,
             status="scheduled",
         )
-        await store.audit(
+        await store.audit.record(
             platform="cli",
             actor=actor,
             action="broadcast",
-            detail={"broadcast": record.id, "audience": audience},
+            detail={"broadcast": record.id, "audience": audience.as_json()},
             allowed=True,
             now=now,
         )
@@ -367,7 +368,7 @@ async def _broadcast(
         )
         while args.wait:
             await asyncio.sleep(1)  # progress for a person watching, not a test
-            done = await store.delivery_counts(broadcast_id=record.id)
+            done = await store.ledger.delivery_counts(broadcast_id=record.id)
             waiting = done.get("pending", 0) + done.get("sending", 0)
             elapsed = (dt.datetime.now(dt.UTC) - send_at).total_seconds()
             print(
@@ -422,7 +423,11 @@ async def _demo(settings: Settings, schedule: Schedule, lang: str | None, out: T
         while not stop.is_set():
             await asyncio.sleep(1)
             over = dt.datetime.now(dt.UTC) > first.start + dt.timedelta(seconds=5)
-            if over and (eof.is_set() or not interactive) and not await store.pending_count():
+            if (
+                over
+                and (eof.is_set() or not interactive)
+                and not await store.ledger.pending_count()
+            ):
                 print("The demo's last reminder went out: goodbye.", file=out)
                 stop.set()
         await runner

@@ -123,7 +123,7 @@ class Commands:
         """Answer one command; never raises for anything a viewer can type."""
         limit = self.s.settings.limits.max_command_length
         lang_hint = normalize_language(cmd.locale_hint)
-        chat, _ = await self.s.store.get_or_create_chat(
+        chat, _ = await self.s.store.chats.get_or_create(
             cmd.platform,
             cmd.chat_id,
             user_id=cmd.user_id,
@@ -145,7 +145,7 @@ class Commands:
             # Someone who talks to the bot again can be reached again (if not, the next send
             # says so and marks the chat blocked once more).
             chat = (
-                await self.s.store.update_chat(chat.pk, now=self.s.clock(), status="active")
+                await self.s.store.chats.update(chat.pk, now=self.s.clock(), status="active")
                 or chat
             )
         try:
@@ -158,7 +158,7 @@ class Commands:
     async def _organizer_command(self, cmd: Command, chat: ChatRecord, lang: str) -> Reply:
         allowed = is_organizer(cmd, self.s.settings)
         detail = {"chat": cmd.chat_id, "text": cmd.text[:500]}
-        await self.s.store.audit(
+        await self.s.store.audit.record(
             platform=cmd.platform,
             actor=cmd.user_id,
             action=cmd.name,
@@ -278,7 +278,7 @@ class Commands:
     async def _card(
         self, chat: ChatRecord, reader: Reader, session: Session, now: dt.datetime
     ) -> Reply:
-        subs = await self.s.store.subscriptions(chat.pk)
+        subs = await self.s.store.chats.subscriptions(chat.pk)
         subscribed = session.id in subs or ALL in subs
         return Reply.of(
             render_session(self.s.schedule(), session, reader, now, subscribed=subscribed)
@@ -306,9 +306,9 @@ class Commands:
             return self._pick_session(reader, "subscribe", upcoming)
         wanted = cmd.args[0].lower()
         reminders = describe_offsets(self._offsets(chat), lang)
-        subs = await self.s.store.subscriptions(chat.pk)
+        subs = await self.s.store.chats.subscriptions(chat.pk)
         if wanted == "all":
-            added = await self.s.store.subscribe(chat.pk, ALL, now=self.s.clock())
+            added = await self.s.store.chats.subscribe(chat.pk, ALL, now=self.s.clock())
             if added:
                 await self.s.replan()
             key = "subscribe.all_done" if added else "subscribe.all_already"
@@ -321,7 +321,7 @@ class Commands:
             return self._say(t("subscribe.ended", lang, title=title))
         if ALL in subs:
             return self._say(t("subscribe.covered_by_all", lang, title=title))
-        added = await self.s.store.subscribe(chat.pk, session.id, now=self.s.clock())
+        added = await self.s.store.chats.subscribe(chat.pk, session.id, now=self.s.clock())
         if not added:
             return self._say(t("subscribe.already", lang, title=title))
         await self.s.replan()
@@ -335,7 +335,7 @@ class Commands:
         reader = self._reader(chat)
         lang = reader.lang
         schedule = self.s.schedule()
-        subs = await self.s.store.subscriptions(chat.pk)
+        subs = await self.s.store.chats.subscriptions(chat.pk)
         if not subs:
             return self._say(t("unsubscribe.nothing", lang))
         if not cmd.args:
@@ -343,7 +343,7 @@ class Commands:
             return self._pick_session(reader, "unsubscribe", mine)
         wanted = cmd.args[0].lower()
         if wanted == "all":
-            await self.s.store.unsubscribe_all(chat.pk)
+            await self.s.store.chats.unsubscribe_all(chat.pk)
             await self.s.replan()
             return self._say(t("unsubscribe.all_done", lang))
         session = schedule.session(wanted)
@@ -355,12 +355,12 @@ class Commands:
             now = self.s.clock()
             others = [s.id for s in schedule.sessions if s.id != session.id and not s.is_over(now)]
             for other in others:
-                await self.s.store.subscribe(chat.pk, other, now=self.s.clock())
-            await self.s.store.unsubscribe(chat.pk, ALL)
-            await self.s.store.unsubscribe(chat.pk, session.id)
+                await self.s.store.chats.subscribe(chat.pk, other, now=self.s.clock())
+            await self.s.store.chats.unsubscribe(chat.pk, ALL)
+            await self.s.store.chats.unsubscribe(chat.pk, session.id)
             await self.s.replan()
             return self._say(t("unsubscribe.from_all", lang, title=title, count=len(others)))
-        if not await self.s.store.unsubscribe(chat.pk, session.id):
+        if not await self.s.store.chats.unsubscribe(chat.pk, session.id):
             return self._say(t("unsubscribe.not_subscribed", lang, title=title))
         await self.s.replan()
         button = Button(t("button.subscribe", lang), f"subscribe {session.id}")
@@ -371,7 +371,7 @@ class Commands:
         reader = self._reader(chat)
         lang = reader.lang
         schedule = self.s.schedule()
-        subs = await self.s.store.subscriptions(chat.pk)
+        subs = await self.s.store.chats.subscriptions(chat.pk)
         if ALL in subs:
             lines = [t("mysubs.all", lang)]
         elif subs:
@@ -403,7 +403,7 @@ class Commands:
                 return self._unknown_session(reader, wanted, "calendar")
             ids = [session.id]
         else:
-            subs = await self.s.store.subscriptions(chat.pk)
+            subs = await self.s.store.chats.subscriptions(chat.pk)
             ids = None if ALL in subs else [s.id for s in schedule.sessions if s.id in subs]
         return calendar_reply(schedule, ids, reader, self.s.clock())
 
@@ -437,7 +437,7 @@ class Commands:
     async def _set_zone(
         self, chat: ChatRecord, place: Place, others: tuple[Place, ...], lang: str
     ) -> Reply:
-        updated = await self.s.store.update_chat(
+        updated = await self.s.store.chats.update(
             chat.pk, now=self.s.clock(), timezone=place.zone, tz_label=place.label
         )
         chat = updated or chat
@@ -473,7 +473,7 @@ class Commands:
         self, cmd: Command, latitude: float, longitude: float
     ) -> Reply:
         """Set a chat's zone from a shared location; the reply names the zone found."""
-        chat, _ = await self.s.store.get_or_create_chat(
+        chat, _ = await self.s.store.chats.get_or_create(
             cmd.platform, cmd.chat_id, user_id=cmd.user_id, kind=cmd.chat_kind, now=self.s.clock()
         )
         lang = self._reader(chat).lang
@@ -501,7 +501,7 @@ class Commands:
             found = resolve_timezone(label, wanted).match
             if found is not None and found.zone == chat.timezone:
                 label = found.label
-        await self.s.store.update_chat(
+        await self.s.store.chats.update(
             chat.pk, now=self.s.clock(), language=wanted, tz_label=label
         )
         reply = self._say(t("language.set", wanted, language=catalog(wanted).name))
@@ -538,7 +538,7 @@ class Commands:
                         limit=limit,
                     )
                 )
-        await self.s.store.update_chat(chat.pk, now=self.s.clock(), offsets=offsets)
+        await self.s.store.chats.update(chat.pk, now=self.s.clock(), offsets=offsets)
         await self.s.replan()
         if offsets == ():
             return self._say(t("remind.disabled", lang))
@@ -566,14 +566,14 @@ class Commands:
                 t("quiet.current", lang, quiet=format_quiet(_quiet(chat), lang), place=place)
             )
         if value == "off":
-            await self.s.store.update_chat(chat.pk, now=self.s.clock(), quiet=None)
+            await self.s.store.chats.update(chat.pk, now=self.s.clock(), quiet=None)
             await self.s.replan()
             return self._say(t("quiet.disabled", lang))
         try:
             begin, end = parse_quiet(value)
         except InputError:
             return self._say(t("quiet.error", lang, text=cmd.text.strip()[:40]))
-        await self.s.store.update_chat(
+        await self.s.store.chats.update(
             chat.pk, now=self.s.clock(), quiet=(f"{begin:%H:%M}", f"{end:%H:%M}")
         )
         await self.s.replan()

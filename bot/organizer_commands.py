@@ -11,7 +11,7 @@ from bot.i18n.formatting import format_when
 from bot.messages import Button, Command, Message, Reply
 from bot.render import Reader
 from bot.schedule import Schedule
-from bot.store import ChatRecord, Store
+from bot.store import Author, ChatRecord, Store
 
 NextJobs = Callable[[], list[tuple[str, dt.datetime]]]
 
@@ -54,8 +54,8 @@ class OrganizerCommands:
             draft = parse_broadcast(cmd.text, schedule, now)
         except BroadcastError as exc:
             return Reply.of(Message(t(f"broadcast.error_{exc.reason}", lang, detail=exc.detail)))
-        record = await self.store.create_broadcast(
-            created_by=f"{cmd.platform}:{cmd.chat_id}:{cmd.user_id}",
+        record = await self.store.broadcasts.create(
+            created_by=Author(cmd.platform, cmd.chat_id, cmd.user_id),
             origin_platform=cmd.platform,
             texts=draft.texts,
             audience=draft.audience,
@@ -63,7 +63,7 @@ class OrganizerCommands:
             now=now,
             status="draft",
         )
-        counts = await self.store.count_audience(draft.audience)
+        counts = await self.store.broadcasts.count_audience(draft.audience)
         per_platform = ", ".join(f"{p} {n}" for p, n in sorted(counts.items())) or "0"
         when = (
             t("broadcast.now", lang)
@@ -91,7 +91,7 @@ class OrganizerCommands:
         return Reply.of(Message("\n\n".join(lines), buttons=buttons))
 
     async def _confirm(self, broadcast_id: int, lang: str) -> Reply:
-        record = await self.store.get_broadcast(broadcast_id)
+        record = await self.store.broadcasts.get(broadcast_id)
         if record is None or record.status not in ("draft", "scheduled"):
             return Reply.of(Message(t("broadcast.not_pending", lang, id=broadcast_id)))
         rows = await self.broadcasts.enqueue(broadcast_id, now=self.clock())
@@ -99,7 +99,7 @@ class OrganizerCommands:
         return Reply.of(Message(t("broadcast.queued", lang, id=broadcast_id, count=rows)))
 
     async def _cancel(self, broadcast_id: int, lang: str) -> Reply:
-        record = await self.store.get_broadcast(broadcast_id)
+        record = await self.store.broadcasts.get(broadcast_id)
         if record is None or record.status in ("done", "cancelled"):
             return Reply.of(Message(t("broadcast.not_pending", lang, id=broadcast_id)))
         stopped = await self.broadcasts.cancel(broadcast_id, now=self.clock())
@@ -108,7 +108,7 @@ class OrganizerCommands:
     async def stats(self, cmd: Command, chat: ChatRecord, reader: Reader) -> Reply:
         """/stats: subscribers, the last reminder's deliveries, the next jobs."""
         lang = reader.lang
-        figures = await self.store.subscriber_stats()
+        figures = await self.store.chats.subscriber_stats()
         unset = t("stats.not_chosen", lang)
 
         def join(pairs: list[tuple[str | None, int]]) -> str:
@@ -133,9 +133,9 @@ class OrganizerCommands:
             ),
         ]
         now = self.clock()
-        ref = await self.store.last_reminder_ref(now)
+        ref = await self.store.ledger.last_reminder_ref(now)
         if ref is not None:
-            counts = await self.store.delivery_counts(kind="reminder", ref_prefix=ref)
+            counts = await self.store.ledger.delivery_counts(kind="reminder", ref_prefix=ref)
             lines.append(
                 t(
                     "stats.last_reminder",

@@ -367,9 +367,7 @@ class Chats:
         stmt = (
             sa.select(Chat.offsets)
             .distinct()
-            .where(
-                Chat.status == ChatStatus.ACTIVE, Chat.id.in_(sa.select(Subscription.chat_pk))
-            )
+            .where(Chat.status == ChatStatus.ACTIVE, Chat.id.in_(sa.select(Subscription.chat_pk)))
         )
         async with self._db.read() as conn:
             return frozenset(decode_offsets(text) for text in (await conn.execute(stmt)).scalars())

@@ -1,4 +1,4 @@
-"""The engine (SQLite pragmas, the write-lock hook) and the transactions every repository shares."""
+"""The engine (SQLite pragmas, the write-lock hook) and the transactions repositories share."""
 
 from __future__ import annotations
 
