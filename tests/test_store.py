@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import StatementError
 
 from bot.audience import Audience
+from bot.constants import BroadcastStatus
 from bot.store import (
     Author,
     ChatRecord,
@@ -22,7 +23,7 @@ from bot.store import (
     mask_password,
     normalize_database_url,
 )
-from bot.store.tables import Delivery
+from bot.store.tables import Broadcast, Delivery
 
 NOW = datetime(2020, 8, 13, 9, 0, tzinfo=UTC)
 START = datetime(2020, 8, 13, 10, 0, tzinfo=UTC)
@@ -394,6 +395,47 @@ async def test_expire_superseded_keeps_only_the_latest_due(store: Store) -> None
         (b.pk, "s1:60", "pending"),
     ]
     assert await store.ledger.expire_superseded("s1", now=NOW) == 0
+
+
+def test_an_author_reads_back_as_it_was_stored() -> None:
+    for stored in ("telegram:42:7", "telegram:42", "cli:alice", "system", "discord::5"):
+        assert str(Author.parse(stored)) == stored
+    assert Author.parse("telegram:42:7") == Author("telegram", "42", "7")
+    assert str(Author.cli("alice")) == "cli:alice" and str(Author.system()) == "system"
+    assert Author.parse("system").is_system and not Author.cli("system").is_system
+
+
+async def test_a_broadcast_keeps_its_author_and_audience_as_json(store: Store) -> None:
+    audience = Audience.of_language("es", default="en")
+    record = await store.broadcasts.create(
+        created_by=Author("telegram", "42", "7"),
+        origin_platform="telegram",
+        texts={"en": "Hi"},
+        audience=audience,
+        send_at=NOW,
+        now=NOW,
+    )
+    fetched = await store.broadcasts.get(record.id)
+    assert fetched is not None and fetched.status == BroadcastStatus.SCHEDULED
+    assert fetched.created_by == Author("telegram", "42", "7") and fetched.audience == audience
+    async with store.engine.connect() as conn:
+        row = (await conn.execute(sa.select(Broadcast.created_by, Broadcast.audience))).one()
+    assert tuple(row) == ("telegram:42:7", {"kind": "language", "language": "es", "default": "en"})
+
+    notes = await store.broadcasts.create(
+        created_by=Author.system(),
+        origin_platform="system",
+        texts={"en": "Reloaded"},
+        audience=Audience.organizers(),
+        send_at=NOW,
+        now=NOW,
+        status="sending",
+    )
+    again = await store.broadcasts.get(notes.id)
+    assert again is not None and again.created_by.is_system
+    assert again.audience == Audience.organizers()
+    with pytest.raises(ValueError, match="audience kind"):
+        await store.broadcasts.count_audience(Audience.organizers())
 
 
 async def test_enqueue_chats_explicit_rows(store: Store) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,104 +12,21 @@ from sqlalchemy.orm import aliased
 from bot.audience import Audience
 from bot.constants import ChatStatus, DeliveryKind, DeliveryStatus
 from bot.store.broadcasts import audience_filter
-from bot.store.chats import CHAT_COLUMNS, chat_record, subscribed_to
-from bot.store.db import CHUNK, Database, Dialect, chunks
+from bot.store.chats import chat_record, subscribed_to
+from bot.store.db import CHUNK, Database, chunks
+from bot.store.ledger_statements import (
+    BLOCK_CHAT,
+    LEDGER_CHATS,
+    MARK_BLOCKED,
+    MARK_SENT,
+    RETRY_LATER,
+    SET_FINAL,
+    claim_statement,
+)
 from bot.store.records import ChatRecord, Claimed, NewDelivery, member
 from bot.store.tables import Chat, Delivery, UtcDateTime
 
 _MAX_REF_LEN = 160
-
-# ---------------------------------------------------------------- ledger statements
-# The delivery engine runs these for every message: built once (with bound parameters)
-# rather than per call, which saves most of their Python cost (SQLAlchemy's compiled
-# cache is keyed on the statement's structure, which would otherwise be rebuilt each time).
-
-_NOW = sa.bindparam("now", type_=UtcDateTime())
-_LEDGER_CHATS = sa.select(*CHAT_COLUMNS).where(Chat.id.in_(sa.bindparam("pks", expanding=True)))
-_MARK_SENT = (
-    sa.update(Delivery)
-    .where(Delivery.id.in_(sa.bindparam("ids", expanding=True)))
-    .values(status="sent", sent_at=_NOW, last_error=None, updated_at=_NOW)
-)
-_MARK_BLOCKED = (
-    sa.update(Delivery)
-    .where(Delivery.id == sa.bindparam("b_id"))
-    .values(status="blocked", last_error=sa.bindparam("error"), updated_at=_NOW)
-    .returning(Delivery.chat_pk)
-)
-_BLOCK_CHAT = (
-    sa.update(Chat)
-    .where(Chat.id == sa.bindparam("pk"), Chat.status == "active")
-    .values(status="blocked", updated_at=_NOW)
-)
-_SET_FINAL = (
-    sa.update(Delivery)
-    .where(Delivery.id == sa.bindparam("b_id"))
-    .values(status=sa.bindparam("b_status"), last_error=sa.bindparam("error"), updated_at=_NOW)
-)
-_RETRY_LATER = (
-    sa.update(Delivery)
-    .where(Delivery.id == sa.bindparam("b_id"))
-    .values(
-        status="pending",
-        not_before=sa.bindparam("b_not_before", type_=UtcDateTime()),
-        last_error=sa.bindparam("error"),
-        updated_at=_NOW,
-    )
-)
-
-
-@dataclass(frozen=True)
-class _LedgerStatements:
-    """The statements of one dialect that depend on it."""
-
-    claim: sa.Update
-
-    @classmethod
-    def build(cls, dialect: Dialect) -> _LedgerStatements:
-        """Build them for `dialect`."""
-        candidates = (
-            sa.select(Delivery.id)
-            .where(
-                Delivery.platform == sa.bindparam("b_platform"),
-                Delivery.status == "pending",
-                Delivery.due_at <= _NOW,
-                sa.or_(Delivery.not_before.is_(None), Delivery.not_before <= _NOW),
-            )
-            # due_at alone so the (platform, status, due_at) index yields rows in order
-            # and the scan stops after limit rows.
-            .order_by(Delivery.due_at)
-            .limit(sa.bindparam("limit"))
-        )
-        if dialect == "postgresql":
-            # Rows another claimer has locked are skipped, not waited for.
-            candidates = candidates.with_for_update(skip_locked=True)
-        # A MATERIALIZED CTE runs exactly once.  As a plain IN (subquery) PostgreSQL may
-        # rescan the LIMIT … SKIP LOCKED subquery once per outer row, which is slow and,
-        # under concurrency, yields a different set each time (rows were left behind).
-        claimable = candidates.cte("claimable").prefix_with("MATERIALIZED", dialect="postgresql")
-        claim = (
-            sa.update(Delivery)
-            # status re-checked: on PostgreSQL a row may have changed since the snapshot.
-            .where(Delivery.id.in_(sa.select(claimable.c.id)), Delivery.status == "pending")
-            .values(
-                status="sending",
-                claimed_at=_NOW,
-                attempts=Delivery.attempts + 1,
-                updated_at=_NOW,
-            )
-            .returning(
-                Delivery.id,
-                Delivery.chat_pk,
-                Delivery.kind,
-                Delivery.ref,
-                Delivery.session_id,
-                Delivery.broadcast_id,
-                Delivery.attempts,
-                Delivery.due_at,
-            )
-        )
-        return cls(claim)
 
 
 class Ledger:
@@ -119,7 +35,7 @@ class Ledger:
     def __init__(self, db: Database) -> None:
         """Work through `db`, with the claim statement built for its dialect."""
         self._db = db
-        self._statements = _LedgerStatements.build(db.dialect)
+        self._claim = claim_statement(db.dialect)
 
     # ---------------------------------------------------------------------- enqueue
 
@@ -324,7 +240,7 @@ class Ledger:
             while len(out) < limit:
                 batch = (
                     await conn.execute(
-                        self._statements.claim,
+                        self._claim,
                         {"b_platform": platform, "now": now, "limit": limit - len(out)},
                     )
                 ).all()
@@ -332,7 +248,7 @@ class Ledger:
                     break
                 chats: dict[int, ChatRecord] = {}
                 for chunk in chunks(sorted({r.chat_pk for r in batch})):
-                    result = await conn.execute(_LEDGER_CHATS, {"pks": list(chunk)})
+                    result = await conn.execute(LEDGER_CHATS, {"pks": list(chunk)})
                     chats.update((row.id, chat_record(row)) for row in result)
                 inactive: dict[str, list[int]] = {}
                 for r in batch:
@@ -376,7 +292,7 @@ class Ledger:
         updated = 0
         async with self._db.write() as conn:
             for chunk in chunks(list(ids)):
-                result = await conn.execute(_MARK_SENT, {"ids": list(chunk), "now": now})
+                result = await conn.execute(MARK_SENT, {"ids": list(chunk), "now": now})
                 updated += result.rowcount
         return updated
 
@@ -384,20 +300,18 @@ class Ledger:
         """Mark the row blocked and the chat blocked (its other rows are settled by claim)."""
         async with self._db.write() as conn:
             chat_pk = (
-                await conn.execute(
-                    _MARK_BLOCKED, {"b_id": delivery_id, "error": error, "now": now}
-                )
+                await conn.execute(MARK_BLOCKED, {"b_id": delivery_id, "error": error, "now": now})
             ).scalar_one_or_none()
             if chat_pk is not None:
                 # A chat that "left" stays "left": that is the more precise state.
-                await conn.execute(_BLOCK_CHAT, {"pk": chat_pk, "now": now})
+                await conn.execute(BLOCK_CHAT, {"pk": chat_pk, "now": now})
 
     async def _set_final(
         self, delivery_id: int, status: DeliveryStatus, error: str, now: datetime
     ) -> None:
         async with self._db.write() as conn:
             await conn.execute(
-                _SET_FINAL,
+                SET_FINAL,
                 {"b_id": delivery_id, "b_status": str(status), "error": error, "now": now},
             )
 
@@ -415,7 +329,7 @@ class Ledger:
         """Put the row back to pending, not to be claimed before not_before."""
         async with self._db.write() as conn:
             await conn.execute(
-                _RETRY_LATER,
+                RETRY_LATER,
                 {"b_id": delivery_id, "b_not_before": not_before, "error": error, "now": now},
             )
 
