@@ -65,7 +65,7 @@ async def _wait_final(store: Store, count: int, within: float) -> dict[str, int]
     """Poll the ledger until `count` rows are final (a benchmark, not a test: polling is fine)."""
     deadline = time.monotonic() + within
     while True:
-        counts = await store.delivery_counts()
+        counts = await store.ledger.delivery_counts()
         if sum(n for status, n in counts.items() if status in FINAL) >= count:
             return counts
         if time.monotonic() > deadline:

@@ -137,12 +137,12 @@ class Worker:
             if platform not in self.adapters:
                 continue
             for chat_id in ids:
-                chat, _ = await self.store.get_or_create_chat(
+                chat, _ = await self.store.chats.get_or_create(
                     platform, chat_id, kind=ChatKind.CHANNEL, language=EVERY_LANGUAGE, now=now
                 )
                 if chat.language != EVERY_LANGUAGE:
-                    await self.store.update_chat(chat.pk, language=EVERY_LANGUAGE, now=now)
-                await self.store.subscribe(chat.pk, ALL_SESSIONS, now=now)
+                    await self.store.chats.update(chat.pk, language=EVERY_LANGUAGE, now=now)
+                await self.store.chats.subscribe(chat.pk, ALL_SESSIONS, now=now)
 
     async def replace_schedule(self, schedule: Schedule) -> None:
         """Put a new schedule in force: re-plan reminders, tell the platforms."""
@@ -172,15 +172,15 @@ class Worker:
 
     async def on_chat_status(self, platform: str, chat_id: str, status: str) -> None:
         """Record whether a chat can be reached; a blocked chat gets nothing until it is back."""
-        chat = await self.store.get_chat(platform, chat_id)
+        chat = await self.store.chats.get(platform, chat_id)
         if chat is not None and chat.status != status:
-            await self.store.update_chat(chat.pk, now=self.clock(), status=status)
+            await self.store.chats.update(chat.pk, now=self.clock(), status=status)
             log.info("%s chat is now %s", platform, status)
             await self.request_replan()
 
     async def on_chat_migrated(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
         """A group became a supergroup: its subscriptions and settings move with it."""
-        await self.store.migrate_chat(platform, old_chat_id, new_chat_id, now=self.clock())
+        await self.store.chats.migrate(platform, old_chat_id, new_chat_id, now=self.clock())
 
     async def on_location(self, command: Command, latitude: float, longitude: float) -> Reply:
         """Set the chat's zone from a shared location, and say which zone it is."""
@@ -205,19 +205,19 @@ class Worker:
 
     async def recall(self, platform: str, kind: str, key: str) -> str | None:
         """A value an adapter stored earlier."""
-        return await self.store.get_ref(platform, kind, key)
+        return await self.store.refs.get(platform, kind, key)
 
     async def recall_all(self, platform: str, kind: str) -> dict[str, str]:
         """Every value of one kind an adapter stored."""
-        return await self.store.refs(platform, kind)
+        return await self.store.refs.all(platform, kind)
 
     async def remember(self, platform: str, kind: str, key: str, value: str) -> None:
         """Store a value for an adapter, across restarts."""
-        await self.store.set_ref(platform, kind, key, value, now=self.clock())
+        await self.store.refs.set(platform, kind, key, value, now=self.clock())
 
     async def forget(self, platform: str, kind: str, key: str) -> None:
         """Drop a value an adapter stored."""
-        await self.store.delete_ref(platform, kind, key)
+        await self.store.refs.delete(platform, kind, key)
 
     def reply_slot(self, platform: str) -> AbstractAsyncContextManager[None]:
         """A place for one reply in the platform's overall rate, shared with the fan-out."""
@@ -243,7 +243,7 @@ class Worker:
             self._replanner = asyncio.create_task(self._replan_loop(), name="replan")
             self.watcher.start()  # the file watcher and SIGHUP
         else:
-            await self.store.requeue_inflight(now=self.clock())
+            await self.store.ledger.requeue_inflight(now=self.clock())
             await self.scheduler.replan()
         self.started.set()
 

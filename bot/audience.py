@@ -11,12 +11,13 @@ from bot.errors import SummitBotError
 
 
 class AudienceKind(StrEnum):
-    """The kinds of audience an organizer can name with `to=`."""
+    """Whom a broadcast is for; an organizer can name all but ORGANIZERS with `to=`."""
 
     ALL = "all"  # every subscribed chat
     SESSION = "session"  # the subscribers of one session (directly or through "all")
     LANGUAGE = "language"  # subscribed chats reading one language
     CHANNELS = "channels"  # the announcement channels only
+    ORGANIZERS = "organizers"  # the bot's own notes to organizers, queued chat by chat
 
 
 class AudienceError(SummitBotError, ValueError):
@@ -62,6 +63,11 @@ class Audience:
     def channels(cls) -> Audience:
         """The announcement channels."""
         return cls(AudienceKind.CHANNELS)
+
+    @classmethod
+    def organizers(cls) -> Audience:
+        """The organizers who have a chat with the bot (recorded, never used as a filter)."""
+        return cls(AudienceKind.ORGANIZERS)
 
     def as_json(self) -> dict[str, Any]:
         """The audience as stored (the same keys the database has always held)."""

@@ -7,8 +7,8 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from bot.audience import Audience, AudienceKind
 from bot.config import Settings
 from bot.constants import BroadcastStatus, DeliveryKind, DeliveryStatus
 from bot.errors import SummitBotError
@@ -16,11 +16,11 @@ from bot.i18n import normalize_language, t
 from bot.messages import Expired, Message, Rendered
 from bot.render import Reader, text
 from bot.schedule import Schedule
-from bot.store import Claimed, NewDelivery, Store
+from bot.store import Author, Claimed, NewDelivery, Store
 
 log = logging.getLogger(__name__)
 
-SYSTEM = "system"  # created_by of the bot's own messages to organizers
+SYSTEM = "system"  # origin_platform of the bot's own messages to organizers
 _OPTION = re.compile(r"^(to|at)=(\S+)$")
 
 
@@ -38,24 +38,24 @@ class Draft:
     """A parsed broadcast: texts by language, who gets it, and when."""
 
     texts: dict[str, str]
-    audience: dict[str, Any]
+    audience: Audience
     send_at: dt.datetime
 
 
-def parse_audience(value: str, schedule: Schedule) -> dict[str, Any]:
+def parse_audience(value: str, schedule: Schedule) -> Audience:
     """ "all", "s2" / "session:s2", "lang:zh-TW" / "zh-TW", "channels" → an audience."""
     word = value.strip()
     lowered = word.lower()
     if lowered in ("all", "everyone", ""):
-        return {"kind": "all"}
+        return Audience.everyone()
     if lowered in ("channels", "announcements"):
-        return {"kind": "channels"}
+        return Audience.channels()
     session_id = lowered.removeprefix("session:")
     if schedule.session(session_id) is not None:
-        return {"kind": "session", "session": session_id}
+        return Audience.of_session(session_id)
     lang = normalize_language(word.removeprefix("lang:"))
     if lang is not None and lang in schedule.event.languages:
-        return {"kind": "language", "language": lang, "default": schedule.event.languages[0]}
+        return Audience.of_language(lang, default=schedule.event.languages[0])
     raise BroadcastError("bad_audience", word)
 
 
@@ -94,7 +94,7 @@ def parse_texts(body: str, schedule: Schedule) -> dict[str, str]:
 
 def parse_broadcast(body: str, schedule: Schedule, now: dt.datetime) -> Draft:
     """`to=... at=...` options, then the texts; BroadcastError when unusable."""
-    audience: dict[str, Any] = {"kind": "all"}
+    audience = Audience.everyone()
     send_at = now
     words = body.lstrip().split(maxsplit=1)
     rest = body.strip()
@@ -111,16 +111,15 @@ def parse_broadcast(body: str, schedule: Schedule, now: dt.datetime) -> Draft:
     return Draft(texts, audience, send_at)
 
 
-def describe_audience(audience: Mapping[str, Any], lang: str, schedule: Schedule) -> str:
+def describe_audience(audience: Audience, lang: str, schedule: Schedule) -> str:
     """The audience in words, for previews and reports."""
-    kind = audience.get("kind", "all")
-    if kind == "session":
-        session = schedule.session(str(audience["session"]))
+    if audience.kind is AudienceKind.SESSION:
+        session = schedule.session(str(audience.session))
         title = text(session.title, Reader(lang, "UTC"), schedule) if session else "?"
         return t("broadcast.to_session", lang, title=title)
-    if kind == "language":
-        return t("broadcast.to_language", lang, language=str(audience["language"]))
-    return t(f"broadcast.to_{kind}", lang)
+    if audience.kind is AudienceKind.LANGUAGE:
+        return t("broadcast.to_language", lang, language=str(audience.language))
+    return t(f"broadcast.to_{audience.kind.value}", lang)
 
 
 def pick_text(texts: Mapping[str, str], lang: str, schedule: Schedule) -> str:
@@ -147,13 +146,13 @@ class Broadcasts:
             return await self.report(int(row.ref.split(":")[1]), reader.lang, schedule, now)
         if row.broadcast_id is None:
             return Expired("broadcast row without a broadcast")
-        record = await self.store.get_broadcast(row.broadcast_id)
+        record = await self.store.broadcasts.get(row.broadcast_id)
         if record is None:
             return Expired("broadcast deleted")
         if record.status == BroadcastStatus.CANCELLED:
             return Expired("broadcast cancelled")
         body = pick_text(record.texts, reader.lang, schedule)
-        if record.created_by == SYSTEM:
+        if record.created_by.is_system:
             return Message(body)
         return Message(
             body,
@@ -166,8 +165,8 @@ class Broadcasts:
         self, broadcast_id: int, lang: str, schedule: Schedule, now: dt.datetime
     ) -> Message:
         """Sent, blocked, failed and elapsed for one broadcast, so far."""
-        record = await self.store.get_broadcast(broadcast_id)
-        counts = await self.store.delivery_counts(broadcast_id=broadcast_id)
+        record = await self.store.broadcasts.get(broadcast_id)
+        counts = await self.store.ledger.delivery_counts(broadcast_id=broadcast_id)
         started = record.send_at if record else now
         elapsed = max((now - started).total_seconds(), 0.0)
         waiting = counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0)
@@ -186,45 +185,45 @@ class Broadcasts:
 
     async def enqueue(self, broadcast_id: int, *, now: dt.datetime) -> int:
         """Put a confirmed broadcast into the ledger for its audience, due at its send time."""
-        record = await self.store.get_broadcast(broadcast_id)
+        record = await self.store.broadcasts.get(broadcast_id)
         if record is None or record.status not in (
             BroadcastStatus.DRAFT,
             BroadcastStatus.SCHEDULED,
         ):
             return 0
-        rows = await self.store.enqueue_broadcast(
+        rows = await self.store.ledger.enqueue_broadcast(
             record.id, record.audience, due_at=record.send_at, now=now
         )
-        await self.store.set_broadcast_status(record.id, BroadcastStatus.SENDING, now=now)
+        await self.store.broadcasts.set_status(record.id, BroadcastStatus.SENDING, now=now)
         return rows
 
     async def cancel(self, broadcast_id: int, *, now: dt.datetime) -> int:
         """Stop a broadcast: its rows not yet sent expire; returns how many."""
-        await self.store.set_broadcast_status(broadcast_id, BroadcastStatus.CANCELLED, now=now)
-        return await self.store.cancel_broadcast_rows(broadcast_id, now=now)
+        await self.store.broadcasts.set_status(broadcast_id, BroadcastStatus.CANCELLED, now=now)
+        return await self.store.ledger.cancel_broadcast_rows(broadcast_id, now=now)
 
     async def finish_done(self, *, now: dt.datetime) -> list[int]:
         """Mark broadcasts whose rows are all final as done and queue their final report."""
         finished = []
-        for record in await self.store.broadcasts(status=BroadcastStatus.SENDING):
-            counts = await self.store.delivery_counts(broadcast_id=record.id)
+        for record in await self.store.broadcasts.recent(status=BroadcastStatus.SENDING):
+            counts = await self.store.ledger.delivery_counts(broadcast_id=record.id)
             if counts.get(DeliveryStatus.PENDING, 0) or counts.get(DeliveryStatus.SENDING, 0):
                 continue
-            await self.store.set_broadcast_status(record.id, BroadcastStatus.DONE, now=now)
+            await self.store.broadcasts.set_status(record.id, BroadcastStatus.DONE, now=now)
             finished.append(record.id)
             author = await self._author_chat(record.created_by)
             if author is not None:
-                await self.store.enqueue_chats(
+                await self.store.ledger.enqueue_chats(
                     [NewDelivery(author, DeliveryKind.BROADCAST, f"report:{record.id}", now)],
                     now=now,
                 )
             log.info("broadcast %d done: %s", record.id, counts)
         return finished
 
-    async def _author_chat(self, created_by: str) -> int | None:
-        platform, _, rest = created_by.partition(":")
-        chat_id = rest.split(":", 1)[0]
-        chat = await self.store.get_chat(platform, chat_id) if chat_id else None
+    async def _author_chat(self, author: Author) -> int | None:
+        """The author's chat with the bot, if it has one (an operator or the bot has none)."""
+        chat_id = author.chat_id
+        chat = await self.store.chats.get(author.platform, chat_id) if chat_id else None
         return chat.pk if chat else None
 
 
@@ -241,17 +240,17 @@ async def notify_organizers(
     queued."""
     pks = []
     for platform, chat_id in organizers:
-        chat = await store.get_chat(platform, chat_id)
+        chat = await store.chats.get(platform, chat_id)
         if chat is not None:
             pks.append(chat.pk)
     if not pks:
         log.warning("no organizer has a chat with the bot: %s", next(iter(texts.values()), ""))
         return 0
-    record = await store.create_broadcast(
-        created_by=SYSTEM,
+    record = await store.broadcasts.create(
+        created_by=Author.system(),
         origin_platform=SYSTEM,
         texts=dict(texts),
-        audience={"kind": "organizers"},
+        audience=Audience.organizers(),
         send_at=now,
         now=now,
         status=BroadcastStatus.SENDING,
@@ -260,4 +259,4 @@ async def notify_organizers(
         NewDelivery(pk, DeliveryKind.BROADCAST, f"org:{key}", now, broadcast_id=record.id)
         for pk in pks
     ]
-    return await store.enqueue_chats(rows, now=now)
+    return await store.ledger.enqueue_chats(rows, now=now)

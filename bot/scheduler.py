@@ -82,13 +82,13 @@ class ReminderScheduler:
     async def _profiles(self, schedule: Schedule) -> list[Prefs]:
         """Every distinct set of planning preferences among the subscribers."""
         default = self.settings.default_offsets
-        offsets_in_use = await self.store.offsets_in_use()
+        offsets_in_use = await self.store.chats.offsets_in_use()
         # Chats without quiet hours are planned at the nominal instant of each offset.
         plain = {
             o for offsets in offsets_in_use for o in (default if offsets is None else offsets)
         }
         profiles = [Prefs(schedule.event.timezone, tuple(sorted(plain, reverse=True)))]
-        self._quiet = await self.store.quiet_profiles_by_session()
+        self._quiet = await self.store.chats.quiet_profiles_by_session()
         for session_id in schedule.session_ids():
             profiles.extend(prefs for prefs, _ in self._quiet_prefs(schedule, session_id))
         return profiles
@@ -107,7 +107,7 @@ class ReminderScheduler:
         async with self._replan_lock:
             now = self.clock()
             groups = await self.plan_groups(now)
-            fired = await self.store.refs("scheduler", FIRED)
+            fired = await self.store.refs.all("scheduler", FIRED)
             for job in self.aps.get_jobs():
                 if job.id not in groups:
                     job.remove()
@@ -134,7 +134,7 @@ class ReminderScheduler:
 
     async def run_due(self, now: dt.datetime) -> int:
         """Fire every group due at `now` that has not fired (tests drive time this way)."""
-        fired = await self.store.refs("scheduler", FIRED)
+        fired = await self.store.refs.all("scheduler", FIRED)
         due = [g for g in self._groups.values() if g.due <= now and g.job_id not in fired]
         await self.fire_many(due)
         return len(due)
@@ -166,9 +166,9 @@ class ReminderScheduler:
             for group in sorted(groups):
                 added += await self._enqueue(group, schedule, now)
             for session_id in {g.session_id for g in groups}:
-                await self.store.expire_superseded(session_id, now=now)
+                await self.store.ledger.expire_superseded(session_id, now=now)
             for group in groups:
-                await self.store.set_ref(
+                await self.store.refs.set(
                     "scheduler", FIRED, group.job_id, now.isoformat(), now=now
                 )
         late = max((now - g.due).total_seconds() for g in groups)
@@ -189,7 +189,7 @@ class ReminderScheduler:
             return 0
 
         async def enqueue(*, chat_pks: list[int] | None = None, plain: bool = False) -> int:
-            return await self.store.enqueue_session_audience(
+            return await self.store.ledger.enqueue_session_audience(
                 session_id=group.session_id,
                 kind="reminder",
                 ref=group.ref,
@@ -206,6 +206,6 @@ class ReminderScheduler:
         for prefs, (zone, begin, end, _) in self._quiet_prefs(schedule, group.session_id):
             planned = plan(schedule, prefs, now, session_ids=[group.session_id])
             if any(p.offset == group.offset and p.due == group.due for p in planned):
-                pks = await self.store.chats_with_profile(group.session_id, zone, begin, end)
+                pks = await self.store.chats.with_profile(group.session_id, zone, begin, end)
                 added += await enqueue(chat_pks=pks)
         return added

@@ -40,10 +40,10 @@ async def test_broadcast_in_two_languages_reaches_500_viewers_with_a_report(
 ) -> None:
     async with event.store.transaction():
         for i in range(500):
-            chat, _ = await event.store.get_or_create_chat(
+            chat, _ = await event.store.chats.get_or_create(
                 "telegram", str(i), language="zh-TW" if i % 2 else "en", now=event.clock.now
             )
-            await event.store.subscribe(chat.pk, "s1" if i % 3 else "*", now=event.clock.now)
+            await event.store.chats.subscribe(chat.pk, "s1" if i % 3 else "*", now=event.clock.now)
     preview = await event.reply(
         "/broadcast to=all\nen: Session 1 starts soon!\nzh-TW: 第一場次即將開始！",
         chat_id=ORGANIZER,
@@ -70,7 +70,7 @@ async def test_a_viewers_broadcast_is_refused_and_audited(event: Harness) -> Non
     answer = await event.say("/broadcast hello everyone", chat_id="5")
     assert "Only the event's organizers" in answer
     assert await event.at(event.clock.now) == []
-    (entry,) = await event.store.audit_log()
+    (entry,) = await event.store.audit.recent()
     assert (entry.actor, entry.action, entry.allowed) == ("5", "broadcast", False)
 
 
@@ -84,8 +84,8 @@ async def test_a_scheduled_broadcast_can_be_cancelled(event: Harness) -> None:
         "/broadcast cancel 1", chat_id=ORGANIZER
     )
     assert await event.at(event.clock.now + dt.timedelta(minutes=31)) == []
-    assert await event.store.delivery_counts(broadcast_id=1) == {"expired": 1}
-    actions = [(e.action, e.allowed) for e in await event.store.audit_log()]
+    assert await event.store.ledger.delivery_counts(broadcast_id=1) == {"expired": 1}
+    actions = [(e.action, e.allowed) for e in await event.store.audit.recent()]
     assert actions.count(("broadcast", True)) == 3
 
 

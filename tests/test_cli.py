@@ -66,7 +66,7 @@ def test_check_changes_says_what_subscribers_would_be_told(tmp_path: Path) -> No
     async def a_worker_ran() -> None:  # what a worker leaves in its database
         store = await Store.open(database)
         now = dt.datetime(2020, 8, 1, tzinfo=dt.UTC)
-        await store.save_schedule("scms2020", 1, text, source=SCHEDULE, now=now)
+        await store.schedules.save("scms2020", 1, text, source=SCHEDULE, now=now)
         await seed_subscribers(store, "telegram", 3, session_id="s2", now=now)
         await seed_subscribers(store, "telegram", 2, first_chat_id=900, session_id="s1", now=now)
         await store.close()
@@ -184,9 +184,9 @@ def test_broadcast_from_the_command_line_previews_then_queues(tmp_path: Path) ->
         store = await Store.open(url)
         now = dt.datetime.now(dt.UTC)
         for chat_id, lang in (("1", "en"), ("2", "zh-TW")):
-            chat, _ = await store.get_or_create_chat("telegram", chat_id, language=lang, now=now)
-            await store.subscribe(chat.pk, "s2", now=now)
-        counts = await store.delivery_counts(kind="broadcast")
+            chat, _ = await store.chats.get_or_create("telegram", chat_id, language=lang, now=now)
+            await store.chats.subscribe(chat.pk, "s2", now=now)
+        counts = await store.ledger.delivery_counts(kind="broadcast")
         await store.close()
         return counts
 

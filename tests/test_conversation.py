@@ -122,7 +122,7 @@ async def test_a_blocked_viewer_is_not_sent_to_again(bot: Harness) -> None:
     assert [chat for chat, _ in sent] == ["200"]
     later = await bot.at(S1 - dt.timedelta(hours=1))
     assert [chat for chat, _ in later] == ["200"]
-    counts = await bot.store.delivery_counts(kind="reminder")
+    counts = await bot.store.ledger.delivery_counts(kind="reminder")
     # The blocked chat gets no row for the second reminder at all.
     assert counts.get("blocked") == 1 and counts.get("sent") == 2
 
@@ -141,20 +141,20 @@ async def test_a_claim_whose_answer_was_lost_is_sent_without_a_restart(
     bot: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await bot.say("/subscribe s1")
-    claim = bot.store.claim
+    claim = bot.store.ledger.claim
 
     async def committed_then_lost(*args: Any, **kwargs: Any) -> Any:
         await claim(*args, **kwargs)  # the rows are "sending" in the database...
         raise ConnectionResetError("connection lost")  # ...but the engine never hears of them
 
-    monkeypatch.setattr(bot.store, "claim", committed_then_lost)
+    monkeypatch.setattr(bot.store.ledger, "claim", committed_then_lost)
     when = S1 - dt.timedelta(hours=1)
     with pytest.raises(ConnectionResetError):
         await bot.at(when)
-    monkeypatch.setattr(bot.store, "claim", claim)
+    monkeypatch.setattr(bot.store.ledger, "claim", claim)
     sent = await bot.at(when + dt.timedelta(seconds=1))  # the engine's next look
     assert [chat for chat, _ in sent] == ["100"]
-    counts = await bot.store.delivery_counts(kind="reminder")
+    counts = await bot.store.ledger.delivery_counts(kind="reminder")
     assert counts["sent"] == 1 and "sending" not in counts  # (the day-before one expired)
 
 

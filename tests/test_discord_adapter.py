@@ -203,14 +203,14 @@ async def test_viewer_subscribes_with_a_slash_command_and_gets_the_reminder_dm(
     assert post.json["enforce_nonce"] is True and post.json["nonce"].isdigit()
     assert post.json["allowed_mentions"]["parse"] == []
     dm_id = str(dc.dm_channel_id(ana.id))
-    assert await rig.store.get_ref("discord", "dm", str(ana.id)) == dm_id
+    assert await rig.store.refs.get("discord", "dm", str(ana.id)) == dm_id
 
     again = await rig.restart()  # the DM channel id comes from the store, not a new request
     try:
         await again.at(s1)
         assert "live now" in text_of(dc.dm_messages_to(ana.id)[-1])
         assert len(dc.requests_matching("POST", DM_OPEN)) == 1
-        counts = await rig.store.delivery_counts(kind="reminder")
+        counts = await rig.store.ledger.delivery_counts(kind="reminder")
         assert counts["sent"] == 2  # the two overdue at the first drain expired: only 1 went
     finally:
         await again.worker.stop()
@@ -225,14 +225,14 @@ async def test_a_closed_dm_marks_the_viewer_blocked_and_stops_retrying(
     s1 = session_start(rig.schedule, "s1")
     await rig.at(s1 - dt.timedelta(days=1))
     assert len(rig.dc.dm_messages_to(ana.id)) == 1 and rig.dc.dm_messages_to(bob.id) == []
-    chat = await rig.store.get_chat("discord", str(bob.id))
+    chat = await rig.store.chats.get("discord", str(bob.id))
     assert chat is not None and chat.status == "blocked"
     tried = len(rig.dc.requests_matching("POST", MESSAGES))
     await rig.at(s1 - dt.timedelta(hours=1))
     await rig.at(s1 - dt.timedelta(hours=1) + dt.timedelta(seconds=30))  # past any backoff
     posts = rig.dc.requests_matching("POST", MESSAGES)
     assert len(posts) == tried + 1  # ana's second reminder only: nothing more for bob
-    assert await rig.store.delivery_counts(kind="reminder") == {"sent": 2, "blocked": 1}
+    assert await rig.store.ledger.delivery_counts(kind="reminder") == {"sent": 2, "blocked": 1}
 
 
 async def test_a_429_storm_loses_nothing_and_sends_nothing_twice(
@@ -251,11 +251,11 @@ async def test_a_429_storm_loses_nothing_and_sends_nothing_twice(
     when = session_start(rig.schedule, "s1") - 10 * MIN
     for _ in range(10):
         await rig.at(when)
-        if await rig.store.pending_count("discord") == 0:
+        if await rig.store.ledger.pending_count("discord") == 0:
             break
         when += dt.timedelta(seconds=2)
     assert [len(dc.dm_messages_to(u.id)) for u in users] == [1] * 8
-    counts = await rig.store.delivery_counts(kind="reminder")
+    counts = await rig.store.ledger.delivery_counts(kind="reminder")
     assert counts["sent"] == 8 and set(counts) <= {"sent", "expired"}  # expired: superseded
     assert len(dc.requests_matching("POST", MESSAGES)) >= 8 + 15
     assert dc.max_in_any_window(1.0, method="POST", path_pattern=MESSAGES) <= 50
@@ -457,7 +457,7 @@ async def test_send_failures_map_to_what_the_delivery_engine_should_do(
     dc.fail_next("POST", MESSAGES, status=404, code=10003, message="Unknown Channel")
     with pytest.raises(Transient):
         await send(to_ana, hello, key="6")
-    assert await rig.store.get_ref("discord", "dm", str(ana.id)) is None
+    assert await rig.store.refs.get("discord", "dm", str(ana.id)) is None
     await send(to_ana, hello, key="7")
     assert len(dc.requests_matching("POST", DM_OPEN)) == 3  # bob, ana, ana again
     assert [text_of(m) for m in dc.dm_messages_to(ana.id)] == ["hello"]
@@ -484,16 +484,16 @@ async def test_scheduled_events_are_created_once_survive_restarts_and_follow_the
         assert "首長高峰會第一場次" in first["description"]
         second = events["Mayors' Summit, session 2: the Americas and Asia-Pacific"]
         assert second["entity_metadata"] == {"location": "Livestream link to be announced"}
-        refs = await store.refs("discord", "scheduled_event")
+        refs = await store.refs.all("discord", "scheduled_event")
         assert set(refs) == {f"{guild.id}:s1", f"{guild.id}:s2", f"{guild.id}:s3"}
 
         # A restart, even one that lost an id (a crash right after creating), adds nothing.
-        await store.delete_ref("discord", "scheduled_event", f"{guild.id}:s1")
+        await store.refs.delete("discord", "scheduled_event", f"{guild.id}:s1")
         rig = await rig.restart()
         assert len(dc.scheduled_events(guild.id)) == 3
         assert len(dc.requests_matching("POST", EVENTS)) == 3
         assert dc.requests_matching("PATCH", EVENTS) == []
-        assert await store.refs("discord", "scheduled_event") == refs
+        assert await store.refs.all("discord", "scheduled_event") == refs
 
         moved = schedule.shifted(dt.timedelta(hours=1))
         await rig.adapter.schedule_changed(moved)
@@ -510,7 +510,7 @@ async def test_scheduled_events_are_created_once_survive_restarts_and_follow_the
             refs[f"{guild.id}:s1"],
             refs[f"{guild.id}:s2"],
         }
-        assert f"{guild.id}:s3" not in await store.refs("discord", "scheduled_event")
+        assert f"{guild.id}:s3" not in await store.refs.all("discord", "scheduled_event")
         assert len(dc.requests_matching("POST", EVENTS)) == 3
     finally:
         await rig.worker.stop()
@@ -657,5 +657,5 @@ async def test_an_organizer_role_broadcasts_with_a_slash_command(
         assert "1 messages" in text_of(confirm.message)
         await rig.at(now)
         assert "Stream is up!" in text_of(fake_discord.dm_messages_to(ana.id)[-1])
-        audit = [(a.actor, a.allowed) for a in await store.audit_log()]
+        audit = [(a.actor, a.allowed) for a in await store.audit.recent()]
         assert (str(ana.id), False) in audit and (str(host.id), True) in audit

@@ -121,16 +121,16 @@ async def test_data_at_0001_survives_open(empty_database_url: str) -> None:
     store = await Store.open(empty_database_url)
     try:
         assert await current_revision(empty_database_url) == _head()
-        chat = await store.get_chat("telegram", "42")
+        chat = await store.chats.get("telegram", "42")
         assert chat is not None
         assert (chat.language, chat.timezone, chat.offsets) == ("es", "America/Bogota", (60,))
-        assert await store.subscriptions(chat.pk) == {"s1"}
-        assert await store.get_ref("discord", "event", "g1:s1") == "123"
-        [claimed] = await store.claim("telegram", limit=5, now=NOW)
+        assert await store.chats.subscriptions(chat.pk) == {"s1"}
+        assert await store.refs.get("discord", "event", "g1:s1") == "123"
+        [claimed] = await store.ledger.claim("telegram", limit=5, now=NOW)
         assert claimed.ref == "s1:60:1597309200" and claimed.due_at == NOW
         assert claimed.attempts == 1  # the server default filled attempts = 0
         # New rows get ids after the old ones (sequences/rowids carried on).
-        other, created = await store.get_or_create_chat("telegram", "43", now=NOW)
+        other, created = await store.chats.get_or_create("telegram", "43", now=NOW)
         assert created and other.pk > chat.pk
     finally:
         await store.close()

@@ -208,7 +208,7 @@ async def test_a_notice_overtaken_by_a_second_move_is_not_sent(
     got = viewers(await live.at(NOW))
     assert list(got) == ["100"]
     assert "07:45" in got["100"].text
-    counts = await live.store.delivery_counts(kind="notice")
+    counts = await live.store.ledger.delivery_counts(kind="notice")
     assert counts == {"sent": 1, "expired": 1}
 
 
@@ -320,7 +320,7 @@ async def test_reload_command_is_for_organizers_only(live: Harness, schedule_fil
     done = await live.say("/reload", chat_id=ORGANIZER)
     assert "Schedule reloaded from" in done
     assert "• s2 “Mayors' Summit, session 2" in done
-    audit = await live.store.audit_log()
+    audit = await live.store.audit.recent()
     assert [(a.action, a.actor, a.allowed) for a in reversed(audit)] == [
         ("reload", "100", False),
         ("reload", ORGANIZER, True),
@@ -428,7 +428,7 @@ async def test_a_rehearsal_start_neither_announces_nor_records(
     shift = shift_by(dt.timedelta(days=-3))
     async with running(store, schedule_file, transform=shift) as rehearsal:
         await rehearsal.say("/subscribe s2", chat_id="100")
-    assert await store.last_schedule("scms2020") is None
+    assert await store.schedules.last("scms2020") is None
     edit(schedule_file, "s2", 'start: "07:00"', 'start: "07:30"')
     async with running(store, schedule_file, transform=shift) as again:
         assert await again.at(NOW) == []

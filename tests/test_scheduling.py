@@ -28,19 +28,19 @@ async def test_a_thousand_reminders_due_at_one_instant_all_fire(store: Store) ->
     )
     schedule = replace(summit(), sessions=sessions)
     clock = Clock(start - dt.timedelta(hours=1))
-    chat, _ = await store.get_or_create_chat("memory", "1", now=clock.now)
-    await store.subscribe(chat.pk, "*", now=clock.now)
+    chat, _ = await store.chats.get_or_create("memory", "1", now=clock.now)
+    await store.chats.subscribe(chat.pk, "*", now=clock.now)
     scheduler = ReminderScheduler(
         store, Reminders(default_offsets=(0,)), lambda: schedule, clock, lambda: None
     )
     await scheduler.start()
-    assert len(scheduler.aps.get_jobs()) + len(await store.refs("scheduler", FIRED)) == 1000
+    assert len(scheduler.aps.get_jobs()) + len(await store.refs.all("scheduler", FIRED)) == 1000
     clock.now = start
     async with asyncio.timeout(60):
-        while len(await store.refs("scheduler", FIRED)) < 1000:  # noqa: ASYNC110
+        while len(await store.refs.all("scheduler", FIRED)) < 1000:  # noqa: ASYNC110
             await asyncio.sleep(0.05)  # waiting for the jobs to finish, not for a time
     scheduler.shutdown()
-    assert await store.pending_count("memory") == 1000
+    assert await store.ledger.pending_count("memory") == 1000
 
 
 def test_plan_has_every_offset_and_nothing_for_ended_sessions() -> None:

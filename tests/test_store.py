@@ -11,7 +11,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import StatementError
 
+from bot.audience import Audience
+from bot.constants import BroadcastStatus
 from bot.store import (
+    Author,
     ChatRecord,
     NewDelivery,
     Store,
@@ -20,7 +23,7 @@ from bot.store import (
     mask_password,
     normalize_database_url,
 )
-from bot.store.tables import Delivery
+from bot.store.tables import Broadcast, Delivery
 
 NOW = datetime(2020, 8, 13, 9, 0, tzinfo=UTC)
 START = datetime(2020, 8, 13, 10, 0, tzinfo=UTC)
@@ -28,7 +31,7 @@ DEFAULTS = (1440, 60, 0)
 
 
 async def _chat(store: Store, chat_id: str, platform: str = "telegram") -> ChatRecord:
-    chat, _ = await store.get_or_create_chat(platform, chat_id, now=NOW)
+    chat, _ = await store.chats.get_or_create(platform, chat_id, now=NOW)
     return chat
 
 
@@ -37,7 +40,7 @@ async def _subscribed_chat(
 ) -> ChatRecord:
     chat = await _chat(store, chat_id, platform)
     for session in sessions:
-        await store.subscribe(chat.pk, session, now=NOW)
+        await store.chats.subscribe(chat.pk, session, now=NOW)
     return chat
 
 
@@ -52,7 +55,7 @@ async def _enqueue(store: Store, ref: str = "s1:60:1597312800", **kw: object) ->
         "now": NOW,
     }
     args.update(kw)
-    return await store.enqueue_session_audience(**args)  # type: ignore[arg-type]
+    return await store.ledger.enqueue_session_audience(**args)  # type: ignore[arg-type]
 
 
 async def _ledger(store: Store) -> list[tuple[int, str, str]]:
@@ -133,7 +136,7 @@ def test_offsets_encoding() -> None:
 
 
 async def test_chat_create_and_get(store: Store) -> None:
-    chat, created = await store.get_or_create_chat(
+    chat, created = await store.chats.get_or_create(
         "telegram", "-100123", now=NOW, user_id="77", kind="group", language="es"
     )
     assert created
@@ -141,19 +144,19 @@ async def test_chat_create_and_get(store: Store) -> None:
     assert (chat.user_id, chat.kind, chat.language, chat.status) == ("77", "group", "es", "active")
     assert chat.offsets is None and chat.quiet is None and chat.timezone is None
 
-    again, created = await store.get_or_create_chat("telegram", "-100123", now=NOW)
+    again, created = await store.chats.get_or_create("telegram", "-100123", now=NOW)
     assert not created and again == chat
-    assert await store.get_chat("telegram", "-100123") == chat
-    assert await store.get_chat_by_pk(chat.pk) == chat
-    assert await store.get_chat("discord", "-100123") is None
-    assert await store.get_chat_by_pk(chat.pk + 1000) is None
+    assert await store.chats.get("telegram", "-100123") == chat
+    assert await store.chats.get_by_pk(chat.pk) == chat
+    assert await store.chats.get("discord", "-100123") is None
+    assert await store.chats.get_by_pk(chat.pk + 1000) is None
     with pytest.raises(ValueError, match="chat kind"):
-        await store.get_or_create_chat("telegram", "1", now=NOW, kind="supergroup")
+        await store.chats.get_or_create("telegram", "1", now=NOW, kind="supergroup")
 
 
 async def test_get_or_create_chat_is_race_safe(store: Store) -> None:
     results = await asyncio.gather(
-        *(store.get_or_create_chat("discord", "555", now=NOW) for _ in range(8))
+        *(store.chats.get_or_create("discord", "555", now=NOW) for _ in range(8))
     )
     assert sum(created for _, created in results) == 1
     assert len({chat.pk for chat, _ in results}) == 1
@@ -161,7 +164,7 @@ async def test_get_or_create_chat_is_race_safe(store: Store) -> None:
 
 async def test_update_chat(store: Store) -> None:
     chat = await _chat(store, "1")
-    updated = await store.update_chat(
+    updated = await store.chats.update(
         chat.pk,
         now=NOW,
         language="pt",
@@ -174,55 +177,57 @@ async def test_update_chat(store: Store) -> None:
     assert updated.language == "pt" and updated.timezone == "America/Bogota"
     assert updated.tz_label == "Medellín, Colombia"
     assert updated.offsets == (1440, 60, 0) and updated.quiet == ("22:00", "07:30")
-    assert await store.get_chat_by_pk(chat.pk) == updated
+    assert await store.chats.get_by_pk(chat.pk) == updated
 
     # Only the named fields change; None is stored explicitly.
-    cleared = await store.update_chat(chat.pk, now=NOW, offsets=None, quiet=None, language=None)
+    cleared = await store.chats.update(chat.pk, now=NOW, offsets=None, quiet=None, language=None)
     assert cleared is not None
     assert cleared.offsets is None and cleared.quiet is None and cleared.language is None
     assert cleared.timezone == "America/Bogota"
 
-    off = await store.update_chat(chat.pk, now=NOW, offsets=[], status="blocked")
+    off = await store.chats.update(chat.pk, now=NOW, offsets=[], status="blocked")
     assert off is not None and off.offsets == () and off.status == "blocked"
 
     with pytest.raises(ValueError, match="quiet"):
-        await store.update_chat(chat.pk, now=NOW, quiet=("25:00", "07:00"))
+        await store.chats.update(chat.pk, now=NOW, quiet=("25:00", "07:00"))
     with pytest.raises(ValueError, match="chat status"):
-        await store.update_chat(chat.pk, now=NOW, status="gone")
-    assert await store.update_chat(chat.pk + 1000, now=NOW, language="en") is None
+        await store.chats.update(chat.pk, now=NOW, status="gone")
+    assert await store.chats.update(chat.pk + 1000, now=NOW, language="en") is None
 
 
 async def test_migrate_chat_to_unknown_id_keeps_everything(store: Store) -> None:
     chat = await _subscribed_chat(store, "-1", "s1", "s2")
     assert await _enqueue(store) == 1
-    await store.migrate_chat("telegram", "-1", "-1001", now=NOW)
+    await store.chats.migrate("telegram", "-1", "-1001", now=NOW)
 
-    assert await store.get_chat("telegram", "-1") is None
-    moved = await store.get_chat("telegram", "-1001")
+    assert await store.chats.get("telegram", "-1") is None
+    moved = await store.chats.get("telegram", "-1001")
     assert moved is not None and moved.pk == chat.pk
-    assert await store.subscriptions(chat.pk) == {"s1", "s2"}
+    assert await store.chats.subscriptions(chat.pk) == {"s1", "s2"}
     assert await _ledger(store) == [(chat.pk, "s1:60:1597312800", "pending")]
     # Unknown old id: nothing happens.
-    await store.migrate_chat("telegram", "-404", "-1404", now=NOW)
+    await store.chats.migrate("telegram", "-404", "-1404", now=NOW)
 
 
 async def test_migrate_chat_merges_into_existing_id(store: Store) -> None:
     old = await _subscribed_chat(store, "-2", "s1", "s2")
-    await store.update_chat(old.pk, now=NOW, language="es", offsets=[60], quiet=("23:00", "06:00"))
+    await store.chats.update(
+        old.pk, now=NOW, language="es", offsets=[60], quiet=("23:00", "06:00")
+    )
     new = await _subscribed_chat(store, "-1002", "s2", "s3")
-    await store.update_chat(new.pk, now=NOW, timezone="Europe/Madrid")
+    await store.chats.update(new.pk, now=NOW, timezone="Europe/Madrid")
     await _enqueue(store, ref="s1:60:1")  # old only
     await _enqueue(store, ref="s2:60:1", session_id="s2")  # both: the new chat's row wins
 
-    await store.migrate_chat("telegram", "-2", "-1002", now=NOW)
+    await store.chats.migrate("telegram", "-2", "-1002", now=NOW)
 
-    assert await store.get_chat("telegram", "-2") is None
-    assert await store.get_chat_by_pk(old.pk) is None
-    merged = await store.get_chat("telegram", "-1002")
+    assert await store.chats.get("telegram", "-2") is None
+    assert await store.chats.get_by_pk(old.pk) is None
+    merged = await store.chats.get("telegram", "-1002")
     assert merged is not None and merged.pk == new.pk
     assert merged.language == "es" and merged.timezone == "Europe/Madrid"
     assert merged.offsets == (60,) and merged.quiet == ("23:00", "06:00")
-    assert await store.subscriptions(new.pk) == {"s1", "s2", "s3"}
+    assert await store.chats.subscriptions(new.pk) == {"s1", "s2", "s3"}
     assert await _ledger(store) == [(new.pk, "s1:60:1", "pending"), (new.pk, "s2:60:1", "pending")]
 
 
@@ -231,18 +236,18 @@ async def test_migrate_chat_merges_into_existing_id(store: Store) -> None:
 
 async def test_subscribe_and_unsubscribe(store: Store) -> None:
     chat = await _chat(store, "1")
-    assert await store.subscribe(chat.pk, "s1", now=NOW)
-    assert not await store.subscribe(chat.pk, "s1", now=NOW)
-    assert await store.subscribe(chat.pk, "*", now=NOW)
-    assert await store.subscribe(chat.pk, "s2", now=NOW)
-    assert await store.subscriptions(chat.pk) == {"s1", "s2", "*"}
+    assert await store.chats.subscribe(chat.pk, "s1", now=NOW)
+    assert not await store.chats.subscribe(chat.pk, "s1", now=NOW)
+    assert await store.chats.subscribe(chat.pk, "*", now=NOW)
+    assert await store.chats.subscribe(chat.pk, "s2", now=NOW)
+    assert await store.chats.subscriptions(chat.pk) == {"s1", "s2", "*"}
 
-    assert await store.unsubscribe(chat.pk, "s1")
-    assert not await store.unsubscribe(chat.pk, "s1")
-    assert await store.subscriptions(chat.pk) == {"s2", "*"}
-    assert await store.unsubscribe_all(chat.pk) == 2
-    assert await store.subscriptions(chat.pk) == frozenset()
-    assert await store.unsubscribe_all(chat.pk) == 0
+    assert await store.chats.unsubscribe(chat.pk, "s1")
+    assert not await store.chats.unsubscribe(chat.pk, "s1")
+    assert await store.chats.subscriptions(chat.pk) == {"s2", "*"}
+    assert await store.chats.unsubscribe_all(chat.pk) == 2
+    assert await store.chats.subscriptions(chat.pk) == frozenset()
+    assert await store.chats.unsubscribe_all(chat.pk) == 0
 
 
 async def test_count_subscribers_and_stats(store: Store) -> None:
@@ -252,16 +257,16 @@ async def test_count_subscribers_and_stats(store: Store) -> None:
     await _subscribed_chat(store, "d", "s1", "*")
     gone = await _subscribed_chat(store, "e", "s1")
     await _chat(store, "f")  # no subscription
-    await store.update_chat(gone.pk, now=NOW, status="left")
-    await store.update_chat(a.pk, now=NOW, language="es", timezone="America/Bogota")
+    await store.chats.update(gone.pk, now=NOW, status="left")
+    await store.chats.update(a.pk, now=NOW, language="es", timezone="America/Bogota")
 
-    assert await store.count_subscribers() == 4
-    assert await store.count_subscribers(session_id="s1") == 3  # a, b via "*", d once
-    assert await store.count_subscribers(session_id="s2") == 3
-    assert await store.count_subscribers(session_id="s2", platform="discord") == 1
-    assert await store.count_subscribers(platform="telegram") == 3
+    assert await store.chats.count_subscribers() == 4
+    assert await store.chats.count_subscribers(session_id="s1") == 3  # a, b via "*", d once
+    assert await store.chats.count_subscribers(session_id="s2") == 3
+    assert await store.chats.count_subscribers(session_id="s2", platform="discord") == 1
+    assert await store.chats.count_subscribers(platform="telegram") == 3
 
-    stats = await store.subscriber_stats()
+    stats = await store.chats.subscriber_stats()
     assert stats["total"] == 4
     assert stats["by_platform"] == {"telegram": 3, "discord": 1}
     assert stats["by_language"] == {"es": 1, None: 3}
@@ -278,7 +283,7 @@ async def test_enqueue_session_audience_and_idempotence(store: Store) -> None:
     await _subscribed_chat(store, "c", "s2")
     d = await _subscribed_chat(store, "d", "s1", "*")
     blocked = await _subscribed_chat(store, "e", "s1")
-    await store.update_chat(blocked.pk, now=NOW, status="blocked")
+    await store.chats.update(blocked.pk, now=NOW, status="blocked")
     discord = await _subscribed_chat(store, "f", "s1", platform="discord")
 
     assert await _enqueue(store) == 4
@@ -291,8 +296,8 @@ async def test_enqueue_session_audience_and_idempotence(store: Store) -> None:
         (d.pk, ref, "pending"),
         (discord.pk, ref, "pending"),
     ]
-    assert await store.pending_count() == 4
-    assert await store.pending_count("discord") == 1
+    assert await store.ledger.pending_count() == 4
+    assert await store.ledger.pending_count("discord") == 1
     with pytest.raises(ValueError, match="delivery kind"):
         await _enqueue(store, kind="sms")
 
@@ -303,10 +308,10 @@ async def test_enqueue_filters_on_offsets(store: Store) -> None:
     day = await _subscribed_chat(store, "day", "s1")
     off = await _subscribed_chat(store, "off", "s1")
     ten = await _subscribed_chat(store, "ten", "s1")
-    await store.update_chat(sixty.pk, now=NOW, offsets=[60, 0])
-    await store.update_chat(day.pk, now=NOW, offsets=[1440])
-    await store.update_chat(off.pk, now=NOW, offsets=[])
-    await store.update_chat(ten.pk, now=NOW, offsets=[10])
+    await store.chats.update(sixty.pk, now=NOW, offsets=[60, 0])
+    await store.chats.update(day.pk, now=NOW, offsets=[1440])
+    await store.chats.update(off.pk, now=NOW, offsets=[])
+    await store.chats.update(ten.pk, now=NOW, offsets=[10])
 
     async def audience(minutes: int, defaults: tuple[int, ...] = (60, 0)) -> set[int]:
         ref = f"s1:{minutes}:{defaults}"
@@ -327,21 +332,21 @@ async def test_enqueue_quiet_profiles_and_chat_pks(store: Store) -> None:
     q2 = await _subscribed_chat(store, "q2", "*")
     q3 = await _subscribed_chat(store, "q3", "s1")
     other = await _subscribed_chat(store, "other", "s2")
-    await store.update_chat(q1.pk, now=NOW, timezone="Europe/Madrid", quiet=("22:00", "07:00"))
-    await store.update_chat(q2.pk, now=NOW, timezone="Europe/Madrid", quiet=("22:00", "07:00"))
-    await store.update_chat(q3.pk, now=NOW, quiet=("23:00", "08:00"), offsets=[60])
-    await store.update_chat(other.pk, now=NOW, timezone="Asia/Tokyo", quiet=("22:00", "07:00"))
+    await store.chats.update(q1.pk, now=NOW, timezone="Europe/Madrid", quiet=("22:00", "07:00"))
+    await store.chats.update(q2.pk, now=NOW, timezone="Europe/Madrid", quiet=("22:00", "07:00"))
+    await store.chats.update(q3.pk, now=NOW, quiet=("23:00", "08:00"), offsets=[60])
+    await store.chats.update(other.pk, now=NOW, timezone="Asia/Tokyo", quiet=("22:00", "07:00"))
 
     assert await _enqueue(store, ref="r1", only_without_quiet=True) == 1
     assert {pk for pk, r, _ in await _ledger(store) if r == "r1"} == {loud.pk}
 
-    assert await store.quiet_profiles("s1") == [
+    assert await store.chats.quiet_profiles("s1") == [
         (None, "23:00", "08:00", (60,)),
         ("Europe/Madrid", "22:00", "07:00", None),
     ]
-    madrid = await store.chats_with_profile("s1", "Europe/Madrid", "22:00", "07:00")
+    madrid = await store.chats.with_profile("s1", "Europe/Madrid", "22:00", "07:00")
     assert madrid == sorted([q1.pk, q2.pk])
-    assert await store.chats_with_profile("s1", None, "23:00", "08:00") == [q3.pk]
+    assert await store.chats.with_profile("s1", None, "23:00", "08:00") == [q3.pk]
 
     assert await _enqueue(store, ref="r1", chat_pks=madrid, due_at=NOW) == 2
     assert await _enqueue(store, ref="r1", chat_pks=[other.pk]) == 0  # not subscribed to s1
@@ -355,11 +360,11 @@ async def test_offsets_in_use(store: Store) -> None:
     off = await _subscribed_chat(store, "off", "s2")
     blocked = await _subscribed_chat(store, "blocked", "s1")
     lurker = await _chat(store, "lurker")  # no subscription
-    await store.update_chat(custom.pk, now=NOW, offsets=[0, 60])
-    await store.update_chat(off.pk, now=NOW, offsets=[])
-    await store.update_chat(blocked.pk, now=NOW, offsets=[5], status="blocked")
-    await store.update_chat(lurker.pk, now=NOW, offsets=[10])
-    assert await store.offsets_in_use() == {None, (60, 0), ()}
+    await store.chats.update(custom.pk, now=NOW, offsets=[0, 60])
+    await store.chats.update(off.pk, now=NOW, offsets=[])
+    await store.chats.update(blocked.pk, now=NOW, offsets=[5], status="blocked")
+    await store.chats.update(lurker.pk, now=NOW, offsets=[10])
+    assert await store.chats.offsets_in_use() == {None, (60, 0), ()}
 
 
 async def test_expire_superseded_keeps_only_the_latest_due(store: Store) -> None:
@@ -369,7 +374,7 @@ async def test_expire_superseded_keeps_only_the_latest_due(store: Store) -> None
     def reminder(pk: int, ref: str, due: datetime, session: str = "s1") -> NewDelivery:
         return NewDelivery(pk, "reminder", ref, due, session_id=session)
 
-    await store.enqueue_chats(
+    await store.ledger.enqueue_chats(
         [
             reminder(a.pk, "s1:60", NOW - timedelta(minutes=60)),
             reminder(a.pk, "s1:10", NOW - timedelta(minutes=10)),
@@ -380,7 +385,7 @@ async def test_expire_superseded_keeps_only_the_latest_due(store: Store) -> None
         ],
         now=NOW,
     )
-    assert await store.expire_superseded("s1", now=NOW) == 2
+    assert await store.ledger.expire_superseded("s1", now=NOW) == 2
     assert await _ledger(store) == [
         (a.pk, "s1:0", "pending"),
         (a.pk, "s1:10", "expired"),
@@ -389,17 +394,58 @@ async def test_expire_superseded_keeps_only_the_latest_due(store: Store) -> None
         (b.pk, "s1:0", "pending"),
         (b.pk, "s1:60", "pending"),
     ]
-    assert await store.expire_superseded("s1", now=NOW) == 0
+    assert await store.ledger.expire_superseded("s1", now=NOW) == 0
+
+
+def test_an_author_reads_back_as_it_was_stored() -> None:
+    for stored in ("telegram:42:7", "telegram:42", "cli:alice", "system", "discord::5"):
+        assert str(Author.parse(stored)) == stored
+    assert Author.parse("telegram:42:7") == Author("telegram", "42", "7")
+    assert str(Author.cli("alice")) == "cli:alice" and str(Author.system()) == "system"
+    assert Author.parse("system").is_system and not Author.cli("system").is_system
+
+
+async def test_a_broadcast_keeps_its_author_and_audience_as_json(store: Store) -> None:
+    audience = Audience.of_language("es", default="en")
+    record = await store.broadcasts.create(
+        created_by=Author("telegram", "42", "7"),
+        origin_platform="telegram",
+        texts={"en": "Hi"},
+        audience=audience,
+        send_at=NOW,
+        now=NOW,
+    )
+    fetched = await store.broadcasts.get(record.id)
+    assert fetched is not None and fetched.status == BroadcastStatus.SCHEDULED
+    assert fetched.created_by == Author("telegram", "42", "7") and fetched.audience == audience
+    async with store.engine.connect() as conn:
+        row = (await conn.execute(sa.select(Broadcast.created_by, Broadcast.audience))).one()
+    assert tuple(row) == ("telegram:42:7", {"kind": "language", "language": "es", "default": "en"})
+
+    notes = await store.broadcasts.create(
+        created_by=Author.system(),
+        origin_platform="system",
+        texts={"en": "Reloaded"},
+        audience=Audience.organizers(),
+        send_at=NOW,
+        now=NOW,
+        status="sending",
+    )
+    again = await store.broadcasts.get(notes.id)
+    assert again is not None and again.created_by.is_system
+    assert again.audience == Audience.organizers()
+    with pytest.raises(ValueError, match="audience kind"):
+        await store.broadcasts.count_audience(Audience.organizers())
 
 
 async def test_enqueue_chats_explicit_rows(store: Store) -> None:
     tg = await _chat(store, "1")
     dc = await _chat(store, "2", platform="discord")
-    broadcast = await store.create_broadcast(
-        created_by="telegram:42",
+    broadcast = await store.broadcasts.create(
+        created_by=Author.parse("telegram:42"),
         origin_platform="telegram",
         texts={"en": "Hello", "es": "Hola"},
-        audience={"sessions": ["*"]},
+        audience=Audience.from_json({"sessions": ["*"]}),
         send_at=NOW,
         now=NOW,
     )
@@ -410,29 +456,29 @@ async def test_enqueue_chats_explicit_rows(store: Store) -> None:
         NewDelivery(9999, "broadcast", f"b{broadcast.id}", NOW),  # unknown chat: skipped
         NewDelivery(tg.pk, "notice", "s2:moved:1597312800", NOW, session_id="s2"),
     ]
-    assert await store.enqueue_chats(rows, now=NOW) == 3
-    assert await store.enqueue_chats(rows, now=NOW) == 0
-    assert await store.enqueue_chats([], now=NOW) == 0
-    assert await store.delivery_counts(broadcast_id=broadcast.id) == {"pending": 2}
-    assert await store.pending_count("discord") == 1
+    assert await store.ledger.enqueue_chats(rows, now=NOW) == 3
+    assert await store.ledger.enqueue_chats(rows, now=NOW) == 0
+    assert await store.ledger.enqueue_chats([], now=NOW) == 0
+    assert await store.ledger.delivery_counts(broadcast_id=broadcast.id) == {"pending": 2}
+    assert await store.ledger.pending_count("discord") == 1
 
-    claimed = await store.claim("discord", limit=10, now=NOW)
+    claimed = await store.ledger.claim("discord", limit=10, now=NOW)
     assert [(c.kind, c.broadcast_id, c.chat.pk) for c in claimed] == [
         ("broadcast", broadcast.id, dc.pk)
     ]
 
-    fetched = await store.get_broadcast(broadcast.id)
+    fetched = await store.broadcasts.get(broadcast.id)
     assert fetched == broadcast and fetched.texts["es"] == "Hola"
-    done = await store.set_broadcast_status(broadcast.id, "done", now=NOW + timedelta(hours=1))
+    done = await store.broadcasts.set_status(broadcast.id, "done", now=NOW + timedelta(hours=1))
     assert done is not None and done.finished_at == NOW + timedelta(hours=1)
-    assert [b.id for b in await store.broadcasts(status="done")] == [broadcast.id]
-    assert await store.broadcasts(status="scheduled") == []
+    assert [b.id for b in await store.broadcasts.recent(status="done")] == [broadcast.id]
+    assert await store.broadcasts.recent(status="scheduled") == []
 
 
 async def test_claim_moves_due_rows_in_order(store: Store) -> None:
     chat = await _subscribed_chat(store, "1", "s1")
     later = await _subscribed_chat(store, "2", "s1")
-    await store.enqueue_chats(
+    await store.ledger.enqueue_chats(
         [
             NewDelivery(chat.pk, "reminder", "s1:60:1", NOW, session_id="s1"),
             NewDelivery(chat.pk, "reminder", "s1:0:1", NOW + timedelta(hours=1), session_id="s1"),
@@ -440,20 +486,20 @@ async def test_claim_moves_due_rows_in_order(store: Store) -> None:
         ],
         now=NOW,
     )
-    claimed = await store.claim("telegram", limit=10, now=NOW)
+    claimed = await store.ledger.claim("telegram", limit=10, now=NOW)
     assert [(c.chat.pk, c.ref) for c in claimed] == [(later.pk, "s1:60:1"), (chat.pk, "s1:60:1")]
     first = claimed[1]
     assert first.kind == "reminder" and first.session_id == "s1" and first.attempts == 1
     assert first.due_at == NOW and first.chat == chat
-    assert await store.claim("telegram", limit=10, now=NOW) == []
-    assert await store.claim("discord", limit=10, now=NOW + timedelta(days=1)) == []
-    assert await store.delivery_counts() == {"sending": 2, "pending": 1}
-    assert await store.next_due("telegram") == NOW + timedelta(hours=1)
+    assert await store.ledger.claim("telegram", limit=10, now=NOW) == []
+    assert await store.ledger.claim("discord", limit=10, now=NOW + timedelta(days=1)) == []
+    assert await store.ledger.delivery_counts() == {"sending": 2, "pending": 1}
+    assert await store.ledger.next_due("telegram") == NOW + timedelta(hours=1)
 
-    limited = await store.claim("telegram", limit=0, now=NOW + timedelta(days=1))
+    limited = await store.ledger.claim("telegram", limit=0, now=NOW + timedelta(days=1))
     assert limited == []
-    await store.mark_sent([c.id for c in claimed], NOW)
-    assert await store.delivery_counts() == {"sent": 2, "pending": 1}
+    await store.ledger.mark_sent([c.id for c in claimed], NOW)
+    assert await store.ledger.delivery_counts() == {"sent": 2, "pending": 1}
 
 
 @pytest.mark.parametrize("claimers", [2, 6])
@@ -469,7 +515,7 @@ async def test_concurrent_claims_are_disjoint(
     try:
         stores = [store, *others]
         batches = await asyncio.gather(
-            *(s.claim("telegram", limit=total // 2 + 7, now=NOW) for s in stores)
+            *(s.ledger.claim("telegram", limit=total // 2 + 7, now=NOW) for s in stores)
         )
     finally:
         for other in others:
@@ -477,7 +523,7 @@ async def test_concurrent_claims_are_disjoint(
     ids = [c.id for batch in batches for c in batch]
     assert len(ids) == len(set(ids))
     assert len(ids) == min(total, claimers * (total // 2 + 7))
-    assert await store.delivery_counts() == {"sending": len(ids)} | (
+    assert await store.ledger.delivery_counts() == {"sending": len(ids)} | (
         {"pending": total - len(ids)} if total > len(ids) else {}
     )
 
@@ -487,7 +533,7 @@ async def test_rows_of_inactive_chats_are_not_claimed(store: Store) -> None:
     blocked = await _subscribed_chat(store, "blocked", "s1")
     left = await _subscribed_chat(store, "left", "s1")
     earlier = NOW - timedelta(minutes=10)
-    await store.enqueue_chats(
+    await store.ledger.enqueue_chats(
         [
             NewDelivery(blocked.pk, "reminder", "due", earlier),
             NewDelivery(left.pk, "reminder", "due", earlier),
@@ -496,12 +542,12 @@ async def test_rows_of_inactive_chats_are_not_claimed(store: Store) -> None:
         now=NOW,
     )
     await _enqueue(store, ref="future", due_at=NOW + timedelta(hours=1))
-    await store.update_chat(blocked.pk, now=NOW, status="blocked")
-    await store.update_chat(left.pk, now=NOW, status="left")
+    await store.chats.update(blocked.pk, now=NOW, status="blocked")
+    await store.chats.update(left.pk, now=NOW, status="left")
 
     # The two oldest rows belong to inactive chats: they are settled and the batch
     # is topped up with the next row.
-    claimed = await store.claim("telegram", limit=1, now=NOW)
+    claimed = await store.ledger.claim("telegram", limit=1, now=NOW)
     assert [(c.chat.pk, c.ref) for c in claimed] == [(ok.pk, "due")]
     ledger = await _ledger(store)
     assert (blocked.pk, "due", "blocked") in ledger
@@ -521,14 +567,14 @@ async def test_mark_blocked_blocks_the_chat(store: Store) -> None:
     chat = await _subscribed_chat(store, "1", "s1")
     await _enqueue(store, ref="r1", due_at=NOW)
     await _enqueue(store, ref="r2", due_at=NOW)
-    [first] = await store.claim("telegram", limit=1, now=NOW)
-    await store.mark_blocked(first.id, "Forbidden: bot was blocked by the user", NOW)
+    [first] = await store.ledger.claim("telegram", limit=1, now=NOW)
+    await store.ledger.mark_blocked(first.id, "Forbidden: bot was blocked by the user", NOW)
 
-    refreshed = await store.get_chat_by_pk(chat.pk)
+    refreshed = await store.chats.get_by_pk(chat.pk)
     assert refreshed is not None and refreshed.status == "blocked"
-    assert await store.delivery_counts() == {"blocked": 1, "pending": 1}
-    assert await store.claim("telegram", limit=5, now=NOW) == []
-    assert await store.delivery_counts() == {"blocked": 2}
+    assert await store.ledger.delivery_counts() == {"blocked": 1, "pending": 1}
+    assert await store.ledger.claim("telegram", limit=5, now=NOW) == []
+    assert await store.ledger.delivery_counts() == {"blocked": 2}
 
 
 async def test_retry_later_failed_expired_and_counts(store: Store) -> None:
@@ -536,23 +582,28 @@ async def test_retry_later_failed_expired_and_counts(store: Store) -> None:
         await _subscribed_chat(store, str(i), "s1")
     await _enqueue(store, ref="s1:60:1", due_at=NOW)
     await _enqueue(store, ref="s_2:60:1", session_id="s1", due_at=NOW)
-    retry, fail, expire, *rest = await store.claim("telegram", limit=10, now=NOW)
+    retry, fail, expire, *rest = await store.ledger.claim("telegram", limit=10, now=NOW)
     later = NOW + timedelta(minutes=5)
-    await store.retry_later(retry.id, later, "429 Too Many Requests", NOW)
-    await store.mark_failed(fail.id, "400 Bad Request", NOW)
-    await store.mark_expired(expire.id, "session started", NOW)
-    await store.mark_sent([r.id for r in rest], NOW)
+    await store.ledger.retry_later(retry.id, later, "429 Too Many Requests", NOW)
+    await store.ledger.mark_failed(fail.id, "400 Bad Request", NOW)
+    await store.ledger.mark_expired(expire.id, "session started", NOW)
+    await store.ledger.mark_sent([r.id for r in rest], NOW)
 
-    assert await store.delivery_counts() == {"pending": 1, "failed": 1, "expired": 1, "sent": 3}
-    assert await store.delivery_counts(kind="notice") == {}
-    assert sum((await store.delivery_counts(ref_prefix="s1:")).values()) == 3
+    assert await store.ledger.delivery_counts() == {
+        "pending": 1,
+        "failed": 1,
+        "expired": 1,
+        "sent": 3,
+    }
+    assert await store.ledger.delivery_counts(kind="notice") == {}
+    assert sum((await store.ledger.delivery_counts(ref_prefix="s1:")).values()) == 3
     # '_' is literal in a prefix, not a LIKE wildcard.
-    assert sum((await store.delivery_counts(ref_prefix="s_2:")).values()) == 3
-    assert await store.delivery_counts(ref_prefix="sX2:") == {}
+    assert sum((await store.ledger.delivery_counts(ref_prefix="s_2:")).values()) == 3
+    assert await store.ledger.delivery_counts(ref_prefix="sX2:") == {}
 
-    assert await store.next_due("telegram") == later
-    assert await store.claim("telegram", limit=10, now=later - timedelta(seconds=1)) == []
-    [again] = await store.claim("telegram", limit=10, now=later)
+    assert await store.ledger.next_due("telegram") == later
+    assert await store.ledger.claim("telegram", limit=10, now=later - timedelta(seconds=1)) == []
+    [again] = await store.ledger.claim("telegram", limit=10, now=later)
     assert again.id == retry.id and again.attempts == 2
 
 
@@ -560,34 +611,34 @@ async def test_requeue_inflight(store: Store) -> None:
     await _subscribed_chat(store, "t", "s1")
     await _subscribed_chat(store, "d", "s1", platform="discord")
     await _enqueue(store, due_at=NOW)
-    await store.claim("telegram", limit=10, now=NOW)
-    await store.claim("discord", limit=10, now=NOW)
-    assert await store.pending_count() == 0
-    assert await store.requeue_inflight(now=NOW, platform="discord") == 1
-    assert await store.pending_count("discord") == 1
-    assert await store.requeue_inflight(now=NOW) == 1
-    assert await store.requeue_inflight(now=NOW) == 0
-    assert await store.pending_count() == 2
-    assert [c.attempts for c in await store.claim("telegram", limit=10, now=NOW)] == [2]
+    await store.ledger.claim("telegram", limit=10, now=NOW)
+    await store.ledger.claim("discord", limit=10, now=NOW)
+    assert await store.ledger.pending_count() == 0
+    assert await store.ledger.requeue_inflight(now=NOW, platform="discord") == 1
+    assert await store.ledger.pending_count("discord") == 1
+    assert await store.ledger.requeue_inflight(now=NOW) == 1
+    assert await store.ledger.requeue_inflight(now=NOW) == 0
+    assert await store.ledger.pending_count() == 2
+    assert [c.attempts for c in await store.ledger.claim("telegram", limit=10, now=NOW)] == [2]
 
 
 async def test_next_due_empty(store: Store) -> None:
-    assert await store.next_due("telegram") is None
-    assert await store.delivery_counts() == {}
-    assert await store.pending_count() == 0
+    assert await store.ledger.next_due("telegram") is None
+    assert await store.ledger.delivery_counts() == {}
+    assert await store.ledger.pending_count() == 0
 
 
 async def test_datetimes_round_trip_as_aware_utc(store: Store) -> None:
     chat = await _subscribed_chat(store, "1", "s1")
     bogota = datetime(2020, 8, 13, 4, 0, tzinfo=ZoneInfo("America/Bogota"))  # 09:00 UTC
     await _enqueue(store, due_at=bogota)
-    [claimed] = await store.claim("telegram", limit=1, now=NOW)
+    [claimed] = await store.ledger.claim("telegram", limit=1, now=NOW)
     assert claimed.due_at == NOW and claimed.due_at.tzinfo is UTC
     assert claimed.chat.pk == chat.pk
-    await store.audit(
+    await store.audit.record(
         platform="telegram", actor="a", action="x", detail={}, allowed=True, now=bogota
     )
-    [entry] = await store.audit_log(1)
+    [entry] = await store.audit.recent(1)
     assert entry.at == NOW and entry.at.tzinfo is UTC
     with pytest.raises(StatementError, match="naive"):
         await _enqueue(store, ref="naive", due_at=datetime(2020, 8, 13, 9, 0))
@@ -597,7 +648,7 @@ async def test_datetimes_round_trip_as_aware_utc(store: Store) -> None:
 
 
 async def test_audit_log(store: Store) -> None:
-    await store.audit(
+    await store.audit.record(
         platform="telegram",
         actor="telegram:42",
         action="broadcast.create",
@@ -605,7 +656,7 @@ async def test_audit_log(store: Store) -> None:
         allowed=True,
         now=NOW,
     )
-    await store.audit(
+    await store.audit.record(
         platform="discord",
         actor="discord:7",
         action="broadcast.create",
@@ -613,22 +664,22 @@ async def test_audit_log(store: Store) -> None:
         allowed=False,
         now=NOW + timedelta(seconds=1),
     )
-    log = await store.audit_log(10)
+    log = await store.audit.recent(10)
     assert [(e.actor, e.allowed) for e in log] == [("discord:7", False), ("telegram:42", True)]
     assert log[1].detail == {"id": 1, "langs": ["en", "es"], "text": "¡Hola!"}
     assert log[1].at == NOW
-    assert len(await store.audit_log(1)) == 1
+    assert len(await store.audit.recent(1)) == 1
 
 
 async def test_platform_refs(store: Store) -> None:
-    assert await store.get_ref("discord", "event", "guild1:s1") is None
-    await store.set_ref("discord", "event", "guild1:s1", "111", now=NOW)
-    await store.set_ref("discord", "event", "guild1:s2", "222", now=NOW)
-    await store.set_ref("discord", "event", "guild1:s1", "333", now=NOW)
-    await store.set_ref("discord", "channel", "guild1", "999", now=NOW)
-    assert await store.get_ref("discord", "event", "guild1:s1") == "333"
-    assert await store.refs("discord", "event") == {"guild1:s1": "333", "guild1:s2": "222"}
-    assert await store.delete_ref("discord", "event", "guild1:s1")
-    assert not await store.delete_ref("discord", "event", "guild1:s1")
-    assert await store.refs("discord", "event") == {"guild1:s2": "222"}
-    assert await store.refs("telegram", "event") == {}
+    assert await store.refs.get("discord", "event", "guild1:s1") is None
+    await store.refs.set("discord", "event", "guild1:s1", "111", now=NOW)
+    await store.refs.set("discord", "event", "guild1:s2", "222", now=NOW)
+    await store.refs.set("discord", "event", "guild1:s1", "333", now=NOW)
+    await store.refs.set("discord", "channel", "guild1", "999", now=NOW)
+    assert await store.refs.get("discord", "event", "guild1:s1") == "333"
+    assert await store.refs.all("discord", "event") == {"guild1:s1": "333", "guild1:s2": "222"}
+    assert await store.refs.delete("discord", "event", "guild1:s1")
+    assert not await store.refs.delete("discord", "event", "guild1:s1")
+    assert await store.refs.all("discord", "event") == {"guild1:s2": "222"}
+    assert await store.refs.all("telegram", "event") == {}

@@ -32,10 +32,11 @@ from bot.adapters.redaction import redact
 from bot.adapters.telegram import TelegramAdapter, Webhook, answer_error, render_html, send_error
 from bot.adapters.telegram.bot_api import BotApiPoster
 from bot.app import Worker
+from bot.audience import Audience
 from bot.config import ConfigError, Settings, TelegramConfig, load_settings
 from bot.delivery.pacing import PlatformPacer
 from bot.messages import Attachment, Button, Link, Message
-from bot.store import Store
+from bot.store import Author, Store
 from tests.drills.world import free_port, seed_subscribers
 from tests.fakes.telegram import ApiError, Drop, FakeTelegram, Request, Stall, parse_html
 from tests.support.harness import S1, Clock, summit
@@ -263,9 +264,9 @@ async def test_blocked_viewer_is_not_sent_to_until_they_come_back(world: Telegra
     attempts = len(world.tg.requests("sendMessage", chat_id=PRAGUE))
     assert [r.chat_id for r in await world.at(S1 - HOUR)] == [VIEWER]
     assert len(world.tg.requests("sendMessage", chat_id=PRAGUE)) == attempts  # not even tried
-    counts = await world.store.delivery_counts(kind="reminder")
+    counts = await world.store.ledger.delivery_counts(kind="reminder")
     assert counts == {"blocked": 1, "sent": 2}
-    chat = await world.store.get_chat("telegram", str(PRAGUE))
+    chat = await world.store.chats.get("telegram", str(PRAGUE))
     assert chat is not None and chat.status == "blocked"
 
     # They unblock the bot: Telegram says so with a my_chat_member update.
@@ -281,7 +282,7 @@ async def test_my_chat_member_kicked_marks_the_chat_without_a_send(world: Telegr
     # A viewer who blocked the bot cannot write to it, so wait on the store instead.
     async with asyncio.timeout(5):
         while True:
-            chat = await world.store.get_chat("telegram", str(VIEWER))
+            chat = await world.store.chats.get("telegram", str(VIEWER))
             if chat is not None and chat.status == "blocked":
                 break
             await asyncio.sleep(0.01)
@@ -299,7 +300,7 @@ async def test_a_429_storm_loses_nothing(world: TelegramWorld) -> None:
     rest = await world.at(when + dt.timedelta(seconds=1))
     assert sorted(r.chat_id for r in first + rest if isinstance(r.chat_id, int)) == viewers
     assert await world.at(when + dt.timedelta(seconds=5)) == []
-    counts = await world.store.delivery_counts(kind="reminder")
+    counts = await world.store.ledger.delivery_counts(kind="reminder")
     assert counts["sent"] == 5 and "pending" not in counts  # (the 1-day reminders expired)
 
 
@@ -313,8 +314,8 @@ async def test_migrated_group_gets_the_reminder_once_at_its_new_id(world: Telegr
     assert world.tg.messages_to(old) == [world.tg.messages_to(old)[0]]  # only the earlier reply
     assert len(world.tg.messages_to(new)) == 1
     assert await world.at(S1 - HOUR + dt.timedelta(seconds=1)) == []
-    assert await world.store.get_chat("telegram", str(new)) is not None
-    assert await world.store.get_chat("telegram", str(old)) is None
+    assert await world.store.chats.get("telegram", str(new)) is not None
+    assert await world.store.chats.get("telegram", str(old)) is None
 
 
 async def test_migration_service_message_moves_the_group(world: TelegramWorld) -> None:
@@ -535,16 +536,16 @@ async def test_a_long_broadcast_keeps_to_the_rate_counting_every_part(
     viewers = [5001 + i for i in range(8)]
     await seed_subscribers(world.store, "telegram", len(viewers), first_chat_id=viewers[0])
     text = "\n".join(["Programme change. " + "x" * 60] * 60)  # 4,859 characters: 2 parts
-    now, audience = world.clock.now, {"kind": "all"}
-    broadcast = await world.store.create_broadcast(
-        created_by="telegram:1",
+    now, audience = world.clock.now, Audience.from_json({"kind": "all"})
+    broadcast = await world.store.broadcasts.create(
+        created_by=Author.parse("telegram:1"),
         origin_platform="telegram",
         texts={"en": text},
         audience=audience,
         send_at=now,
         now=now,
     )
-    await world.store.enqueue_broadcast(broadcast.id, audience, due_at=now, now=now)
+    await world.store.ledger.enqueue_broadcast(broadcast.id, audience, due_at=now, now=now)
     sent = await world.at(now)
     assert len(sent) == 2 * len(viewers)  # every part reached every viewer...
     assert world.tg.too_many_requests == 0  # ...and none went past the platform's limit
@@ -555,15 +556,17 @@ async def test_replies_during_a_fan_out_share_the_platforms_rate(make_world: Wor
     await seed_subscribers(world.store, "telegram", 15, first_chat_id=5001)
     world.tg.rate_limit(10)
     now = world.clock.now
-    broadcast = await world.store.create_broadcast(
-        created_by="telegram:1",
+    broadcast = await world.store.broadcasts.create(
+        created_by=Author.parse("telegram:1"),
         origin_platform="telegram",
         texts={"en": "The venue's doors open at 16:30."},
-        audience={"kind": "all"},
+        audience=Audience.everyone(),
         send_at=now,
         now=now,
     )
-    await world.store.enqueue_broadcast(broadcast.id, {"kind": "all"}, due_at=now, now=now)
+    await world.store.ledger.enqueue_broadcast(
+        broadcast.id, Audience.everyone(), due_at=now, now=now
+    )
     fan_out = asyncio.create_task(world.at(now))
     for _ in range(5):  # a viewer keeps asking while the broadcast goes out
         assert "Mayors' Summit" in await world.say(VIEWER, "/next")

@@ -9,6 +9,7 @@ import os
 from typing import TextIO
 
 from bot.app import open_store
+from bot.audience import Audience
 from bot.broadcasts import (
     BroadcastError,
     Broadcasts,
@@ -20,6 +21,7 @@ from bot.cli.common import Clock, Context, Subcommands, add_common, load_inputs
 from bot.config import Settings
 from bot.i18n import normalize_language
 from bot.schedule import Schedule
+from bot.store import Author
 
 
 def add_broadcast_parser(sub: Subcommands) -> None:
@@ -75,7 +77,7 @@ async def _broadcast(
     settings: Settings,
     schedule: Schedule,
     texts: dict[str, str],
-    audience: dict[str, object],
+    audience: Audience,
     send_at: dt.datetime,
     args: argparse.Namespace,
     out: TextIO,
@@ -83,7 +85,7 @@ async def _broadcast(
 ) -> int:
     store = await open_store(settings)
     try:
-        counts = await store.count_audience(audience)
+        counts = await store.broadcasts.count_audience(audience)
         print(
             f"To {describe_audience(audience, 'en', schedule)}: {sum(counts.values())} chats "
             f"({', '.join(f'{p} {n}' for p, n in sorted(counts.items())) or 'none'}), "
@@ -97,8 +99,8 @@ async def _broadcast(
             return 0
         now = clock()
         actor = os.environ.get("USER", "operator")
-        record = await store.create_broadcast(
-            created_by=f"cli:{actor}",
+        record = await store.broadcasts.create(
+            created_by=Author.cli(actor),
             origin_platform="cli",
             texts=texts,
             audience=audience,
@@ -106,11 +108,11 @@ async def _broadcast(
             now=now,
             status="scheduled",
         )
-        await store.audit(
+        await store.audit.record(
             platform="cli",
             actor=actor,
             action="broadcast",
-            detail={"broadcast": record.id, "audience": audience},
+            detail={"broadcast": record.id, "audience": audience.as_json()},
             allowed=True,
             now=now,
         )
@@ -121,7 +123,7 @@ async def _broadcast(
         )
         while args.wait:
             await asyncio.sleep(1)  # progress for a person watching, not a test
-            done = await store.delivery_counts(broadcast_id=record.id)
+            done = await store.ledger.delivery_counts(broadcast_id=record.id)
             waiting = done.get("pending", 0) + done.get("sending", 0)
             elapsed = (clock() - send_at).total_seconds()
             print(

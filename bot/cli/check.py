@@ -64,7 +64,7 @@ async def _changes(
         return 0
     store = await open_store(settings)
     try:
-        last = await store.last_schedule(schedule.event.id)
+        last = await store.schedules.last(schedule.event.id)
         if last is None:
             print("No schedule recorded yet: the next start records this one.", file=out)
             return 0
@@ -83,7 +83,7 @@ async def _changes(
         for change in changes:
             line = report_line(change, schedule, lang)
             if worth_notifying(change, now):
-                count = await store.count_subscribers(session_id=change.session_id)
+                count = await store.chats.count_subscribers(session_id=change.session_id)
                 total += count
                 line += f" ({count} subscriber(s) told)"
             print(line, file=out)

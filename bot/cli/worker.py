@@ -162,7 +162,11 @@ async def _demo(
         while not stop.is_set():
             await asyncio.sleep(1)
             over = clock() > first.start + dt.timedelta(seconds=5)
-            if over and (eof.is_set() or not interactive) and not await store.pending_count():
+            if (
+                over
+                and (eof.is_set() or not interactive)
+                and not await store.ledger.pending_count()
+            ):
                 print("The demo's last reminder went out: goodbye.", file=out)
                 stop.set()
         await runner

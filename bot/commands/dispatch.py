@@ -49,7 +49,7 @@ class Commands:
         ctx = self.ctx
         limit = ctx.settings.limits.max_command_length
         lang_hint = normalize_language(cmd.locale_hint)
-        chat, _ = await ctx.store.get_or_create_chat(
+        chat, _ = await ctx.store.chats.get_or_create(
             cmd.platform,
             cmd.chat_id,
             user_id=cmd.user_id,
@@ -77,7 +77,7 @@ class Commands:
             # Someone who talks to the bot again can be reached again (if not, the next send
             # says so and marks the chat blocked once more).
             chat = (
-                await ctx.store.update_chat(chat.pk, now=ctx.clock(), status=ChatStatus.ACTIVE)
+                await ctx.store.chats.update(chat.pk, now=ctx.clock(), status=ChatStatus.ACTIVE)
                 or chat
             )
         try:
@@ -91,7 +91,7 @@ class Commands:
         """An organizer command: audited, refused for everyone else."""
         allowed = is_organizer(cmd, self.ctx.settings)
         detail = {"chat": cmd.chat_id, "text": cmd.text[:500]}
-        await self.ctx.store.audit(
+        await self.ctx.store.audit.record(
             platform=cmd.platform,
             actor=cmd.user_id,
             action=cmd.name,

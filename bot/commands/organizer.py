@@ -15,7 +15,7 @@ from bot.i18n.formatting import format_when
 from bot.messages import Button, Command, Message, Reply
 from bot.render import Reader
 from bot.schedule import Schedule
-from bot.store import ChatRecord
+from bot.store import Author, ChatRecord
 
 # (job id, due instant) of the reminders still to fire.
 NextJobs = Callable[[], list[tuple[str, dt.datetime]]]
@@ -89,8 +89,8 @@ class OrganizerCommands:
             draft = parse_broadcast(cmd.text, schedule, now)
         except BroadcastError as exc:
             return Reply.of(Message(t(f"broadcast.error_{exc.reason}", lang, detail=exc.detail)))
-        record = await self.ctx.store.create_broadcast(
-            created_by=f"{cmd.platform}:{cmd.chat_id}:{cmd.user_id}",
+        record = await self.ctx.store.broadcasts.create(
+            created_by=Author(cmd.platform, cmd.chat_id, cmd.user_id),
             origin_platform=cmd.platform,
             texts=draft.texts,
             audience=draft.audience,
@@ -98,7 +98,7 @@ class OrganizerCommands:
             now=now,
             status=BroadcastStatus.DRAFT,
         )
-        counts = await self.ctx.store.count_audience(draft.audience)
+        counts = await self.ctx.store.broadcasts.count_audience(draft.audience)
         per_platform = ", ".join(f"{p} {n}" for p, n in sorted(counts.items())) or "0"
         when = (
             t("broadcast.now", lang)
@@ -126,7 +126,7 @@ class OrganizerCommands:
         return Reply.of(Message("\n\n".join(lines), buttons=buttons))
 
     async def _confirm(self, broadcast_id: int, lang: str) -> Reply:
-        record = await self.ctx.store.get_broadcast(broadcast_id)
+        record = await self.ctx.store.broadcasts.get(broadcast_id)
         if record is None or record.status not in (
             BroadcastStatus.DRAFT,
             BroadcastStatus.SCHEDULED,
@@ -137,7 +137,7 @@ class OrganizerCommands:
         return Reply.of(Message(t("broadcast.queued", lang, id=broadcast_id, count=rows)))
 
     async def _cancel(self, broadcast_id: int, lang: str) -> Reply:
-        record = await self.ctx.store.get_broadcast(broadcast_id)
+        record = await self.ctx.store.broadcasts.get(broadcast_id)
         if record is None or record.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
             return Reply.of(Message(t("broadcast.not_pending", lang, id=broadcast_id)))
         stopped = await self.broadcasts.cancel(broadcast_id, now=self.ctx.clock())
@@ -146,7 +146,7 @@ class OrganizerCommands:
     async def stats(self, cmd: Command, chat: ChatRecord, reader: Reader) -> Reply:
         """/stats: subscribers, the last reminder's deliveries, the next jobs."""
         lang = reader.lang
-        figures = await self.ctx.store.subscriber_stats()
+        figures = await self.ctx.store.chats.subscriber_stats()
         unset = t("stats.not_chosen", lang)
 
         def join(pairs: list[tuple[str | None, int]]) -> str:
@@ -171,9 +171,9 @@ class OrganizerCommands:
             ),
         ]
         now = self.ctx.clock()
-        ref = await self.ctx.store.last_reminder_ref(now)
+        ref = await self.ctx.store.ledger.last_reminder_ref(now)
         if ref is not None:
-            counts = await self.ctx.store.delivery_counts(
+            counts = await self.ctx.store.ledger.delivery_counts(
                 kind=DeliveryKind.REMINDER, ref_prefix=ref
             )
             lines.append(

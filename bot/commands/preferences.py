@@ -60,7 +60,7 @@ class PreferenceCommands:
     async def _set_zone(
         self, chat: ChatRecord, place: Place, others: tuple[Place, ...], lang: str
     ) -> Reply:
-        updated = await self.ctx.store.update_chat(
+        updated = await self.ctx.store.chats.update(
             chat.pk, now=self.ctx.clock(), timezone=place.zone, tz_label=place.label
         )
         chat = updated or chat
@@ -96,7 +96,7 @@ class PreferenceCommands:
         self, cmd: Command, latitude: float, longitude: float
     ) -> Reply:
         """Set a chat's zone from a shared location; the reply names the zone found."""
-        chat, _ = await self.ctx.store.get_or_create_chat(
+        chat, _ = await self.ctx.store.chats.get_or_create(
             cmd.platform,
             cmd.chat_id,
             user_id=cmd.user_id,
@@ -128,7 +128,7 @@ class PreferenceCommands:
             found = resolve_timezone(label, wanted).match
             if found is not None and found.zone == chat.timezone:
                 label = found.label
-        await self.ctx.store.update_chat(
+        await self.ctx.store.chats.update(
             chat.pk, now=self.ctx.clock(), language=wanted, tz_label=label
         )
         reply = say(t("language.set", wanted, language=catalog(wanted).name))
@@ -169,7 +169,7 @@ class PreferenceCommands:
                         limit=limit,
                     )
                 )
-        await self.ctx.store.update_chat(chat.pk, now=self.ctx.clock(), offsets=offsets)
+        await self.ctx.store.chats.update(chat.pk, now=self.ctx.clock(), offsets=offsets)
         await self.ctx.replan()
         if offsets == ():
             return say(t("remind.disabled", lang))
@@ -197,14 +197,14 @@ class PreferenceCommands:
                 t("quiet.current", lang, quiet=format_quiet(quiet_hours(chat), lang), place=place)
             )
         if value == "off":
-            await self.ctx.store.update_chat(chat.pk, now=self.ctx.clock(), quiet=None)
+            await self.ctx.store.chats.update(chat.pk, now=self.ctx.clock(), quiet=None)
             await self.ctx.replan()
             return say(t("quiet.disabled", lang))
         try:
             begin, end = parse_quiet(value)
         except InputError:
             return say(t("quiet.error", lang, text=cmd.text.strip()[:40]))
-        await self.ctx.store.update_chat(
+        await self.ctx.store.chats.update(
             chat.pk, now=self.ctx.clock(), quiet=(f"{begin:%H:%M}", f"{end:%H:%M}")
         )
         await self.ctx.replan()

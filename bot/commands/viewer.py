@@ -95,7 +95,7 @@ class ViewerCommands:
     async def _card(
         self, chat: ChatRecord, reader: Reader, session: Session, now: dt.datetime
     ) -> Reply:
-        subs = await self.ctx.store.subscriptions(chat.pk)
+        subs = await self.ctx.store.chats.subscriptions(chat.pk)
         subscribed = session.id in subs or ALL_SESSIONS in subs
         return Reply.of(
             render_session(self.ctx.schedule(), session, reader, now, subscribed=subscribed)
@@ -123,9 +123,11 @@ class ViewerCommands:
             return self.ctx.pick_session(reader, "subscribe", upcoming)
         wanted = cmd.args[0].lower()
         reminders = describe_offsets(self.ctx.offsets(chat), lang)
-        subs = await self.ctx.store.subscriptions(chat.pk)
+        subs = await self.ctx.store.chats.subscriptions(chat.pk)
         if wanted == "all":
-            added = await self.ctx.store.subscribe(chat.pk, ALL_SESSIONS, now=self.ctx.clock())
+            added = await self.ctx.store.chats.subscribe(
+                chat.pk, ALL_SESSIONS, now=self.ctx.clock()
+            )
             if added:
                 await self.ctx.replan()
             key = "subscribe.all_done" if added else "subscribe.all_already"
@@ -138,7 +140,7 @@ class ViewerCommands:
             return say(t("subscribe.ended", lang, title=title))
         if ALL_SESSIONS in subs:
             return say(t("subscribe.covered_by_all", lang, title=title))
-        added = await self.ctx.store.subscribe(chat.pk, session.id, now=self.ctx.clock())
+        added = await self.ctx.store.chats.subscribe(chat.pk, session.id, now=self.ctx.clock())
         if not added:
             return say(t("subscribe.already", lang, title=title))
         await self.ctx.replan()
@@ -152,7 +154,7 @@ class ViewerCommands:
         reader = self.ctx.reader(chat)
         lang = reader.lang
         schedule = self.ctx.schedule()
-        subs = await self.ctx.store.subscriptions(chat.pk)
+        subs = await self.ctx.store.chats.subscriptions(chat.pk)
         if not subs:
             return say(t("unsubscribe.nothing", lang))
         if not cmd.args:
@@ -160,7 +162,7 @@ class ViewerCommands:
             return self.ctx.pick_session(reader, "unsubscribe", mine)
         wanted = cmd.args[0].lower()
         if wanted == "all":
-            await self.ctx.store.unsubscribe_all(chat.pk)
+            await self.ctx.store.chats.unsubscribe_all(chat.pk)
             await self.ctx.replan()
             return say(t("unsubscribe.all_done", lang))
         session = schedule.session(wanted)
@@ -172,12 +174,12 @@ class ViewerCommands:
             now = self.ctx.clock()
             others = [s.id for s in schedule.sessions if s.id != session.id and not s.is_over(now)]
             for other in others:
-                await self.ctx.store.subscribe(chat.pk, other, now=self.ctx.clock())
-            await self.ctx.store.unsubscribe(chat.pk, ALL_SESSIONS)
-            await self.ctx.store.unsubscribe(chat.pk, session.id)
+                await self.ctx.store.chats.subscribe(chat.pk, other, now=self.ctx.clock())
+            await self.ctx.store.chats.unsubscribe(chat.pk, ALL_SESSIONS)
+            await self.ctx.store.chats.unsubscribe(chat.pk, session.id)
             await self.ctx.replan()
             return say(t("unsubscribe.from_all", lang, title=title, count=len(others)))
-        if not await self.ctx.store.unsubscribe(chat.pk, session.id):
+        if not await self.ctx.store.chats.unsubscribe(chat.pk, session.id):
             return say(t("unsubscribe.not_subscribed", lang, title=title))
         await self.ctx.replan()
         button = Button(t("button.subscribe", lang), f"subscribe {session.id}")
@@ -188,7 +190,7 @@ class ViewerCommands:
         reader = self.ctx.reader(chat)
         lang = reader.lang
         schedule = self.ctx.schedule()
-        subs = await self.ctx.store.subscriptions(chat.pk)
+        subs = await self.ctx.store.chats.subscriptions(chat.pk)
         if ALL_SESSIONS in subs:
             lines = [t("mysubs.all", lang)]
         elif subs:
@@ -220,7 +222,7 @@ class ViewerCommands:
                 return self.ctx.unknown_session(reader, wanted, "calendar")
             ids = [session.id]
         else:
-            subs = await self.ctx.store.subscriptions(chat.pk)
+            subs = await self.ctx.store.chats.subscriptions(chat.pk)
             ids = (
                 None if ALL_SESSIONS in subs else [s.id for s in schedule.sessions if s.id in subs]
             )

@@ -70,7 +70,7 @@ class DeliveryEngine:
 
     async def start(self) -> None:
         """Hand back rows a crash left in flight, then start draining every platform."""
-        requeued = await self.store.requeue_inflight(now=self.clock())
+        requeued = await self.store.ledger.requeue_inflight(now=self.clock())
         if requeued:
             log.warning(
                 "%d deliveries were in flight at the last stop: sending them again", requeued
@@ -105,7 +105,7 @@ class DeliveryEngine:
             try:
                 self._report(platform)
                 await self.run_idle_hooks()
-                upcoming = await self.store.next_due(platform)
+                upcoming = await self.store.ledger.next_due(platform)
                 if upcoming is not None:
                     wait = min(wait, max((upcoming - self.clock()).total_seconds(), 0.05))
             except Exception:
@@ -136,14 +136,18 @@ class DeliveryEngine:
             # The last claim failed, possibly after its commit: rows it marked "sending"
             # would wait for the next start. Nothing of this platform is in flight between
             # two batches, so every such row is an orphan and goes back to pending.
-            requeued = await self.store.requeue_inflight(now=self.clock(), platform=platform)
+            requeued = await self.store.ledger.requeue_inflight(
+                now=self.clock(), platform=platform
+            )
             self._unsure.discard(platform)
             if requeued:
                 log.warning(
                     "%d %s deliveries left claimed by a failed call: requeued", requeued, platform
                 )
         try:
-            rows = await self.store.claim(platform, limit=self.settings.batch, now=self.clock())
+            rows = await self.store.ledger.claim(
+                platform, limit=self.settings.batch, now=self.clock()
+            )
         except Exception:
             self._unsure.add(platform)
             raise
@@ -187,7 +191,8 @@ class DeliveryEngine:
         if isinstance(rendered, Expired):
             reason = rendered.reason
             await record_outcome(
-                "an expired row", lambda: self.store.mark_expired(row.id, reason, self.clock())
+                "an expired row",
+                lambda: self.store.ledger.mark_expired(row.id, reason, self.clock()),
             )
             progress.expired += 1
             return
@@ -209,7 +214,7 @@ class DeliveryEngine:
             new_id = exc.new_chat_id
             await record_outcome(
                 "a migrated chat",
-                lambda: self.store.migrate_chat(
+                lambda: self.store.chats.migrate(
                     platform, row.chat.chat_id, new_id, now=self.clock()
                 ),
             )
@@ -222,14 +227,16 @@ class DeliveryEngine:
         except Blocked as exc:
             error = str(exc) or "blocked"
             await record_outcome(
-                "a blocked chat", lambda: self.store.mark_blocked(row.id, error, self.clock())
+                "a blocked chat",
+                lambda: self.store.ledger.mark_blocked(row.id, error, self.clock()),
             )
             progress.blocked += 1
             return
         except Rejected as exc:
             error = str(exc)
             await record_outcome(
-                "a rejected row", lambda: self.store.mark_failed(row.id, error, self.clock())
+                "a rejected row",
+                lambda: self.store.ledger.mark_failed(row.id, error, self.clock()),
             )
             progress.failed += 1
             return
@@ -249,13 +256,15 @@ class DeliveryEngine:
     async def _retry_at(self, row: Claimed, when: dt.datetime, error: str) -> None:
         await record_outcome(
             "a retry",
-            lambda: self.store.retry_later(row.id, not_before=when, error=error, now=self.clock()),
+            lambda: self.store.ledger.retry_later(
+                row.id, not_before=when, error=error, now=self.clock()
+            ),
         )
 
     async def _retry_or_fail(self, row: Claimed, error: str, progress: Progress) -> None:
         if row.attempts >= self.settings.max_attempts:
             await record_outcome(
-                "a failed row", lambda: self.store.mark_failed(row.id, error, self.clock())
+                "a failed row", lambda: self.store.ledger.mark_failed(row.id, error, self.clock())
             )
             progress.failed += 1
             return

@@ -54,5 +54,5 @@ class SentMarks:
             ids, self._pending = self._pending, []
             self._flushes += 1
             await record_outcome(
-                f"{len(ids)} sent row(s)", lambda: self._store.mark_sent(ids, self._clock())
+                f"{len(ids)} sent row(s)", lambda: self._store.ledger.mark_sent(ids, self._clock())
             )

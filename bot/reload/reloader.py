@@ -182,14 +182,14 @@ class Reloader:
         if not self._keeps(current):
             return None  # a rehearsal's shifted times are not news; nothing to compare with
         now = now or self.clock()
-        last = await self.store.last_schedule(current.event.id)
+        last = await self.store.schedules.last(current.event.id)
         if last is None:  # the first start with this event: what it says is not a change
             await self._record(current, current.source, now)
             return None
         self.revision, self._recorded = last
         if self._recorded == current.text:
             # Cancellation notices still queued name their session from the version before.
-            before = await self.store.last_schedule(current.event.id, before=self.revision)
+            before = await self.store.schedules.last(current.event.id, before=self.revision)
             old = self._readable(before[1] if before else None, current.source)
             if old is not None:
                 self.removed.update((s.id, s) for s in old.sessions if not current.session(s.id))
@@ -266,7 +266,7 @@ class Reloader:
             "" if replaced else " (nothing new)",
             notices,
         )
-        await self.store.audit(
+        await self.store.audit.record(
             platform=platform[:16],
             actor=actor[:128],
             action="schedule_reload",
@@ -302,7 +302,7 @@ class Reloader:
         key = "schedule-errors:" + (version[2][:16] if version else "unreadable")
         texts = {lang: errors_text(str(where), problems, lang) for lang in languages()}
         await self._tell_organizers(texts, key, now)
-        await self.store.audit(
+        await self.store.audit.record(
             platform=platform[:16],
             actor=actor[:128],
             action="schedule_reload",
@@ -323,14 +323,14 @@ class Reloader:
         queued = 0
         async with store.transaction():
             if keep:  # the store numbers revisions, whatever this process saw
-                self.revision, self._recorded = await store.last_schedule(new.event.id) or (0, "")
+                self.revision, self._recorded = await store.schedules.last(new.event.id) or (0, "")
             changed = bool(changes) or (keep and new.text != self._recorded)
             revision = self.revision + 1 if changed else self.revision
             for change in changes:
                 if not worth_notifying(change, now):
                     continue
                 # A cancelled session's subscriptions are still in the store: same query.
-                queued += await store.enqueue_session_audience(
+                queued += await store.ledger.enqueue_session_audience(
                     session_id=change.session_id,
                     kind=DeliveryKind.NOTICE,
                     ref=notice_ref(change, revision),
@@ -353,7 +353,7 @@ class Reloader:
         """Make `schedule` the one in force as `revision` (by default the next one)."""
         revision = self.revision + 1 if revision is None else revision
         if self._keeps(schedule):
-            await self.store.save_schedule(
+            await self.store.schedules.save(
                 schedule.event.id, revision, schedule.text, source=source, now=now
             )
             self._recorded = schedule.text

@@ -1,30 +1,27 @@
 """Persistent storage (SQLAlchemy async, Alembic migrations) for SQLite and PostgreSQL."""
 
-from bot.store.store import (
-    ALL_SESSIONS,
-    UNSET,
+from bot.store.chats import UNSET
+from bot.store.db import make_engine
+from bot.store.migrate import alembic_config, current_revision, downgrade, migrate
+from bot.store.records import (
     AuditRecord,
+    Author,
     BroadcastRecord,
     ChatRecord,
     Claimed,
     NewDelivery,
-    Store,
     SubscriberStats,
-    alembic_config,
-    current_revision,
     decode_offsets,
-    downgrade,
     encode_offsets,
-    make_engine,
-    migrate,
 )
+from bot.store.store import Store
 from bot.store.urls import mask_password, normalize_database_url
 from bot.store.worker_lock import WorkerLock
 
 __all__ = [
-    "ALL_SESSIONS",
     "UNSET",
     "AuditRecord",
+    "Author",
     "BroadcastRecord",
     "ChatRecord",
     "Claimed",

@@ -65,7 +65,7 @@ async def main(url: str, out: str, start: str) -> int:
     await worker.start()
     try:
         while True:
-            counts = await store.delivery_counts()
+            counts = await store.ledger.delivery_counts()
             if counts and not {"pending", "sending"} & set(counts):
                 break
             await asyncio.sleep(0.1)  # a drill script, not a test: polling is fine here

@@ -86,7 +86,7 @@ async def run(
         for point in points:
             await _worker(url, out, start, point, within=120)
         await _worker(url, out, start, None, within=300)
-        counts = await store.delivery_counts()
+        counts = await store.ledger.delivery_counts()
     finally:
         await store.close()
     per_chat = Counter(line.split()[1] for line in _lines(out))

@@ -228,7 +228,7 @@ class FanoutWorld:
 
         async def final() -> bool:
             nonlocal counts
-            counts = await store.delivery_counts()
+            counts = await store.ledger.delivery_counts()
             return sum(n for s, n in counts.items() if s in FINAL) >= self.recipients
 
         try:

@@ -73,9 +73,9 @@ class Harness:
         while True:
             while await self.worker.delivery.drain_once(self.memory.platform):
                 pass
-            pending = await self.store.pending_count(self.memory.platform)
+            pending = await self.store.ledger.pending_count(self.memory.platform)
             await self.worker.delivery.run_idle_hooks()
-            if await self.store.pending_count(self.memory.platform) == pending:
+            if await self.store.ledger.pending_count(self.memory.platform) == pending:
                 return
 
     async def restart(self) -> Harness:

@@ -1,4 +1,4 @@
-"""Alembic environment, driven programmatically (see bot.store.store.alembic_config).
+"""Alembic environment, driven programmatically (see bot.store.migrate.alembic_config).
 
 The store hands over an open connection in ``config.attributes["connection"]``; when
 there is none (a developer running ``alembic.command.revision(..., autogenerate=True)``),
@@ -12,7 +12,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from bot.store.store import make_engine
+from bot.store.db import make_engine
 from bot.store.tables import Base
 
 config = context.config

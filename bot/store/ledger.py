@@ -1,0 +1,402 @@
+"""The delivery ledger: one row per message and recipient, enqueued, claimed, then settled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
+
+from bot.audience import Audience
+from bot.constants import ChatStatus, DeliveryKind, DeliveryStatus
+from bot.store.broadcasts import audience_filter
+from bot.store.chats import chat_record, subscribed_to
+from bot.store.db import CHUNK, Database, chunks
+from bot.store.ledger_statements import (
+    BLOCK_CHAT,
+    LEDGER_CHATS,
+    MARK_BLOCKED,
+    MARK_SENT,
+    RETRY_LATER,
+    SET_FINAL,
+    claim_statement,
+)
+from bot.store.records import ChatRecord, Claimed, NewDelivery, member
+from bot.store.tables import Chat, Delivery, UtcDateTime
+
+_MAX_REF_LEN = 160
+
+
+class Ledger:
+    """The ledger repository: `store.ledger`."""
+
+    def __init__(self, db: Database) -> None:
+        """Work through `db`, with the claim statement built for its dialect."""
+        self._db = db
+        self._claim = claim_statement(db.dialect)
+
+    # ---------------------------------------------------------------------- enqueue
+
+    async def enqueue_session_audience(
+        self,
+        *,
+        session_id: str,
+        kind: str,
+        ref: str,
+        due_at: datetime,
+        offset_minutes: int | None,
+        default_offsets: Sequence[int],
+        now: datetime,
+        only_without_quiet: bool = False,
+        chat_pks: Sequence[int] | None = None,
+    ) -> int:
+        """Add one pending row per active subscriber of the session; return rows inserted."""
+        # offset_minutes (if not None) keeps chats whose effective offsets contain it;
+        # only_without_quiet keeps chats without quiet hours; chat_pks restricts to those
+        # chats.  Rows already in the ledger (same chat, kind, ref) are left alone, which
+        # makes a repeated or concurrent enqueue harmless.
+        delivery_kind = member(DeliveryKind, kind, "delivery kind")
+        if len(ref) > _MAX_REF_LEN:
+            raise ValueError(f"ref too long ({len(ref)} > {_MAX_REF_LEN}): {ref[:40]!r}...")
+        conditions: list[sa.ColumnElement[bool]] = [
+            Chat.status == ChatStatus.ACTIVE,
+            subscribed_to(session_id),
+        ]
+        if offset_minutes is not None:
+            contains = Chat.offsets.like(f"%,{int(offset_minutes)},%")
+            if offset_minutes in default_offsets:
+                conditions.append(sa.or_(Chat.offsets.is_(None), contains))
+            else:
+                conditions.append(contains)
+        if only_without_quiet:
+            conditions.append(Chat.quiet_start.is_(None))
+        pks = [None] if chat_pks is None else chunks(chat_pks)
+        inserted = 0
+        async with self._db.write() as conn:
+            for chunk in pks:
+                where = conditions if chunk is None else [*conditions, Chat.id.in_(chunk)]
+                inserted += await self._insert_for_chats(
+                    conn,
+                    where,
+                    kind=delivery_kind,
+                    ref=ref,
+                    due_at=due_at,
+                    now=now,
+                    session_id=session_id,
+                )
+        return inserted
+
+    async def enqueue_broadcast(
+        self, broadcast_id: int, audience: Audience, *, due_at: datetime, now: datetime
+    ) -> int:
+        """One pending ledger row per chat of the audience, in one statement; return the count."""
+        async with self._db.write() as conn:
+            return await self._insert_for_chats(
+                conn,
+                audience_filter(audience),
+                kind=DeliveryKind.BROADCAST,
+                ref=str(broadcast_id),
+                due_at=due_at,
+                now=now,
+                broadcast_id=broadcast_id,
+            )
+
+    async def _insert_for_chats(
+        self,
+        conn: AsyncConnection,
+        where: Sequence[sa.ColumnElement[bool]],
+        *,
+        kind: DeliveryKind,
+        ref: str,
+        due_at: datetime,
+        now: datetime,
+        session_id: str | None = None,
+        broadcast_id: int | None = None,
+    ) -> int:
+        """One pending row per chat matching `where`, in a single INSERT … SELECT (the database
+        does the fan-out, not Python); rows already in the ledger are left alone."""
+        source = sa.select(
+            Chat.id,
+            Chat.platform,
+            sa.literal(str(kind), sa.String),
+            sa.literal(ref, sa.String),
+            sa.literal(session_id, sa.String),
+            sa.literal(broadcast_id, sa.Integer),
+            sa.literal("pending", sa.String),
+            sa.literal(0, sa.Integer),
+            sa.literal(due_at, UtcDateTime()),
+            sa.literal(now, UtcDateTime()),
+            sa.literal(now, UtcDateTime()),
+        ).where(*where)
+        columns = [
+            "chat_pk",
+            "platform",
+            "kind",
+            "ref",
+            "session_id",
+            "broadcast_id",
+            "status",
+            "attempts",
+            "due_at",
+            "created_at",
+            "updated_at",
+        ]
+        stmt = (
+            self._db.insert(Delivery)
+            .from_select(columns, source)
+            .on_conflict_do_nothing(index_elements=["chat_pk", "kind", "ref"])
+        )
+        return int((await conn.execute(stmt)).rowcount)
+
+    async def enqueue_chats(self, rows: Sequence[NewDelivery], *, now: datetime) -> int:
+        """Insert explicit ledger rows, skipping existing ones and unknown chats; return count."""
+        kinds = [member(DeliveryKind, row.kind, "delivery kind") for row in rows]
+        if not rows:
+            return 0
+        inserted = 0
+        async with self._db.write() as conn:
+            platforms: dict[int, str] = {}
+            for chunk in chunks(sorted({r.chat_pk for r in rows})):
+                result = await conn.execute(
+                    sa.select(Chat.id, Chat.platform).where(Chat.id.in_(chunk))
+                )
+                platforms.update((pk, platform) for pk, platform in result)
+            values = [
+                {
+                    "chat_pk": r.chat_pk,
+                    "platform": platforms[r.chat_pk],
+                    "kind": str(kind),
+                    "ref": r.ref,
+                    "session_id": r.session_id,
+                    "broadcast_id": r.broadcast_id,
+                    "status": "pending",
+                    "attempts": 0,
+                    "due_at": r.due_at,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for r, kind in zip(rows, kinds, strict=True)
+                if r.chat_pk in platforms
+            ]
+            for chunk_values in chunks(values, CHUNK // 2):
+                stmt = (
+                    self._db.insert(Delivery)
+                    .values(list(chunk_values))
+                    .on_conflict_do_nothing(index_elements=["chat_pk", "kind", "ref"])
+                    .returning(Delivery.id)
+                )
+                inserted += len((await conn.execute(stmt)).all())
+        return inserted
+
+    async def expire_superseded(self, session_id: str, *, now: datetime) -> int:
+        """Expire pending reminders of the session superseded by a later due one; return count."""
+        # When several reminders of one session are overdue at once, only the latest goes
+        # out: a pending reminder is superseded once the same chat has a reminder of the
+        # same session that is due later but already due now (whatever its status).
+        newer = aliased(Delivery, name="newer")
+        stmt = (
+            sa.update(Delivery)
+            .where(
+                Delivery.kind == "reminder",
+                Delivery.session_id == session_id,
+                Delivery.status == "pending",
+                Delivery.due_at < now,
+                sa.exists().where(
+                    newer.chat_pk == Delivery.chat_pk,
+                    newer.kind == "reminder",
+                    newer.session_id == session_id,
+                    newer.due_at > Delivery.due_at,
+                    newer.due_at <= now,
+                ),
+            )
+            .values(status="expired", last_error="superseded by a later reminder", updated_at=now)
+        )
+        async with self._db.write() as conn:
+            return (await conn.execute(stmt)).rowcount
+
+    async def cancel_broadcast_rows(self, broadcast_id: int, *, now: datetime) -> int:
+        """Expire a broadcast's rows not yet sent; return how many."""
+        stmt = (
+            sa.update(Delivery)
+            .where(Delivery.broadcast_id == broadcast_id, Delivery.status == "pending")
+            .values(status="expired", last_error="broadcast cancelled", updated_at=now)
+        )
+        async with self._db.write() as conn:
+            return (await conn.execute(stmt)).rowcount
+
+    # ------------------------------------------------------------------ claim, settle
+
+    async def claim(self, platform: str, *, limit: int, now: datetime) -> list[Claimed]:
+        """Move up to limit due pending rows of the platform to "sending" and return them."""
+        # Rows whose chat is no longer active are marked "blocked" in the same transaction
+        # and not returned.  Concurrent claimers never receive the same row.
+        out: list[Claimed] = []
+        async with self._db.write() as conn:
+            # Claim first and look at the chats after: the cost stays proportional to
+            # limit, whereas filtering on chat status up front means scanning every due
+            # row.  Rows of inactive chats are settled and the batch topped up.
+            while len(out) < limit:
+                batch = (
+                    await conn.execute(
+                        self._claim,
+                        {"b_platform": platform, "now": now, "limit": limit - len(out)},
+                    )
+                ).all()
+                if not batch:
+                    break
+                chats: dict[int, ChatRecord] = {}
+                for chunk in chunks(sorted({r.chat_pk for r in batch})):
+                    result = await conn.execute(LEDGER_CHATS, {"pks": list(chunk)})
+                    chats.update((row.id, chat_record(row)) for row in result)
+                inactive: dict[str, list[int]] = {}
+                for r in batch:
+                    chat = chats[r.chat_pk]
+                    if chat.status != ChatStatus.ACTIVE:
+                        inactive.setdefault(chat.status, []).append(r.id)
+                        continue
+                    out.append(
+                        Claimed(
+                            id=r.id,
+                            kind=DeliveryKind(r.kind),
+                            ref=r.ref,
+                            session_id=r.session_id,
+                            broadcast_id=r.broadcast_id,
+                            attempts=r.attempts,
+                            due_at=r.due_at,
+                            chat=chat,
+                        )
+                    )
+                for chat_status, ids in inactive.items():
+                    await conn.execute(
+                        sa.update(Delivery)
+                        .where(Delivery.id.in_(ids))
+                        .values(
+                            status="blocked",
+                            last_error=f"chat is {chat_status}",
+                            # Nothing was attempted: undo the claim's bookkeeping.
+                            attempts=Delivery.attempts - 1,
+                            claimed_at=None,
+                            updated_at=now,
+                        )
+                    )
+                if not inactive:
+                    break
+        # RETURNING order is unspecified.
+        out.sort(key=lambda c: (c.due_at, c.id))
+        return out
+
+    async def mark_sent(self, ids: Sequence[int], now: datetime) -> int:
+        """Mark rows as sent; return how many were updated (one transaction for all)."""
+        updated = 0
+        async with self._db.write() as conn:
+            for chunk in chunks(list(ids)):
+                result = await conn.execute(MARK_SENT, {"ids": list(chunk), "now": now})
+                updated += result.rowcount
+        return updated
+
+    async def mark_blocked(self, delivery_id: int, error: str, now: datetime) -> None:
+        """Mark the row blocked and the chat blocked (its other rows are settled by claim)."""
+        async with self._db.write() as conn:
+            chat_pk = (
+                await conn.execute(MARK_BLOCKED, {"b_id": delivery_id, "error": error, "now": now})
+            ).scalar_one_or_none()
+            if chat_pk is not None:
+                # A chat that "left" stays "left": that is the more precise state.
+                await conn.execute(BLOCK_CHAT, {"pk": chat_pk, "now": now})
+
+    async def _set_final(
+        self, delivery_id: int, status: DeliveryStatus, error: str, now: datetime
+    ) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                SET_FINAL,
+                {"b_id": delivery_id, "b_status": str(status), "error": error, "now": now},
+            )
+
+    async def mark_failed(self, delivery_id: int, error: str, now: datetime) -> None:
+        """Mark the row failed for good."""
+        await self._set_final(delivery_id, DeliveryStatus.FAILED, error, now)
+
+    async def mark_expired(self, delivery_id: int, reason: str, now: datetime) -> None:
+        """Mark the row expired (too late to be worth sending)."""
+        await self._set_final(delivery_id, DeliveryStatus.EXPIRED, reason, now)
+
+    async def retry_later(
+        self, delivery_id: int, not_before: datetime, error: str, now: datetime
+    ) -> None:
+        """Put the row back to pending, not to be claimed before not_before."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                RETRY_LATER,
+                {"b_id": delivery_id, "b_not_before": not_before, "error": error, "now": now},
+            )
+
+    async def requeue_inflight(self, *, now: datetime, platform: str | None = None) -> int:
+        """Put rows left "sending" by a crash back to pending (one platform's, or all)."""
+        stmt = (
+            sa.update(Delivery)
+            .where(Delivery.status == "sending")
+            .values(status="pending", updated_at=now)
+        )
+        if platform is not None:
+            stmt = stmt.where(Delivery.platform == platform)
+        async with self._db.write() as conn:
+            return (await conn.execute(stmt)).rowcount
+
+    # ------------------------------------------------------------------------ counts
+
+    async def delivery_counts(
+        self,
+        *,
+        kind: str | None = None,
+        ref_prefix: str | None = None,
+        broadcast_id: int | None = None,
+    ) -> dict[str, int]:
+        """Count ledger rows by status, optionally filtered (statuses with no rows absent)."""
+        stmt = sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status)
+        if kind is not None:
+            stmt = stmt.where(Delivery.kind == kind)
+        if ref_prefix is not None:
+            # autoescape: a '_' or '%' in a session id is literal, not a wildcard.
+            stmt = stmt.where(Delivery.ref.startswith(ref_prefix, autoescape=True))
+        if broadcast_id is not None:
+            stmt = stmt.where(Delivery.broadcast_id == broadcast_id)
+        async with self._db.read() as conn:
+            return {status: int(n) for status, n in await conn.execute(stmt)}
+
+    async def last_reminder_ref(self, now: datetime) -> str | None:
+        """The ref of the latest reminder due by `now` (for organizers' statistics)."""
+        stmt = (
+            sa.select(Delivery.ref)
+            .where(Delivery.kind == "reminder", Delivery.due_at <= now)
+            .order_by(Delivery.due_at.desc(), Delivery.id.desc())
+            .limit(1)
+        )
+        async with self._db.read() as conn:
+            return (await conn.execute(stmt)).scalar_one_or_none()
+
+    async def pending_count(self, platform: str | None = None) -> int:
+        """Count pending rows (of one platform, or all)."""
+        stmt = sa.select(sa.func.count()).select_from(Delivery).where(Delivery.status == "pending")
+        if platform is not None:
+            stmt = stmt.where(Delivery.platform == platform)
+        async with self._db.read() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
+
+    async def next_due(self, platform: str) -> datetime | None:
+        """Earliest time a pending row of the platform becomes claimable (None if none)."""
+        effective = sa.case(
+            (
+                sa.and_(Delivery.not_before.is_not(None), Delivery.not_before > Delivery.due_at),
+                Delivery.not_before,
+            ),
+            else_=Delivery.due_at,
+        )
+        stmt = sa.select(sa.type_coerce(sa.func.min(effective), UtcDateTime())).where(
+            Delivery.platform == platform, Delivery.status == "pending"
+        )
+        async with self._db.read() as conn:
+            value: datetime | None = (await conn.execute(stmt)).scalar_one()
+        return value
