@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.schedule import Schedule, Session
-from bot.timezones import get_zone
+from bot.timezones import get_zone, standard_reading
 
 QUIET_MARGIN = dt.timedelta(minutes=1)  # a moved reminder lands this long before quiet hours
 
@@ -97,10 +97,8 @@ def move_out_of_quiet_hours(
     day = local.date()
     if local.time().replace(tzinfo=None) < begin:  # a window that began yesterday evening
         day -= dt.timedelta(days=1)
-    naive = dt.datetime.combine(day, begin)
-    localize = getattr(zone, "localize", None)
-    # pytz zones need localize(); is_dst=False picks the later, standard-time reading.
-    start_local = localize(naive, is_dst=False) if localize else naive.replace(tzinfo=zone)
+    # Where clocks go back over `begin`, its later, standard-time reading.
+    start_local = standard_reading(dt.datetime.combine(day, begin), zone)
     return start_local.astimezone(dt.UTC) - QUIET_MARGIN
 
 

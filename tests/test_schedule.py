@@ -177,6 +177,20 @@ def test_a_time_inside_a_daylight_saving_gap_is_refused() -> None:
     assert problem.field == "sessions[0].start" and "does not exist" in problem.message
 
 
+def test_a_time_that_happens_twice_when_clocks_go_back_is_refused() -> None:
+    text = GOOD.replace("Asia/Taipei", "Europe/Berlin").replace("2020-08-13", "2020-10-25")
+    problem = one_problem(text.replace('"17:00"', '"02:30"').replace('"18:40"', '"03:30"'))
+    assert problem.field == "sessions[0].start" and "happens twice" in problem.message
+
+
+def test_times_either_side_of_a_daylight_saving_change_are_read_in_their_offset() -> None:
+    text = GOOD.replace("Asia/Taipei", "Europe/Berlin").replace("2020-08-13", "2020-03-29")
+    session = parse_schedule(text.replace('"17:00"', '"01:30"').replace('"18:40"', '"03:30"'))
+    start, end = session.sessions[0].start, session.sessions[0].end
+    assert start == dt.datetime(2020, 3, 29, 0, 30, tzinfo=UTC)  # CET, UTC+1
+    assert end == dt.datetime(2020, 3, 29, 1, 30, tzinfo=UTC)  # CEST, UTC+2
+
+
 def test_missing_file_is_a_schedule_error(tmp_path: Path) -> None:
     with pytest.raises(ScheduleError) as caught:
         load_schedule(tmp_path / "nope.yaml")

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import datetime
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 import pytest
-import pytz
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.timezones import (
+    ZONE_NAMES,
     Place,
     Resolution,
     UnknownZone,
     get_zone,
     is_valid_zone,
     resolve_timezone,
+    standard_reading,
+    wall_readings,
     zone_city,
 )
+from bot.timezones.countries import country_zones
 
 PRESS_RELEASE_CITIES = [
     ("Prague", "Europe/Prague"),
@@ -207,7 +211,7 @@ def test_country_with_several_zones_offers_its_most_populous(
     assert resolution.choices[0].zone == first
     zones = [choice.zone for choice in resolution.choices]
     assert len(set(zones)) == len(zones)
-    assert set(zones) <= set(pytz.country_timezones[country])
+    assert set(zones) <= set(country_zones()[country])
     assert all(choice.kind == "country" for choice in resolution.choices)
 
 
@@ -389,7 +393,9 @@ def test_get_zone_round_trips_every_resolved_zone() -> None:
                 assert is_valid_zone(place.zone)
                 assert isinstance(get_zone(place.zone), datetime.tzinfo)
     assert str(get_zone("Europe/Prague")) == "Europe/Prague"
-    assert get_zone("UTC") is pytz.utc
+    utc = get_zone("UTC")
+    assert get_zone("utc") is utc and str(utc) == "UTC"
+    assert utc.utcoffset(datetime.datetime(2020, 8, 18)) == datetime.timedelta(0)
 
 
 @pytest.mark.parametrize(
@@ -416,16 +422,55 @@ def test_get_zone_handles_dst() -> None:
     taipei, prague, bogota = (
         get_zone(z) for z in ("Asia/Taipei", "Europe/Prague", "America/Bogota")
     )
-    assert isinstance(taipei, pytz.BaseTzInfo)
-    summer = taipei.localize(datetime.datetime(2020, 8, 18, 7, 0))
+    assert isinstance(taipei, ZoneInfo)
+    summer = datetime.datetime(2020, 8, 18, 7, 0, tzinfo=taipei)
     assert summer.astimezone(prague).replace(tzinfo=None) == datetime.datetime(2020, 8, 18, 1, 0)
     assert summer.astimezone(bogota).replace(tzinfo=None) == datetime.datetime(2020, 8, 17, 18, 0)
     # In January Prague is on CET, an hour less ahead; Bogotá has no DST.
-    winter = taipei.localize(datetime.datetime(2020, 1, 18, 7, 0))
+    winter = datetime.datetime(2020, 1, 18, 7, 0, tzinfo=taipei)
     assert winter.astimezone(prague).replace(tzinfo=None) == datetime.datetime(2020, 1, 18, 0, 0)
     assert winter.astimezone(bogota).replace(tzinfo=None) == datetime.datetime(2020, 1, 17, 18, 0)
     fixed = summer.astimezone(get_zone("UTC+05:45"))
     assert fixed.replace(tzinfo=None) == datetime.datetime(2020, 8, 18, 4, 45)
+
+
+def test_get_zone_reads_names_in_any_case_and_only_zones() -> None:
+    assert str(get_zone("europe/prague")) == "Europe/Prague"
+    assert "Europe/Prague" in ZONE_NAMES and "UTC" in ZONE_NAMES
+    # Files in the zone directories that are not zones a viewer may keep.
+    for name in ("Factory", "localtime", "posixrules", "posix/Europe/Prague", "zone.tab"):
+        assert name not in ZONE_NAMES
+        assert not is_valid_zone(name)
+
+
+NEW_YORK = "America/New_York"
+
+
+def test_wall_readings_across_daylight_saving_changes() -> None:
+    zone = get_zone(NEW_YORK)
+    utc = datetime.UTC
+    (plain,) = wall_readings(datetime.datetime(2021, 7, 1, 12, 0), zone)
+    assert plain.astimezone(utc) == datetime.datetime(2021, 7, 1, 16, 0, tzinfo=utc)
+    # 02:30 is skipped on 2021-03-14, and 01:30 happens twice on 2021-11-07 (EDT, then EST).
+    assert wall_readings(datetime.datetime(2021, 3, 14, 2, 30), zone) == ()
+    twice = wall_readings(datetime.datetime(2021, 11, 7, 1, 30), zone)
+    assert [reading.astimezone(utc) for reading in twice] == [
+        datetime.datetime(2021, 11, 7, 5, 30, tzinfo=utc),
+        datetime.datetime(2021, 11, 7, 6, 30, tzinfo=utc),
+    ]
+    assert wall_readings(datetime.datetime(2020, 8, 18, 7, 0), get_zone("UTC+05:45")) != ()
+
+
+def test_standard_reading_never_refuses_a_wall_time() -> None:
+    zone = get_zone(NEW_YORK)
+    utc = datetime.UTC
+    # Where clocks go back, the standard-time (EST) reading; in the gap, the offset before it.
+    fold = standard_reading(datetime.datetime(2021, 11, 7, 1, 30), zone)
+    assert fold.astimezone(utc) == datetime.datetime(2021, 11, 7, 6, 30, tzinfo=utc)
+    gap = standard_reading(datetime.datetime(2021, 3, 14, 2, 30), zone)
+    assert gap.astimezone(utc) == datetime.datetime(2021, 3, 14, 7, 30, tzinfo=utc)
+    plain = standard_reading(datetime.datetime(2021, 7, 1, 12, 0), zone)
+    assert plain.astimezone(utc) == datetime.datetime(2021, 7, 1, 16, 0, tzinfo=utc)
 
 
 def test_every_alias_resolves_by_each_of_its_names() -> None:

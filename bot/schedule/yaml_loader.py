@@ -1,19 +1,20 @@
-"""The event's schedule as frozen data, and its strict, line-numbered loader."""
+"""The strict schedule.yaml loader: every problem reported with its file, line and field."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlparse
 
-import pytz
 import yaml
 
-from bot.errors import SummitBotError
+from bot.schedule.model import Event, Person, Schedule, Session, Text
+from bot.schedule.problems import Problem, ScheduleError
+from bot.timezones import ZONE_NAMES, get_zone, wall_readings
 
 UTC = dt.UTC
 TBA = "tba"
@@ -21,172 +22,6 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-
-
-# How long a session without an end is taken to last, where a length is needed.
-DEFAULT_LENGTH = dt.timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class Text:
-    """A viewer-facing text in several languages (or one language-neutral value)."""
-
-    values: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def neutral(cls, value: str) -> Text:
-        """A text that reads the same in every language, such as a proper name."""
-        return cls((("*", value),))
-
-    def get(self, lang: str, fallback: Sequence[str] = ()) -> str:
-        """The text in `lang`, else in the first fallback language that has it."""
-        table = dict(self.values)
-        for candidate in (lang, *fallback, "*"):
-            if candidate in table:
-                return table[candidate]
-        return self.values[0][1]
-
-    def languages(self) -> frozenset[str]:
-        """The languages this text has, "*" for a language-neutral one."""
-        return frozenset(k for k, _ in self.values)
-
-
-@dataclass(frozen=True)
-class Person:
-    """A host or speaker, as the press release lists them."""
-
-    name: Text
-    role: Text
-    city: Text
-    country: Text
-
-
-@dataclass(frozen=True)
-class Session:
-    """One session; `start` is None while its time is to be announced."""
-
-    id: str
-    kind: str
-    title: Text
-    description: Text | None
-    date: dt.date  # the calendar date in the event's time zone
-    start: dt.datetime | None  # aware, UTC
-    end: dt.datetime | None  # aware, UTC
-    host: Person | None
-    speakers: tuple[Person, ...]
-    streams: tuple[tuple[str, str], ...]  # (language, url); empty: to be announced
-    line: int = 0  # where the session is defined in its file, for error messages
-
-    @property
-    def time_known(self) -> bool:
-        """Whether the session's start time has been announced."""
-        return self.start is not None
-
-    def stream(self, lang: str, fallback: Sequence[str] = ()) -> str | None:
-        """The livestream link for `lang`, else a fallback language's, else None."""
-        table = dict(self.streams)
-        for candidate in (lang, *fallback):
-            if candidate in table:
-                return table[candidate]
-        return next(iter(table.values()), None)
-
-    def stream_language(self, lang: str, fallback: Sequence[str] = ()) -> str | None:
-        """The language of the link `stream` picks, so a reader can be told it differs."""
-        table = dict(self.streams)
-        for candidate in (lang, *fallback):
-            if candidate in table:
-                return candidate
-        return next(iter(table), None)
-
-    @property
-    def assumed_end(self) -> dt.datetime | None:
-        """The end, or `DEFAULT_LENGTH` after the start where none is given (calendars,
-        platform events need one); None while the time is to be announced."""
-        if self.start is None:
-            return None
-        return self.end if self.end is not None else self.start + DEFAULT_LENGTH
-
-    def is_over(self, now: dt.datetime) -> bool:
-        """Whether the session has ended at `now`."""
-        return self.end is not None and now >= self.end
-
-
-@dataclass(frozen=True)
-class Event:
-    """The event as a whole."""
-
-    id: str
-    name: Text
-    organizer: Text
-    timezone: str
-    languages: tuple[str, ...]
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """An event and its sessions, ordered by date and start."""
-
-    event: Event
-    sessions: tuple[Session, ...]
-    source: str = "<memory>"
-    # The YAML it was parsed from: kept so that the next start can tell what changed while
-    # the worker was down (bot/reload.py). Not part of what makes two schedules equal.
-    text: str = field(default="", compare=False, repr=False)
-
-    def session(self, session_id: str) -> Session | None:
-        """The session with this id, or None."""
-        for session in self.sessions:
-            if session.id == session_id:
-                return session
-        return None
-
-    def session_ids(self) -> tuple[str, ...]:
-        """Every session id, in schedule order."""
-        return tuple(s.id for s in self.sessions)
-
-    def next_session(self, now: dt.datetime) -> Session | None:
-        """The session on now or next: live ones first, then the soonest to start."""
-        for session in self.sessions:
-            if session.start is not None and not session.is_over(now):
-                return session
-        return None
-
-    def shifted(self, delta: dt.timedelta) -> Schedule:
-        """The same schedule with every session moved by `delta` (for rehearsals)."""
-        zone = pytz.timezone(self.event.timezone)
-
-        def move(session: Session) -> Session:
-            start = session.start + delta if session.start else None
-            end = session.end + delta if session.end else None
-            day = start.astimezone(zone).date() if start else session.date + delta
-            return replace(session, start=start, end=end, date=day)
-
-        return replace(self, sessions=tuple(move(s) for s in self.sessions))
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One defect in a schedule file: where it is, which field, what is wrong."""
-
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
-
-
-class ScheduleError(SummitBotError):
-    """A schedule file that cannot be used; carries every problem found."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-
-# --- loading -------------------------------------------------------------------------------
 
 N = TypeVar("N")
 
@@ -352,18 +187,16 @@ def _streams(ctx: _Ctx, node: yaml.Node | None, path: str) -> tuple[tuple[str, s
 def _localize(
     ctx: _Ctx, zone: dt.tzinfo, day: dt.date, time: dt.time, node: yaml.Node, path: str
 ) -> dt.datetime | None:
-    """The UTC instant of a wall-clock time in the event's zone; DST gaps are errors."""
-    assert isinstance(zone, pytz.tzinfo.BaseTzInfo | type(pytz.utc))
+    """The UTC instant of a wall-clock time in the event's zone; DST gaps and folds are errors."""
     naive = dt.datetime.combine(day, time)
-    try:
-        local = zone.localize(naive, is_dst=None)
-    except pytz.exceptions.NonExistentTimeError:
+    found = wall_readings(naive, zone)
+    if not found:
         ctx.fail(node, path, f"{naive:%Y-%m-%d %H:%M} does not exist there (clocks go forward)")
         return None
-    except pytz.exceptions.AmbiguousTimeError:
+    if len(found) > 1:
         ctx.fail(node, path, f"{naive:%Y-%m-%d %H:%M} happens twice there (clocks go back)")
         return None
-    return local.astimezone(UTC)
+    return found[0].astimezone(UTC)
 
 
 def _session(ctx: _Ctx, node: yaml.Node, path: str, zone: dt.tzinfo | None) -> Session | None:
@@ -450,7 +283,7 @@ def _event(ctx: _Ctx, node: yaml.Node) -> Event | None:
         ctx.fail(entries["languages"], "event.languages", "name at least one, e.g. [en, zh-TW]")
     ctx.languages = tuple(langs)
     zone_name = _scalar(ctx, entries.get("timezone"), "event.timezone", "Asia/Taipei")
-    if zone_name is not None and zone_name not in pytz.all_timezones_set:
+    if zone_name is not None and zone_name not in ZONE_NAMES:
         ctx.fail(
             entries["timezone"],
             "event.timezone",
@@ -497,7 +330,7 @@ def parse_schedule(text: str, file: str = "<string>") -> Schedule:
     if entries is None or "event" not in entries:
         raise ScheduleError(ctx.problems)
     event = _event(ctx, entries["event"])
-    zone = pytz.timezone(event.timezone) if event else None
+    zone = get_zone(event.timezone) if event else None
     sessions: list[Session] = []
     seen: dict[str, int] = {}
     nodes = _sequence(ctx, entries.get("sessions"), "sessions", "[{id: s1, ...}]")

@@ -1,0 +1,23 @@
+"""The event's schedule: the frozen model, its problems, and the loaders that build it.
+
+The package's API; its modules each hold one concept: `model` (the data), `problems`
+(what is wrong with a file) and `yaml_loader` (the strict schedule.yaml loader). Loaders of
+other formats sit beside `yaml_loader`, each in its own module.
+"""
+
+from bot.schedule.model import DEFAULT_LENGTH, Event, Person, Schedule, Session, Text
+from bot.schedule.problems import Problem, ScheduleError
+from bot.schedule.yaml_loader import load_schedule, parse_schedule
+
+__all__ = [
+    "DEFAULT_LENGTH",
+    "Event",
+    "Person",
+    "Problem",
+    "Schedule",
+    "ScheduleError",
+    "Session",
+    "Text",
+    "load_schedule",
+    "parse_schedule",
+]
