@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
@@ -13,6 +12,7 @@ from bot.i18n import t
 from bot.messages import Attachment, Link, Message, Reply
 from bot.render import Reader, person_line, text, when_line
 from bot.schedule import Schedule, Session
+from bot.timezones import get_zone
 
 PRODID = "-//summit-bot//summit-bot calendar//EN"
 ICS_MIME = "text/calendar"
@@ -117,7 +117,7 @@ def _vevent(schedule: Schedule, session: Session, reader: Reader, stamp: dt.date
     if session.start is not None:
         # Local times with the event's zone as TZID (and its VTIMEZONE): the app converts
         # them to each reader's clock, and the file reads right in the organizer's zone.
-        zone = ZoneInfo(schedule.event.timezone)
+        zone = get_zone(schedule.event.timezone)  # the tzdata package's rules, as everywhere
         event.add("dtstart", session.start.astimezone(zone))
         event.add("dtend", _end(session).astimezone(zone))
     else:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from bot.constants import NEUTRAL_LANGUAGE
 from bot.timezones import get_zone
 
 # How long a session without an end is taken to last, where a length is needed.
@@ -21,18 +22,18 @@ class Text:
     @classmethod
     def neutral(cls, value: str) -> Text:
         """A text that reads the same in every language, such as a proper name."""
-        return cls((("*", value),))
+        return cls(((NEUTRAL_LANGUAGE, value),))
 
     def get(self, lang: str, fallback: Sequence[str] = ()) -> str:
         """The text in `lang`, else in the first fallback language that has it."""
         table = dict(self.values)
-        for candidate in (lang, *fallback, "*"):
+        for candidate in (lang, *fallback, NEUTRAL_LANGUAGE):
             if candidate in table:
                 return table[candidate]
         return self.values[0][1]
 
     def languages(self) -> frozenset[str]:
-        """The languages this text has, "*" for a language-neutral one."""
+        """The languages this text has, NEUTRAL_LANGUAGE for a language-neutral one."""
         return frozenset(k for k, _ in self.values)
 
 
