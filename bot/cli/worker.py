@@ -63,9 +63,13 @@ def rehearsal_shift(schedule: Schedule, spec: str, now: dt.datetime) -> dt.timed
 
 
 def _logging() -> None:
+    """The process's logging: set here, by the entry point, never by an adapter."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx (under python-telegram-bot) logs every request at INFO, a line per long poll; the
+    # redactor keeps the token out of those lines, this keeps them out of the operator's way.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def cmd_run(args: argparse.Namespace, context: Context) -> int:

@@ -185,12 +185,6 @@ class TelegramAdapter:
         self._poster.timeout = self.timeout
         # No PTB_TIMEDELTA here: that switch is an environment variable, i.e. process-wide;
         # errors.py reads flood waits in either of the forms PTB 22 gives.
-        # httpx logs every request URL, token included, at INFO: quiet it unless an operator
-        # chose a level (the redactor covers that case). A logger's level is process-wide,
-        # and httpx offers no other switch. Only PTB (updates, replies) uses httpx here.
-        httpx_log = logging.getLogger("httpx")
-        if httpx_log.level == logging.NOTSET:
-            httpx_log.setLevel(logging.WARNING)
         app = self._build(core)
         try:
             try:
