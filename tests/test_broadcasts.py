@@ -80,7 +80,7 @@ async def test_a_scheduled_broadcast_can_be_cancelled(event: Harness) -> None:
     assert "Broadcast #1 to the subscribers of" in preview
     await event.say("/broadcast confirm 1", chat_id=ORGANIZER)
     assert await event.at(event.clock.now + dt.timedelta(minutes=10)) == []
-    assert "1 messages will not be sent" in await event.say(
+    assert "1 message will not be sent" in await event.say(
         "/broadcast cancel 1", chat_id=ORGANIZER
     )
     assert await event.at(event.clock.now + dt.timedelta(minutes=31)) == []

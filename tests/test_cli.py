@@ -79,9 +79,9 @@ def test_check_changes_says_what_subscribers_would_be_told(tmp_path: Path) -> No
     edited = tmp_path / "schedule.yaml"
     edited.write_text(text.replace('start: "07:00"', 'start: "07:30"'), encoding="utf-8")
     status, out, _ = run(*common, "--schedule", str(edited))
-    assert status == 0 and "Against revision 1 in force, 1 change(s):" in out
+    assert status == 0 and "Against revision 1 in force, 1 change:" in out
     assert "• s2 “Mayors' Summit, session 2" in out and "→ Tue 18 Aug, 07:30" in out
-    assert "(3 subscriber(s) told)" in out and "queues up to 3 notice(s)" in out
+    assert "(3 subscribers told)" in out and "queues up to 3 notices." in out
     status, out, _ = run(*common, "--schedule", str(edited), "--lang", "zh-TW")
     assert "時間異動" in out
 

@@ -7,7 +7,15 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.i18n import catalogs, languages, normalize_language, placeholders, t
+from bot.i18n import (
+    Catalog,
+    catalogs,
+    check_plural_forms,
+    languages,
+    normalize_language,
+    placeholders,
+    t,
+)
 from bot.i18n.formatting import (
     day_shift,
     format_day_shift,
@@ -23,12 +31,48 @@ UTC = dt.UTC
 
 def test_every_catalog_has_the_same_keys_and_placeholders() -> None:
     table = catalogs()
-    reference = table["en"].messages
+    reference = table["en"]
     assert set(table) >= {"en", "zh-TW"}
     for code, cat in table.items():
-        assert set(cat.messages) == set(reference), code
-        for key, template in reference.items():
+        assert set(cat.messages) == set(reference.messages), code
+        assert set(cat.plurals) == set(reference.plurals), code
+        for key, template in reference.messages.items():
             assert placeholders(cat.messages[key]) == placeholders(template), (code, key)
+        for key, forms in reference.plurals.items():
+            assert placeholders(cat.plurals[key]) == placeholders(forms), (code, key)
+            # Every form its language's CLDR rules name, and no other.
+            assert set(cat.plurals[key]) == cat.required_categories(), (code, key)
+
+
+def test_counts_follow_each_languages_plural_rules() -> None:
+    assert t("broadcast.queued", "en", id=7, count=1).startswith(
+        "📣 Broadcast #7 is on its way: 1 message."
+    )
+    assert "2 messages." in t("broadcast.queued", "en", id=7, count=2)
+    assert "0 messages." in t("broadcast.queued", "en", id=7, count=0)
+    assert "共 1 則" in t("broadcast.queued", "zh-TW", id=7, count=1)
+    assert t("changes.notices_queued", "en", count=1) == "1 notice queued for subscribers"
+    assert t("changes.notices_queued", "en", count=21) == "21 notices queued for subscribers"
+
+
+def test_a_count_message_without_a_count_fails_loudly() -> None:
+    try:
+        t("broadcast.queued", "en", id=7)
+    except TypeError as exc:
+        assert "count" in str(exc)
+    else:
+        raise AssertionError("a count message must not pick a form without a count")
+
+
+def test_a_catalog_missing_a_form_its_language_needs_is_refused() -> None:
+    forms = {"broadcast.queued": {"one": "x", "other": "y"}}
+    cat = Catalog("cs", "čeština", "cs_CZ", (), {}, forms)
+    try:
+        check_plural_forms("cs.yaml", cat)
+    except ValueError as exc:
+        assert "cs.yaml: broadcast.queued: no few, many form" in str(exc)
+    else:
+        raise AssertionError("Czech counts need few and many forms too")
 
 
 def test_language_names_a_viewer_may_type() -> None:

@@ -169,7 +169,7 @@ async def test_moving_session_2_notifies_its_subscribers_once_and_moves_reminder
     assert notice.when == S2 + 30 * dt.timedelta(minutes=1)
     assert "Now: Tue 18 Aug, 07:30–09:00 (Taipei)" in got["300"].text
     report = to_organizer(sent)
-    assert len(report) == 1 and "1 change(s), 2 notice(s)" in report[0]
+    assert len(report) == 1 and "1 change, 2 notices queued for subscribers" in report[0]
     assert "• s2 “Mayors' Summit, session 2" in report[0] and "→ Tue 18 Aug, 07:30" in report[0]
 
     again = await live.worker.reload(actor="test")
@@ -301,7 +301,7 @@ async def test_a_broken_schedule_keeps_the_old_one_and_tells_the_organizers(
     assert viewers(sent) == {}
     report = to_organizer(sent)
     assert len(report) == 1
-    assert "was NOT loaded: 1 error(s)" in report[0]
+    assert "was NOT loaded: 1 error." in report[0]
     assert f'{where}: "25:00" is not a time' in report[0]
 
     # The same broken file reported once; the reminders still follow the running schedule.
@@ -400,7 +400,7 @@ async def test_edits_made_while_the_bot_was_stopped_are_announced_at_start(
             "❌ Mayors' Summit, session 3: Oceania, Europe, Africa and Asia is cancelled"
         )
         [report] = to_organizer(sent)
-        assert "changed while the bot was stopped: 2 change(s), 2 notice(s)" in report
+        assert "changed while the bot was stopped: 2 changes, 2 notices queued" in report
 
     # Nothing changed since: nothing to say.
     async with running(live.store, schedule_file) as third:

@@ -12,7 +12,7 @@ from bot.app import open_store
 from bot.changes import diff, report_line, worth_notifying
 from bot.cli.common import Context, Subcommands, add_common, load_inputs, parse_instant
 from bot.config import Settings
-from bot.i18n import normalize_language
+from bot.i18n import normalize_language, t
 from bot.schedule import Schedule, ScheduleError, parse_schedule
 from bot.store.urls import DEFAULT_SQLITE_FILE
 
@@ -76,22 +76,18 @@ async def _changes(
             return 0
         changes = diff(old, schedule)
         if not changes:
-            print(f"Against revision {revision} in force: nothing to announce.", file=out)
+            print(t("changes.check_none", lang, revision=revision), file=out)
             return 0
-        print(f"Against revision {revision} in force, {len(changes)} change(s):", file=out)
+        print(t("changes.check_head", lang, revision=revision, count=len(changes)), file=out)
         total = 0
         for change in changes:
             line = report_line(change, schedule, lang)
             if worth_notifying(change, now):
                 count = await store.chats.count_subscribers(session_id=change.session_id)
                 total += count
-                line += f" ({count} subscriber(s) told)"
+                line += " " + t("changes.check_told", lang, count=count)
             print(line, file=out)
-        print(
-            f"Putting it in force (saving it where the worker reads it, or starting the "
-            f"worker) queues up to {total} notice(s).",
-            file=out,
-        )
+        print(t("changes.check_total", lang, count=total), file=out)
     finally:
         await store.close()
     return 0

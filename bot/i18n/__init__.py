@@ -1,4 +1,11 @@
-"""Message catalogs, one YAML file per language, and `t(key, lang, **fields)`."""
+"""Message catalogs, one YAML file per language, and `t(key, lang, **fields)`.
+
+A message that shows a count is written once per CLDR plural category of its language
+(`one`/`other` in English, `one`/`few`/`many`/`other` in Czech, `other` alone in Chinese), as
+i18next, Rails and ICU catalogs write them; `t(key, lang, count=n)` picks the form with
+Babel's CLDR plural rules for the catalog's locale. A catalog that lacks a form its language
+needs is refused when it is read, naming the file, the key and the missing categories.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,11 @@ from importlib import resources
 from typing import Any
 
 import yaml
+from babel import Locale
 
 DEFAULT_LANGUAGE = "en"
+# CLDR's plural categories: a mapping with only these keys (and `other`) is one plural message.
+PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
 
 
 @dataclass(frozen=True)
@@ -22,15 +32,33 @@ class Catalog:
     babel: str  # the CLDR locale used for dates and units: "en_GB", "zh_Hant_TW"
     aliases: tuple[str, ...]  # what else a viewer may type: "zh", "zh_tw", "中文"
     messages: dict[str, str]
+    # Messages with a count: key → {CLDR category → template}.
+    plurals: dict[str, dict[str, str]]
+
+    def plural_category(self, count: float) -> str:
+        """The CLDR plural category of `count` in this language ("one", "few", "other"...)."""
+        return str(Locale.parse(self.babel).plural_form(count))
+
+    def required_categories(self) -> frozenset[str]:
+        """The plural categories this language distinguishes (always including `other`)."""
+        return frozenset(Locale.parse(self.babel).plural_form.tags) | {"other"}
 
 
-def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
+def _is_plural(node: Any) -> bool:
+    return isinstance(node, dict) and "other" in node and set(node) <= PLURAL_CATEGORIES
+
+
+def _flatten(
+    prefix: str, node: Any, out: dict[str, str], plurals: dict[str, dict[str, str]]
+) -> None:
     """Nested YAML sections become dotted keys, so catalogs stay readable."""
-    if isinstance(node, dict):
+    if _is_plural(node):
+        plurals[prefix] = {str(k): str(v) for k, v in node.items()}
+    elif isinstance(node, dict):
         for key, value in node.items():
             if not isinstance(key, str):  # YAML reads a bare `off:` or `no:` as a boolean
                 raise ValueError(f"catalog key {key!r} under {prefix!r} must be quoted text")
-            _flatten(f"{prefix}.{key}" if prefix else str(key), value, out)
+            _flatten(f"{prefix}.{key}" if prefix else str(key), value, out, plurals)
     else:
         out[prefix] = str(node)
 
@@ -45,11 +73,27 @@ def catalogs() -> dict[str, Catalog]:
         data = yaml.safe_load(entry.read_text(encoding="utf-8"))
         meta = data.pop("_meta")
         messages: dict[str, str] = {}
-        _flatten("", data, messages)
+        plurals: dict[str, dict[str, str]] = {}
+        _flatten("", data, messages, plurals)
         code = entry.name.removesuffix(".yaml")
         aliases = tuple(str(a) for a in meta.get("aliases", ()))
-        found[code] = Catalog(code, str(meta["name"]), str(meta["babel"]), aliases, messages)
+        found[code] = Catalog(
+            code, str(meta["name"]), str(meta["babel"]), aliases, messages, plurals
+        )
+        check_plural_forms(entry.name, found[code])
     return found
+
+
+def check_plural_forms(filename: str, cat: Catalog) -> None:
+    """Every count message has each form its language needs: a gap is found at start."""
+    needed = cat.required_categories()
+    for key, forms in cat.plurals.items():
+        missing = needed - set(forms)
+        if missing:
+            raise ValueError(
+                f"bot/i18n/{filename}: {key}: no {', '.join(sorted(missing))} form; "
+                f"{cat.code} counts need {', '.join(sorted(needed))}"
+            )
 
 
 def languages() -> tuple[str, ...]:
@@ -85,18 +129,37 @@ def catalog(lang: str | None) -> Catalog:
     return table.get(lang or DEFAULT_LANGUAGE) or table[DEFAULT_LANGUAGE]
 
 
+def _template(cat: Catalog, key: str, fields: dict[str, Any]) -> str | None:
+    plain = cat.messages.get(key)
+    if plain is not None:
+        return plain
+    forms = cat.plurals.get(key)
+    if forms is None:
+        return None
+    count = fields.get("count")
+    if not isinstance(count, int | float):
+        raise TypeError(f"message {key!r} takes a count: t({key!r}, lang, count=N)")
+    return forms.get(cat.plural_category(count), forms["other"])
+
+
 def t(key: str, lang: str | None, **fields: Any) -> str:
-    """The message `key` in `lang` (falling back to the default language) with fields filled."""
-    template = catalog(lang).messages.get(key)
-    if template is None:
-        template = catalog(DEFAULT_LANGUAGE).messages.get(key)
+    """The message `key` in `lang` (falling back to the default language) with fields filled;
+    a message with plural forms picks the one `count` needs in that language."""
+    chosen = catalog(lang)
+    template = _template(chosen, key, fields)
+    if template is None and chosen.code != DEFAULT_LANGUAGE:
+        template = _template(catalog(DEFAULT_LANGUAGE), key, fields)
     if template is None:
         raise KeyError(f"no message {key!r} in any catalog")
     return template.format(**fields)
 
 
-def placeholders(template: str) -> frozenset[str]:
-    """The field names a message template expects."""
+def placeholders(template: str | dict[str, str]) -> frozenset[str]:
+    """The field names a message template (or every form of a plural one) expects."""
+    texts = template.values() if isinstance(template, dict) else (template,)
     return frozenset(
-        name for _, name, _, _ in string.Formatter().parse(template) if name is not None
+        name
+        for text in texts
+        for _, name, _, _ in string.Formatter().parse(text)
+        if name is not None
     )

@@ -37,5 +37,6 @@ def changes_text(
 ) -> str:
     """What a reload changed, one line per change, and how many notices went out."""
     found = list(changes)
-    head = t(title, lang, file=source, count=len(found), notices=notices)
+    queued = t("changes.notices_queued", lang, count=notices)
+    head = t(title, lang, file=source, count=len(found), notices=queued)
     return "\n".join([head, *_listed((report_line(c, schedule, lang) for c in found), lang)])
