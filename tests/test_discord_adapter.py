@@ -654,7 +654,7 @@ async def test_an_organizer_role_broadcasts_with_a_slash_command(
         confirm = await rig.answer(
             await fake_discord.send_button("broadcast confirm 1", user_id=host.id)
         )
-        assert "1 messages" in text_of(confirm.message)
+        assert "1 message." in text_of(confirm.message)
         await rig.at(now)
         assert "Stream is up!" in text_of(fake_discord.dm_messages_to(ana.id)[-1])
         audit = [(a.actor, a.allowed) for a in await store.audit.recent()]
