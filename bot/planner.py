@@ -50,12 +50,35 @@ class Planned:
         The start is part of it so that a session moved to a new time is reminded again,
         while a restart never re-sends a reminder already sent for the same start.
         """
-        return reminder_ref(self.session_id, self.offset, self.start)
+        return str(ReminderRef(self.session_id, self.offset, self.start))
 
 
-def reminder_ref(session_id: str, offset: int, start: dt.datetime) -> str:
-    """The ledger reference of a reminder."""
-    return f"{session_id}:{offset}:{int(start.timestamp())}"
+@dataclass(frozen=True)
+class ReminderRef:
+    """What a reminder's ledger reference names: session, offset and the start planned for.
+
+    Stored as "s1:60:1597309200" (session id, minutes before, the start's Unix time).
+    """
+
+    session_id: str
+    offset: int
+    start: dt.datetime
+
+    def __str__(self) -> str:
+        return f"{self.session_id}:{self.offset}:{int(self.start.timestamp())}"
+
+    @classmethod
+    def parse(cls, text: str) -> ReminderRef | None:
+        """Read a stored reference back (the inverse of str()); None if it is not one."""
+        parts = text.rsplit(":", 2)  # a session id may itself hold a colon
+        if len(parts) != 3 or not parts[0]:
+            return None
+        session_id, offset, stamp = parts
+        try:
+            start = dt.datetime.fromtimestamp(int(stamp), dt.UTC)
+            return cls(session_id, int(offset), start)
+        except (ValueError, OverflowError):
+            return None
 
 
 def parse_clock(text: str) -> dt.time:

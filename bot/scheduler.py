@@ -128,9 +128,9 @@ class ReminderScheduler:
             self._groups = groups
         await self.fire_many(overdue)
 
-    def next_jobs(self) -> list[tuple[str, dt.datetime]]:
-        """(job id, due instant) of every reminder group still to fire."""
-        return [(g.job_id, g.due) for g in sorted(self._groups.values()) if g.due > self.clock()]
+    def next_jobs(self) -> list[Planned]:
+        """Every planned reminder still to fire, soonest first."""
+        return [g for g in sorted(self._groups.values()) if g.due > self.clock()]
 
     async def run_due(self, now: dt.datetime) -> int:
         """Fire every group due at `now` that has not fired (tests drive time this way)."""

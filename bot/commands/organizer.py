@@ -12,13 +12,15 @@ from bot.commands.registry import ORGANIZER_ORDER
 from bot.constants import ALL_SESSIONS, BroadcastStatus, DeliveryKind, DeliveryStatus
 from bot.i18n import catalog, t
 from bot.i18n.formatting import format_when
+from bot.inputs import describe_offsets
 from bot.messages import Button, Command, Message, Reply
-from bot.render import Reader
+from bot.planner import Planned, ReminderRef
+from bot.render import Reader, text
 from bot.schedule import Schedule
 from bot.store import Author, ChatRecord
 
 # (job id, due instant) of the reminders still to fire.
-NextJobs = Callable[[], list[tuple[str, dt.datetime]]]
+NextJobs = Callable[[], list[Planned]]
 # Answers one organizer command; the caller has checked and audited the organizer.
 OrganizerHandler = Callable[[Command, ChatRecord, Reader], Awaitable[Reply]]
 
@@ -171,16 +173,18 @@ class OrganizerCommands:
             ),
         ]
         now = self.ctx.clock()
-        ref = await self.ctx.store.ledger.last_reminder_ref(now)
-        if ref is not None:
+        stored = await self.ctx.store.ledger.last_reminder_ref(now)
+        last = ReminderRef.parse(stored) if stored is not None else None
+        if stored is not None and last is not None:
             counts = await self.ctx.store.ledger.delivery_counts(
-                kind=DeliveryKind.REMINDER, ref_prefix=ref
+                kind=DeliveryKind.REMINDER, ref_prefix=stored
             )
+            nominal = last.start - dt.timedelta(minutes=last.offset)
             lines.append(
                 t(
                     "stats.last_reminder",
                     lang,
-                    ref=ref,
+                    reminder=self._reminder(last.session_id, last.offset, nominal, reader),
                     sent=counts.get(DeliveryStatus.SENT, 0),
                     blocked=counts.get(DeliveryStatus.BLOCKED, 0),
                     failed=counts.get(DeliveryStatus.FAILED, 0),
@@ -188,13 +192,35 @@ class OrganizerCommands:
                     + counts.get(DeliveryStatus.SENDING, 0),
                 )
             )
-        jobs = sorted(self.next_jobs(), key=lambda job: job[1])[:5]
+        jobs = self.next_jobs()[:5]
         if jobs:
             lines.append(t("stats.next_jobs", lang))
             lines += [
-                f"• {job_id} · {format_when(when, reader.zone, lang)}" for job_id, when in jobs
+                t(
+                    "stats.next_job",
+                    lang,
+                    reminder=self._reminder(job.session_id, job.offset, job.due, reader),
+                )
+                for job in jobs
             ]
         return Reply.of(Message("\n".join(lines), title=t("stats.title", lang)))
+
+    def _reminder(self, session_id: str, offset: int, when: dt.datetime, reader: Reader) -> str:
+        """A reminder as organizers read it: the session's title, the offset, the time."""
+        schedule = self.ctx.schedule()
+        session = schedule.session(session_id)
+        title = (
+            text(session.title, reader, schedule)
+            if session is not None
+            else t("changes.untitled", reader.lang, id=session_id)
+        )
+        return t(
+            "stats.reminder",
+            reader.lang,
+            title=title,
+            offset=describe_offsets((offset,), reader.lang),
+            when=format_when(when, reader.zone, reader.lang),
+        )
 
     async def reload(self, cmd: Command, chat: ChatRecord, reader: Reader) -> Reply:
         """/reload: re-read the schedule file, then say what changed or what is wrong."""
