@@ -46,6 +46,9 @@ class Commands:
 
     async def handle(self, cmd: Command) -> Reply:
         """Answer one command; never raises for anything a viewer can type."""
+        # Every platform's commands enter here: from now on their text encodes and reads in
+        # the order it was typed.
+        cmd = cmd.cleaned()
         ctx = self.ctx
         limit = ctx.settings.limits.max_command_length
         lang_hint = normalize_language(cmd.locale_hint)
@@ -114,4 +117,4 @@ class Commands:
         self, cmd: Command, latitude: float, longitude: float
     ) -> Reply:
         """Set a chat's zone from a shared location; the reply names the zone found."""
-        return await self.preferences.set_zone_from_location(cmd, latitude, longitude)
+        return await self.preferences.set_zone_from_location(cmd.cleaned(), latitude, longitude)

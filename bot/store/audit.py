@@ -12,6 +12,10 @@ from bot.store.records import AuditRecord
 from bot.store.tables import Audit
 
 
+REFUSALS_PER_HOUR = 10
+REFUSAL_DETAIL_CHARS = 100
+
+
 class AuditLog:
     """The audit repository: `store.audit`."""
 
