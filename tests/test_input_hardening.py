@@ -104,7 +104,7 @@ async def test_quiet_hours_typed_oddly_are_explained(bot: Harness) -> None:
     assert "Quiet hours: off" in await bot.say("/quiet")
     empty = await bot.say("/quiet 00:00-00:00")
     assert "could not read" not in empty
-    assert "start and the end are the same" in empty and "/quiet 23:00-07:00" in empty
+    assert "starts and ends at the same time" in empty and "/quiet 23:00-07:00" in empty
     await bot.say("/language zh-TW")
     assert "開始與結束是同一個時間" in await bot.say("/quiet 07:00-07:00")
 
