@@ -16,7 +16,6 @@ from bot.config import Organizers, Settings
 from bot.inputs import InputError, parse_quiet
 from bot.schedule import load_schedule
 from bot.store import Store
-from bot.timezones import resolve_timezone
 from bot.untrusted import clean_text
 from tests.fakes.telegram import FakeTelegram
 from tests.support.harness import ROOT, S1, Harness, summit
@@ -110,20 +109,6 @@ async def test_quiet_hours_typed_oddly_are_explained(bot: Harness) -> None:
 
 
 # --- 10e: junk after /timezone --------------------------------------------------------------
-
-ZALGO = "Z̷̢a̴̛l̶̨g̵̕o̷̧"
-
-
-@pytest.mark.parametrize("query", ["{place}", ZALGO, "<Pragu>", "Pragu!!", "#Medelin"])
-def test_junk_around_a_name_never_sets_a_zone(query: str) -> None:
-    resolution = resolve_timezone(query)
-    assert resolution.match is None and resolution.choices == ()
-    assert resolution.suggestions  # the viewer is asked instead
-
-
-def test_junk_still_offers_what_it_looks_like() -> None:
-    assert resolve_timezone("<Pragu>").suggestions[0] == "Prague, Czechia"
-
 
 async def test_junk_after_timezone_asks_and_sets_nothing(bot: Harness) -> None:
     reply = await bot.reply("/timezone {place}")
