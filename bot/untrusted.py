@@ -25,7 +25,9 @@ _JOINER_RUNS_RE = re.compile(r"([\u200c\u200d])[\u200c\u200d]+")
 # Directional marks (LRM, RLM, ALM) move only neutral characters, and only matter in text
 # with right-to-left letters; elsewhere they just shuffle punctuation, so they go.
 _MARKS_RE = re.compile("[\u200e\u200f\u061c]")
-_RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefe\U00010800-\U00010fff\U0001e800-\U0001efff]")
+_RTL_RE = re.compile(
+    "[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefe\U00010800-\U00010fff\U0001e800-\U0001efff]"
+)
 
 
 def clean_text(text: str) -> str:

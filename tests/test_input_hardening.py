@@ -110,11 +110,12 @@ async def test_quiet_hours_typed_oddly_are_explained(bot: Harness) -> None:
 
 # --- 10e: junk after /timezone --------------------------------------------------------------
 
+
 async def test_junk_after_timezone_asks_and_sets_nothing(bot: Harness) -> None:
     reply = await bot.reply("/timezone {place}")
     message = reply.messages[0]
     assert "Did you mean" in message.plain()
-    assert [b.action for row in message.buttons for b in row][0].startswith("timezone ")
+    assert next(b.action for row in message.buttons for b in row).startswith("timezone ")
     assert "Time zone set" not in message.plain()
     chat = await bot.store.chats.get("memory", "100")
     assert chat is not None and chat.timezone is None
