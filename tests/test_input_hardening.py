@@ -4,6 +4,7 @@ controls and invisible characters, quiet hours typed oddly, junk typed after /ti
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from bot.adapters.memory import MemoryAdapter
 from bot.app import Worker
+from bot.cli import main
 from bot.config import Organizers, Settings
 from bot.inputs import InputError, parse_quiet
 from bot.schedule import load_schedule
@@ -169,3 +171,14 @@ async def test_a_broadcast_with_a_bidi_override_reaches_viewers_without_it(
     await event.say("/broadcast confirm 1", chat_id=ORGANIZER)
     sent = [m for chat, m in await event.at(event.clock.now) if chat == "5"]
     assert [m.text for m in sent] == ["Visit moc.elpmaxe"]
+
+
+def test_a_broadcast_from_the_command_line_is_cleaned_too(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    out, err = io.StringIO(), io.StringIO()
+    # An argument the shell could not decode arrives with surrogates (surrogateescape).
+    argv = ["broadcast", "--config", str(config), "--schedule", str(ROOT / "schedule.yaml")]
+    argv += ["--text", f"en=Visit {RLO}moc.elpmaxe \udcff"]
+    assert main(argv, out=out, err=err) == 0
+    assert "[en] Visit moc.elpmaxe \ufffd" in out.getvalue()
