@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.constants import ChatKind
+from bot.untrusted import clean_text
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,19 @@ class Command:
     locale_hint: str | None = None  # the platform's language for the user, e.g. "zh-hant"
     is_admin: bool = True  # in a group: whether the user may change the group's settings
     extra: dict[str, str] = field(default_factory=dict)  # platform facts, e.g. coordinates
+
+    def cleaned(self) -> Command:
+        """This command with what the viewer typed made safe (`bot.untrusted.clean_text`)."""
+        args = (clean_text(arg) for arg in self.args)
+        return replace(
+            self,
+            name=clean_text(self.name),
+            # An argument made only of invisible characters was no argument.
+            args=tuple(arg for arg in args if arg),
+            text=clean_text(self.text),
+            locale_hint=None if self.locale_hint is None else clean_text(self.locale_hint),
+            extra={key: clean_text(value) for key, value in self.extra.items()},
+        )
 
 
 @dataclass(frozen=True)

@@ -133,11 +133,26 @@ def test_accents_case_and_spacing_are_folded(query: str, label: str, zone: str) 
         ("Guayakil", "Guayaquil, Ecuador", "America/Guayaquil"),
         ("Midval", "Midvaal, South Africa", "Africa/Johannesburg"),
         ("New Yrok", "New York City, New York, United States", "America/New_York"),
+        ("St. Petersburgh", "Saint Petersburg, Russia", "Europe/Moscow"),  # a name's period
     ],
 )
 def test_small_typos_are_forgiven(query: str, label: str, zone: str) -> None:
     place = matched(query)
     assert (place.label, place.zone) == (label, zone)
+
+
+ZALGO = "Z̷̢a̴̛l̶̨g̵̕o̷̧"
+
+
+@pytest.mark.parametrize("query", ["{place}", ZALGO, "<Pragu>", "Pragu!!", "#Pragu", "Pragu 2"])
+def test_junk_around_a_name_never_sets_a_zone(query: str) -> None:
+    resolution = resolve_timezone(query)
+    assert resolution.match is None and resolution.choices == ()
+    assert resolution.suggestions  # the viewer is asked instead
+
+
+def test_junk_still_offers_what_it_looks_like() -> None:
+    assert resolve_timezone("<Pragu>").suggestions[0] == "Prague, Czechia"
 
 
 def test_edinburg_means_edinburgh_but_offers_the_texan_city() -> None:

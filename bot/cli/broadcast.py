@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.i18n import normalize_language
 from bot.schedule import Schedule
 from bot.store import Author
+from bot.untrusted import clean_text
 
 
 def add_broadcast_parser(sub: Subcommands) -> None:
@@ -61,7 +62,8 @@ def cmd_broadcast(args: argparse.Namespace, context: Context) -> int:
         code = normalize_language(lang) if sep else None
         if code is None or code not in schedule.event.languages:
             code, body = schedule.event.languages[0], item
-        texts[code] = body
+        # Like a broadcast typed in a chat: what the arguments carry is made safe to send.
+        texts[code] = clean_text(body)
     try:
         audience = parse_audience(args.to, schedule)
         send_at = parse_when(args.at, now) if args.at else now

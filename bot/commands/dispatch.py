@@ -46,6 +46,9 @@ class Commands:
 
     async def handle(self, cmd: Command) -> Reply:
         """Answer one command; never raises for anything a viewer can type."""
+        # Every platform's commands enter here: from now on their text encodes and reads in
+        # the order it was typed.
+        cmd = cmd.cleaned()
         ctx = self.ctx
         limit = ctx.settings.limits.max_command_length
         lang_hint = normalize_language(cmd.locale_hint)
@@ -89,18 +92,27 @@ class Commands:
 
     async def _organizer_command(self, cmd: Command, chat: ChatRecord, lang: str) -> Reply:
         """An organizer command: audited, refused for everyone else."""
-        allowed = is_organizer(cmd, self.ctx.settings)
-        detail = {"chat": cmd.chat_id, "text": cmd.text[:500]}
-        await self.ctx.store.audit.record(
+        audit = self.ctx.store.audit
+        detail: dict[str, str | int] = {"chat": cmd.chat_id, "text": cmd.text}
+        if not is_organizer(cmd, self.ctx.settings):
+            await audit.record_refusal(
+                platform=cmd.platform,
+                actor=cmd.user_id,
+                action=cmd.name,
+                detail=detail,
+                now=self.ctx.clock(),
+            )
+            return say(t("organizer.refused", lang, name=cmd.name))
+        # An action is audited whole, with what it acts on (a confirm names the drafter).
+        detail |= await self.organizer.audit_facts(cmd)
+        await audit.record(
             platform=cmd.platform,
             actor=cmd.user_id,
             action=cmd.name,
             detail=detail,
-            allowed=allowed,
+            allowed=True,
             now=self.ctx.clock(),
         )
-        if not allowed:
-            return say(t("organizer.refused", lang, name=cmd.name))
         handler = self.organizer.handler(cmd.name)
         assert handler is not None  # `cmd.name` is one of `self.organizer.names`
         reader = replace(self.ctx.reader(chat), lang=lang)
@@ -114,4 +126,4 @@ class Commands:
         self, cmd: Command, latitude: float, longitude: float
     ) -> Reply:
         """Set a chat's zone from a shared location; the reply names the zone found."""
-        return await self.preferences.set_zone_from_location(cmd, latitude, longitude)
+        return await self.preferences.set_zone_from_location(cmd.cleaned(), latitude, longitude)

@@ -19,10 +19,32 @@ from bot.render import Reader, text
 from bot.schedule import Schedule
 from bot.store import Author, ChatRecord
 
+# What an organizer may decide about a pending broadcast, and the audit field naming who did.
+# Any organizer may confirm or cancel any organizer's draft (a team shares the work); the
+# audit row says who drafted it and who decided.
+_DECISIONS = {"confirm": "confirmed_by", "cancel": "cancelled_by"}
+
 # (job id, due instant) of the reminders still to fire.
 NextJobs = Callable[[], list[Planned]]
 # Answers one organizer command; the caller has checked and audited the organizer.
 OrganizerHandler = Callable[[Command, ChatRecord, Reader], Awaitable[Reply]]
+
+
+def author(cmd: Command) -> Author:
+    """Who typed an organizer command, as broadcasts and the audit name them."""
+    return Author(cmd.platform, cmd.chat_id, cmd.user_id)
+
+
+def broadcast_decision(text: str) -> tuple[str, int] | None:
+    """ "confirm 12" or "cancel #12" → ("confirm", 12); None for anything else."""
+    words = text.split()
+    if len(words) != 2 or words[0].lower() not in _DECISIONS:
+        return None
+    number = words[1].removeprefix("#")
+    # ASCII only: "²".isdigit() is true, but int("²") fails.
+    if not (number.isascii() and number.isdigit()):
+        return None
+    return words[0].lower(), int(number)
 
 
 class ReloadOutcome(Protocol):
@@ -72,17 +94,33 @@ class OrganizerCommands:
         """The handler of the organizer command `name`; None if it is none."""
         return self._handlers.get(name)
 
+    async def audit_facts(self, cmd: Command) -> dict[str, str | int]:
+        """What an organizer command's audit row adds: a decision names drafter and decider."""
+        decision = broadcast_decision(cmd.text) if cmd.name == "broadcast" else None
+        if decision is None:
+            return {}
+        verb, broadcast_id = decision
+        facts: dict[str, str | int] = {
+            "broadcast": broadcast_id,
+            _DECISIONS[verb]: str(author(cmd)),
+        }
+        record = await self.ctx.store.broadcasts.get(broadcast_id)
+        if record is not None:
+            facts["drafted_by"] = str(record.created_by)
+        return facts
+
     async def broadcast(self, cmd: Command, chat: ChatRecord, reader: Reader) -> Reply:
         """/broadcast [to=...] [at=...] texts | confirm ID | cancel ID."""
         lang = reader.lang
         words = cmd.text.split()
         if not words:
             return Reply.of(Message(t("broadcast.usage", lang)))
-        if words[0].lower() in ("confirm", "cancel") and len(words) == 2:
-            if not words[1].lstrip("#").isdigit():
+        if words[0].lower() in _DECISIONS and len(words) == 2:
+            decision = broadcast_decision(cmd.text)
+            if decision is None:
                 return Reply.of(Message(t("broadcast.usage", lang)))
-            broadcast_id = int(words[1].lstrip("#"))
-            if words[0].lower() == "confirm":
+            verb, broadcast_id = decision
+            if verb == "confirm":
                 return await self._confirm(broadcast_id, lang)
             return await self._cancel(broadcast_id, lang)
         now = self.ctx.clock()
@@ -92,7 +130,7 @@ class OrganizerCommands:
         except BroadcastError as exc:
             return Reply.of(Message(t(f"broadcast.error_{exc.reason}", lang, detail=exc.detail)))
         record = await self.ctx.store.broadcasts.create(
-            created_by=Author(cmd.platform, cmd.chat_id, cmd.user_id),
+            created_by=author(cmd),
             origin_platform=cmd.platform,
             texts=draft.texts,
             audience=draft.audience,

@@ -202,8 +202,9 @@ class PreferenceCommands:
             return say(t("quiet.disabled", lang))
         try:
             begin, end = parse_quiet(value)
-        except InputError:
-            return say(t("quiet.error", lang, text=cmd.text.strip()[:40]))
+        except InputError as exc:
+            key = "quiet.error_same" if exc.reason == "same" else "quiet.error"
+            return say(t(key, lang, text=cmd.text.strip()[:40]))
         await self.ctx.store.chats.update(
             chat.pk, now=self.ctx.clock(), quiet=(f"{begin:%H:%M}", f"{end:%H:%M}")
         )

@@ -15,6 +15,7 @@ import yaml
 from bot.schedule.model import Event, Person, Schedule, Session, Text
 from bot.schedule.problems import Problem, ScheduleError
 from bot.timezones import ZONE_NAMES, get_zone, wall_readings
+from bot.untrusted import clean_text
 
 UTC = dt.UTC
 TBA = "tba"
@@ -67,7 +68,8 @@ def _scalar(ctx: _Ctx, node: yaml.Node | None, path: str, example: str) -> str |
     if not isinstance(node, yaml.ScalarNode) or node.value == "":
         ctx.fail(node, path, f"expected a value such as {example}")
         return None
-    return str(node.value).strip()
+    # Every text of the schedule passes here: titles, descriptions, names, places, links.
+    return clean_text(str(node.value)).strip()
 
 
 def _text(ctx: _Ctx, node: yaml.Node | None, path: str, *, neutral_ok: bool) -> Text | None:

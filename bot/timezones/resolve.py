@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,12 @@ MIN_FUZZY_LENGTH = 3
 MAX_CHOICES = 8
 MAX_SUGGESTIONS = 5
 
+# Besides letters, place names hold spaces, hyphens, apostrophes and periods ("St. Louis",
+# "Xi’an", "Hawaiʻi"). A query with anything else (braces, digits, symbols, combining marks
+# left over after composing its letters, as Zalgo text has) is not a name with a typo, and
+# folding would throw that part away before scoring: such a query is never fuzzily matched
+# to a zone, only answered with suggestions.
+_NAME_PUNCTUATION = frozenset(" -‐'’ʻʼʿ`.")
 _OFFSET_RE = re.compile(r"(?:utc|gmt)?\s*([+\-\u2212])\s*([0-9]{1,2})(?:[:h]?([0-9]{2}))?", re.I)
 _CITY_SUFFIX = "市"
 
@@ -210,6 +217,14 @@ def _fuzzy_hits(
     return hits
 
 
+def _looks_like_a_name(text: str) -> bool:
+    """Whether `text` is written only with what place names are written with."""
+    return all(
+        (char.isalpha() and not unicodedata.combining(char)) or char in _NAME_PUNCTUATION
+        for char in unicodedata.normalize("NFC", text)
+    )
+
+
 def _fuzzy_resolution(
     name: str, index: CityIndex, loc: Locale, accept: Callable[[City], bool] | None
 ) -> Resolution:
@@ -227,7 +242,7 @@ def _fuzzy_resolution(
     if not hits:
         return _NOTHING
     best = hits[0]
-    if best.score >= MATCH_SCORE:
+    if best.score >= MATCH_SCORE and _looks_like_a_name(name):
         if best.country is not None:
             return _country_resolution(best.country, loc)
         floor = max(MATCH_SCORE, best.score - SCORE_WINDOW)

@@ -92,7 +92,9 @@ def _decode_form_value(key: str, value: str) -> Any:
 
 
 def _dumps(body: JSON) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # ASCII with \u escapes, as the Bot API answers: a lone surrogate a client sent (half of
+    # a UTF-16 pair) then reaches the bot as Telegram delivers it instead of failing here.
+    return json.dumps(body, separators=(",", ":")).encode("ascii")
 
 
 class FakeTelegram(IncomingUpdates, BotApiMethods):
