@@ -45,7 +45,7 @@ async def test_one_organizer_confirms_anothers_draft_and_the_audit_names_both(
 ) -> None:
     await event.say("/subscribe all", chat_id=VIEWER)
     assert "Broadcast #1" in await event.say("/broadcast The stream is up", chat_id=ALICE)
-    assert "1 messages" in await event.say("/broadcast confirm 1", chat_id=BOB)
+    assert "1 message." in await event.say("/broadcast confirm 1", chat_id=BOB)
     sent = await event.at(event.clock.now)
     assert [m.text for chat, m in sent if chat == VIEWER] == ["The stream is up"]
     confirm, draft = await event.store.audit.recent(2)
