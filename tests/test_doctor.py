@@ -127,9 +127,7 @@ async def test_the_database_revision_is_reported(config: str, tmp_path: Path) ->
     assert "up to date" in line(report, "database") and "revision " in report
 
 
-async def test_a_broken_config_and_schedule_are_each_one_line(
-    config: str, tmp_path: Path
-) -> None:
+async def test_a_broken_config_and_schedule_are_each_one_line(config: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("delivery:\n  in_flight: many\n", encoding="utf-8")
     status, report = await doctor(str(bad))

@@ -114,8 +114,9 @@ async def _database(settings: Settings, report: Report) -> None:
         report.line(GOOD, "database", f"{shown}: revision {revision}, up to date")
     elif revision in known:
         report.line(
-            GOOD, "database", f"{shown}: revision {revision}; the next start migrates it to "
-            f"{known[-1]}"
+            GOOD,
+            "database",
+            f"{shown}: revision {revision}; the next start migrates it to {known[-1]}",
         )
     else:
         report.line(
@@ -139,7 +140,7 @@ async def _platforms(env: Mapping[str, str], settings: Settings, report: Report)
             )
             continue
         try:
-            identity = await asyncio.wait_for(probes[platform](env, settings), TIMEOUT * 2)
+            identity = await asyncio.wait_for(probes[platform](env, settings), TIMEOUT)
         except (ConfigError, ProbeError) as exc:
             report.line(BAD, platform, str(exc))
             continue
@@ -174,10 +175,10 @@ async def _telegram_probe(env: Mapping[str, str], settings: Settings) -> BotIden
     # Imported when a token asks for it, as `run` does: the SDK loads only when used.
     from bot.adapters.telegram.probe import probe
 
-    return await probe(env, settings, timeout=TIMEOUT)
+    return await probe(env, settings, call_timeout=TIMEOUT / 2)
 
 
 async def _discord_probe(env: Mapping[str, str], settings: Settings) -> BotIdentity:
     from bot.adapters.discord.probe import probe
 
-    return await probe(env, settings, timeout=TIMEOUT)
+    return await probe(env, settings)

@@ -31,7 +31,6 @@ from bot.reload import ScheduleTransform, shift_by
 from bot.schedule import Schedule
 from bot.store import WorkerLock
 
-
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Libraries that log routine work at INFO: httpx (under python-telegram-bot) a line per
 # request, every long poll; APScheduler a line per job added, removed or run, nine per

@@ -38,19 +38,18 @@ def invite_url(application_id: str, settings: Settings) -> str:
     return f"{INVITE_URL}?{query}"
 
 
-async def probe(env: Mapping[str, str], settings: Settings, *, timeout: float = 10.0) -> BotIdentity:
+async def probe(env: Mapping[str, str], settings: Settings) -> BotIdentity:
     """The bot the environment's token names, asked with `users/@me` at DISCORD_API_BASE_URL.
 
     Raises ConfigError where `run` would refuse the environment (the same checks, from
     `DiscordAdapter.from_env`), TokenRejected or Unreachable; none of them holds the token.
+    The caller bounds the wait (discord.py's own time-outs are generous).
     """
     adapter = DiscordAdapter.from_env(env, settings)  # registers the token with the redactor
     endpoints = Endpoints(adapter.api_base_url, adapter.gateway_url)
     http = RoutedHTTPClient(endpoints, asyncio.get_running_loop())
     try:
-        me = await asyncio.wait_for(
-            http.static_login(env["DISCORD_BOT_TOKEN"].strip()), timeout
-        )
+        me = await http.static_login(env["DISCORD_BOT_TOKEN"].strip())
     except discord.LoginFailure:
         raise TokenRejected(
             "DISCORD_BOT_TOKEN was rejected by Discord",
@@ -64,9 +63,10 @@ async def probe(env: Mapping[str, str], settings: Settings, *, timeout: float = 
     finally:
         await http.close()
     name = me.get("global_name") or me["username"]
+    application = str(me["id"])  # a bot's user id is its application's id
     return BotIdentity(
         "discord",
         name,
-        f"application {me['id']}",
-        note=f"add it to a server: {invite_url(me['id'], settings)}",
+        f"application {application}",
+        note=f"add it to a server: {invite_url(application, settings)}",
     )

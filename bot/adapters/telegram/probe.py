@@ -14,15 +14,18 @@ from bot.adapters.telegram.adapter import TelegramAdapter
 from bot.config import Settings
 
 
-async def probe(env: Mapping[str, str], settings: Settings, *, timeout: float = 10.0) -> BotIdentity:
+async def probe(
+    env: Mapping[str, str], settings: Settings, *, call_timeout: float = 10.0
+) -> BotIdentity:
     """The bot the environment's token names, asked with `getMe` at TELEGRAM_API_BASE_URL.
 
     Raises ConfigError where `run` would refuse the environment (the same checks, from
     `TelegramAdapter.from_env`), TokenRejected or Unreachable; none of them holds the token.
     """
     adapter = TelegramAdapter.from_env(env, settings)  # registers the token with the redactor
+    seconds = call_timeout
     request = HTTPXRequest(
-        connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout
+        connect_timeout=seconds, read_timeout=seconds, write_timeout=seconds, pool_timeout=seconds
     )
     bot = Bot(
         env["TELEGRAM_BOT_TOKEN"].strip(), base_url=f"{adapter.api_root}/bot", request=request
