@@ -13,7 +13,7 @@ from typing import TextIO
 from bot.adapters import TOKENS
 from bot.adapters.probe import BotIdentity, ProbeError
 from bot.cli.common import Context, Subcommands, add_common, database_missing
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from bot.schedule import ScheduleError, load_schedule
 from bot.store import current_revision, mask_password, normalize_database_url
 from bot.store.migrate import known_revisions
@@ -68,7 +68,8 @@ def _config(args: argparse.Namespace, report: Report) -> Settings | None:
     except ConfigError as exc:
         report.line(BAD, "config", f"{exc}")
         return None
-    report.line(GOOD, "config", args.config or "config/default.yaml (or the defaults)")
+    used = args.config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    report.line(GOOD, "config", f"{used}" if used else f"no {DEFAULT_CONFIG}: the defaults")
     return settings
 
 
