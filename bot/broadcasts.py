@@ -65,7 +65,7 @@ def parse_when(value: str, now: dt.datetime) -> dt.datetime:
         if value.startswith("+"):
             return now + dt.timedelta(minutes=float(value[1:]))
         when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: "+1e300" minutes
         raise BroadcastError("bad_time", value) from None
     if when.tzinfo is None:
         raise BroadcastError("bad_time", value)

@@ -211,4 +211,4 @@ def test_broadcast_from_the_command_line_previews_then_queues(tmp_path: Path) ->
         "--text",
         "hi",
     )
-    assert status == 2 and "bad audience: nobody" in err
+    assert status == 2 and "no audience called 'nobody'" in err

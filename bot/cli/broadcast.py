@@ -10,14 +10,17 @@ from typing import TextIO
 
 from bot.app import open_store
 from bot.audience import Audience
-from bot.broadcasts import (
-    BroadcastError,
-    Broadcasts,
-    describe_audience,
-    parse_audience,
-    parse_when,
+from bot.broadcasts import BroadcastError, Broadcasts, describe_audience, parse_audience
+from bot.cli.common import (
+    Clock,
+    Context,
+    Subcommands,
+    add_common,
+    database_missing,
+    load_inputs,
+    open_existing_store,
+    parse_moment,
 )
-from bot.cli.common import Clock, Context, Subcommands, add_common, load_inputs
 from bot.config import Settings
 from bot.i18n import normalize_language
 from bot.schedule import Schedule
@@ -39,7 +42,12 @@ def add_broadcast_parser(sub: Subcommands) -> None:
     cast.add_argument(
         "--to", default="all", help="all (default), a session id, a language (zh-TW) or channels"
     )
-    cast.add_argument("--at", help="send time: +MINUTES or an ISO date-time (default: now)")
+    cast.add_argument(
+        "--at",
+        type=parse_moment,
+        metavar="WHEN",
+        help="send time: +MINUTES or an ISO date-time with a zone (default: now)",
+    )
     cast.add_argument("--yes", action="store_true", help="send it (without: preview only)")
     cast.add_argument(
         "--wait",
@@ -66,10 +74,15 @@ def cmd_broadcast(args: argparse.Namespace, context: Context) -> int:
         texts[code] = clean_text(body)
     try:
         audience = parse_audience(args.to, schedule)
-        send_at = parse_when(args.at, now) if args.at else now
-    except BroadcastError as exc:
-        print(f"error: {exc.reason.replace('_', ' ')}: {exc.detail}", file=context.err)
+    except BroadcastError:
+        sessions = ", ".join(s.id for s in schedule.sessions)
+        print(
+            f"error: --to: no audience called {args.to!r}; use all, channels, a session "
+            f"({sessions}) or a language ({', '.join(schedule.event.languages)})",
+            file=context.err,
+        )
         return 2
+    send_at = args.at(now) if args.at else now
     return asyncio.run(
         _broadcast(settings, schedule, texts, audience, send_at, args, context.out, context.clock)
     )
@@ -85,9 +98,12 @@ async def _broadcast(
     out: TextIO,
     clock: Clock,
 ) -> int:
-    store = await open_store(settings)
+    # A preview only looks: with no database yet there is nobody to count, and none is made.
+    store = await (open_store(settings) if args.yes else open_existing_store(settings))
+    if store is None:
+        print(f"No database at {database_missing(settings)} yet: nobody to reach.", file=out)
     try:
-        counts = await store.broadcasts.count_audience(audience)
+        counts = await store.broadcasts.count_audience(audience) if store is not None else {}
         print(
             f"To {describe_audience(audience, 'en', schedule)}: {sum(counts.values())} chats "
             f"({', '.join(f'{p} {n}' for p, n in sorted(counts.items())) or 'none'}), "
@@ -96,7 +112,7 @@ async def _broadcast(
         )
         for code, body in texts.items():
             print(f"  [{code}] {body}", file=out)
-        if not args.yes:
+        if store is None or not args.yes:
             print("Preview only: add --yes to send it.", file=out)
             return 0
         now = clock()
@@ -138,4 +154,5 @@ async def _broadcast(
                 break
         return 0
     finally:
-        await store.close()
+        if store is not None:
+            await store.close()

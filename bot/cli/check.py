@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-from pathlib import Path
 from typing import TextIO
 
-from bot.app import open_store
 from bot.changes import diff, report_line, worth_notifying
-from bot.cli.common import Context, Subcommands, add_common, load_inputs, parse_instant
+from bot.cli.common import (
+    Context,
+    Subcommands,
+    add_common,
+    database_missing,
+    load_inputs,
+    open_existing_store,
+    parse_instant,
+)
 from bot.config import Settings
 from bot.i18n import normalize_language, t
 from bot.schedule import Schedule, ScheduleError, parse_schedule
-from bot.store.urls import DEFAULT_SQLITE_FILE
 
 
 def add_check_parser(sub: Subcommands) -> None:
@@ -58,11 +63,11 @@ async def _changes(
     settings: Settings, schedule: Schedule, lang: str, now: dt.datetime, out: TextIO
 ) -> int:
     """What putting `schedule` in force would announce, and to how many subscribers."""
-    embedded = Path(settings.data_dir) / DEFAULT_SQLITE_FILE
-    if settings.database_url is None and not embedded.exists():
-        print(f"No database at {embedded} yet: the first start announces nothing.", file=out)
+    missing = database_missing(settings)
+    store = await open_existing_store(settings)
+    if store is None:
+        print(f"No database at {missing} yet: the first start announces nothing.", file=out)
         return 0
-    store = await open_store(settings)
     try:
         last = await store.schedules.last(schedule.event.id)
         if last is None:

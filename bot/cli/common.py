@@ -1,5 +1,6 @@
-"""What every subcommand shares: where it prints, its clock, `--schedule`/`--config`, `--now`
-and loading the settings and the schedule."""
+"""What every subcommand shares: where it prints, its clock, `--schedule`/`--config`, the
+values options take (`--now`, `+MINUTES`), loading the settings and the schedule, and opening
+a database only where one exists."""
 
 from __future__ import annotations
 
@@ -7,12 +8,20 @@ import argparse
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO, TypeAlias
 
+from bot.app import open_store
+from bot.broadcasts import BroadcastError, parse_when
 from bot.config import ConfigError, Settings, load_settings
 from bot.schedule import Schedule, ScheduleError, load_schedule
+from bot.store import Store
+from bot.store.urls import sqlite_file
 
 Clock = Callable[[], dt.datetime]
+# An instant given relative to when it is read ("+30"), or absolute: resolved with `now`.
+When = Callable[[dt.datetime], dt.datetime]
+INSTANT_EXAMPLE = "2020-08-13T15:00+08:00"
 # A string: argparse's class is generic to type checkers only, not at run time.
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -30,11 +39,32 @@ Handler = Callable[[argparse.Namespace, Context], int]
 
 
 def parse_instant(text: str) -> dt.datetime:
-    """An ISO date-time with an offset, for --now; naive input is refused."""
-    value = dt.datetime.fromisoformat(text)
+    """An ISO date-time with a zone, for --now; anything else is refused saying what would do."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO date-time with a zone, e.g. {INSTANT_EXAMPLE} or "
+            f"2020-08-13T07:00Z; got {text!r}"
+        ) from None
     if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset; e.g. 2020-08-13T09:00Z")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no zone; add its offset, e.g. {INSTANT_EXAMPLE}, or Z for UTC"
+        )
     return value.astimezone(dt.UTC)
+
+
+def parse_moment(text: str) -> When:
+    """+MINUTES from now or an ISO date-time with a zone (--rehearse, --at), checked at once
+    with the parser /broadcast uses, so both read one syntax."""
+    try:
+        parse_when(text, dt.datetime.now(dt.UTC))
+    except BroadcastError:
+        raise argparse.ArgumentTypeError(
+            f"expected +MINUTES (e.g. +30) or an ISO date-time with a zone "
+            f"(e.g. {INSTANT_EXAMPLE}); got {text!r}"
+        ) from None
+    return lambda now: parse_when(text, now)
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -60,3 +90,17 @@ def load_inputs(args: argparse.Namespace, err: TextIO) -> tuple[Settings, Schedu
             print(f"  {problem}", file=err)
         return None
     return settings, schedule
+
+
+def database_missing(settings: Settings) -> Path | None:
+    """The SQLite file the settings name when it does not exist yet (opening would create it)."""
+    path = sqlite_file(settings.database_url, Path(settings.data_dir))
+    return path if path is not None and not path.exists() else None
+
+
+async def open_existing_store(settings: Settings) -> Store | None:
+    """The store the settings name, or None when it is a SQLite file not made yet: a command
+    that only looks (a preview, a check) must not leave a database behind."""
+    if database_missing(settings) is not None:
+        return None
+    return await open_store(settings)

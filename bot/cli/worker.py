@@ -17,11 +17,25 @@ from bot.adapters import build_adapters
 from bot.adapters.base import Adapter
 from bot.adapters.console import ConsoleAdapter
 from bot.app import Worker, open_store, run_until_stopped, stop_on_signals
-from bot.cli.common import Clock, Context, Subcommands, add_common, load_inputs, parse_instant
+from bot.cli.common import (
+    Clock,
+    Context,
+    Subcommands,
+    When,
+    add_common,
+    load_inputs,
+    parse_moment,
+)
 from bot.config import ConfigError, Settings
 from bot.reload import ScheduleTransform, shift_by
 from bot.schedule import Schedule
 from bot.store import WorkerLock
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Libraries that log routine work at INFO: httpx (under python-telegram-bot) a line per
+# request, every long poll; APScheduler a line per job added, removed or run, nine per
+# /subscribe. They are held at WARNING unless DEBUG is asked for.
+CHATTY_LOGGERS = ("httpx", "apscheduler")
 
 
 def add_run_parser(sub: Subcommands) -> None:
@@ -31,6 +45,7 @@ def add_run_parser(sub: Subcommands) -> None:
     run.add_argument(
         "--rehearse",
         metavar="START",
+        type=parse_moment,
         help="shift the schedule so the first session starts at START "
         "(+MINUTES or an ISO date-time): a dress rehearsal",
     )
@@ -39,6 +54,7 @@ def add_run_parser(sub: Subcommands) -> None:
         action="store_true",
         help="chat on this terminal instead of the platforms whose tokens are set",
     )
+    add_log_level(run, "INFO")
     run.set_defaults(handler=cmd_run)
 
 
@@ -47,29 +63,38 @@ def add_demo_parser(sub: Subcommands) -> None:
     demo = sub.add_parser("demo", help="a two-minute rehearsal on this terminal, no token needed")
     add_common(demo)
     demo.add_argument("--lang", metavar="CODE", default=None, help="the viewer's language")
+    # The demo's terminal is a chat: only what goes wrong interrupts it, unless asked.
+    add_log_level(demo, "WARNING")
     demo.set_defaults(handler=cmd_demo)
 
 
-def rehearsal_shift(schedule: Schedule, spec: str, now: dt.datetime) -> dt.timedelta:
-    """How far to move the schedule so that its first timed session starts at `spec`."""
+def add_log_level(parser: argparse.ArgumentParser, default: str) -> None:
+    """The `--log-level` option of the commands that run the worker."""
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=default,
+        help=f"what the log shows (default {default}); DEBUG adds the libraries' own lines",
+    )
+
+
+def rehearsal_shift(schedule: Schedule, start: When, now: dt.datetime) -> dt.timedelta:
+    """How far to move the schedule so that its first timed session starts at `start`."""
     starts = [s.start for s in schedule.sessions if s.start is not None]
     if not starts:
         raise ValueError("the schedule has no session with a time to rehearse")
-    if spec.startswith("+"):
-        target = now + dt.timedelta(minutes=float(spec[1:]))
-    else:
-        target = parse_instant(spec)
-    return target - min(starts)
+    return start(now) - min(starts)
 
 
-def _logging() -> None:
+def configure_logging(level: str) -> None:
     """The process's logging: set here, by the entry point, never by an adapter."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx (under python-telegram-bot) logs every request at INFO, a line per long poll; the
-    # redactor keeps the token out of those lines, this keeps them out of the operator's way.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)  # also when a handler was there before basicConfig
+    asked = logging.getLevelNamesMapping()[level]
+    quiet = asked if asked == logging.DEBUG else max(asked, logging.WARNING)
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
 
 
 def cmd_run(args: argparse.Namespace, context: Context) -> int:
@@ -88,7 +113,7 @@ def cmd_run(args: argparse.Namespace, context: Context) -> int:
     except (ConfigError, ValueError, argparse.ArgumentTypeError) as exc:
         print(f"error: {exc}", file=context.err)
         return 2
-    _logging()
+    configure_logging(args.log_level)
     path = Path(args.schedule or settings.schedule)
     return asyncio.run(_serve(settings, schedule, adapters, path, transform, context.clock))
 
@@ -132,7 +157,8 @@ def cmd_demo(args: argparse.Namespace, context: Context) -> int:
         return 1
     settings, schedule = loaded
     now = context.clock().replace(microsecond=0)
-    schedule = schedule.shifted(rehearsal_shift(schedule, "+2", now))
+    configure_logging(args.log_level)
+    schedule = schedule.shifted(rehearsal_shift(schedule, parse_moment("+2"), now))
     # Reminders one minute before and at the start, so that both arrive within the demo.
     reminders = replace(settings.reminders, default_offsets=(1, 0))
     with tempfile.TemporaryDirectory(prefix="summit-bot-demo-") as tmp:
@@ -145,7 +171,14 @@ async def _demo(
 ) -> int:
     interactive = sys.stdin.isatty()
     eof = asyncio.Event()
-    console = ConsoleAdapter(stdout=out, locale=lang, on_eof=eof.set, listen_at_start=False)
+    console = ConsoleAdapter(
+        stdout=out,
+        locale=lang,
+        on_eof=eof.set,
+        listen_at_start=False,
+        # Files the viewer asks for (/calendar) go with the demo's database, removed at its end.
+        files_dir=Path(settings.data_dir) / "files",
+    )
     store = await open_store(settings)
     worker = Worker(settings, schedule, store, [console], clock)
     stop = asyncio.Event()

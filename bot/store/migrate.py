@@ -8,6 +8,7 @@ from typing import Final, Literal
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -71,6 +72,12 @@ def _run_alembic(
 
 def _current_sync(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def known_revisions() -> list[str]:
+    """The revisions this release's migrations know, oldest first (the last is the head)."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return [script.revision for script in reversed(list(scripts.walk_revisions()))]
 
 
 async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:

@@ -100,3 +100,22 @@ def normalize_database_url(url: str | None, data_dir: Path) -> str:
         data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite+aiosqlite:///{(data_dir / DEFAULT_SQLITE_FILE).resolve()}"
     return to_async_url(url)
+
+
+def sqlite_file(url: str | None, data_dir: Path) -> Path | None:
+    """The SQLite file `url` names (the embedded one when unset); None for a server database.
+
+    Unlike `normalize_database_url` it creates nothing: a caller that only looks (a preview,
+    `doctor`) asks whether the file exists before opening it, since opening creates it.
+    """
+    if url is None or not url.strip():
+        return data_dir / DEFAULT_SQLITE_FILE
+    if _scheme(url) not in _SQLITE_SCHEMES:
+        return None
+    try:
+        database = make_url(url.strip()).database
+    except ArgumentError as exc:
+        raise ValueError(f"invalid SQLite URL {mask_password(url)!r}: {exc}") from None
+    if not database or database.startswith("file:") or database == ":memory:":
+        return None  # nothing to look at: opening it says what is wrong
+    return Path(database).expanduser()
