@@ -5,12 +5,13 @@ The package's API; its modules each hold one concept: `model` (the data), `probl
 other formats sit beside `yaml_loader`, each in its own module.
 """
 
-from bot.schedule.model import DEFAULT_LENGTH, Event, Person, Schedule, Session, Text
+from bot.schedule.model import DEFAULT_LENGTH, MAX_LENGTH, Event, Person, Schedule, Session, Text
 from bot.schedule.problems import Problem, ScheduleError
 from bot.schedule.yaml_loader import load_schedule, parse_schedule
 
 __all__ = [
     "DEFAULT_LENGTH",
+    "MAX_LENGTH",
     "Event",
     "Person",
     "Problem",
