@@ -306,9 +306,8 @@ def _session(ctx: _Ctx, node: yaml.Node, path: str, zone: dt.tzinfo | None) -> S
     if start_t == TBA and end_node is not None:
         ctx.fail(end_node, f"{path}.end", "an end time needs a start time; remove it or set start")
     if start_t == TBA and end_date_node is not None:
-        ctx.fail(
-            end_date_node, f"{path}.end_date", "an end date needs a start time; remove it or set start"
-        )
+        message = "an end date needs a start time; remove it or set start"
+        ctx.fail(end_date_node, f"{path}.end_date", message)
     if isinstance(start_t, dt.time) and isinstance(end_t, dt.time) and day and zone:
         start, end = _span(ctx, zone, entries, path, day, (start_t, end_t), end_day)
     if len(ctx.problems) > before or not (sid and title and day) or streams is None:
