@@ -11,8 +11,7 @@ from icalendar import Calendar, Event, Timezone
 from bot.i18n import t
 from bot.messages import Attachment, Link, Message, Reply
 from bot.render import Reader, person_line, text, when_line
-from bot.schedule import Schedule, Session
-from bot.schedule.history import change_counts
+from bot.schedule import Schedule, Session, change_counts
 from bot.store import Store
 from bot.timezones import get_zone
 

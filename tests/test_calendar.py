@@ -28,8 +28,7 @@ from bot.cli.ics import add_ics_parser, cmd_ics
 from bot.i18n import t
 from bot.messages import Attachment, Command, Message, Reply
 from bot.render import Reader
-from bot.schedule import Schedule, Session
-from bot.schedule.history import change_counts
+from bot.schedule import Schedule, Session, change_counts
 from tests import test_discord_adapter as discord_tests
 from tests import test_telegram_adapter as telegram_tests
 from tests.fakes.discord import FakeGuild, FakeUser
