@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from bot.i18n.formatting import format_duration
 from bot.schedule.model import MAX_LENGTH, Event, Person, Schedule, Session, Text
 from bot.schedule.problems import Problem, ScheduleError
 from bot.timezones import ZONE_NAMES, get_zone, wall_readings
@@ -199,15 +200,6 @@ def _localize(
     return found[0].astimezone(UTC)
 
 
-def _length(delta: dt.timedelta) -> str:
-    """A length in days and hours, for an error message: "8 days 2 hours"."""
-    hours = round(delta.total_seconds() / 3600)
-    days, hours = divmod(hours, 24)
-    parts = [f"{days} day{'s' * (days != 1)}"] if days else []
-    parts += [f"{hours} hour{'s' * (hours != 1)}"] if hours or not days else []
-    return " ".join(parts)
-
-
 def _span(
     ctx: _Ctx,
     zone: dt.tzinfo,
@@ -258,8 +250,8 @@ def _span(
         ctx.fail(
             node,
             f"{path}.{where}",
-            f"the session would last {_length(end - start)}; a session lasts at most "
-            f"{_length(MAX_LENGTH)}: check end_date and date",
+            f"the session would last {format_duration(end - start, 'en')}; a session lasts "
+            f"at most {format_duration(MAX_LENGTH, 'en')}: check end_date and date",
         )
     else:
         return start, end
