@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote, urlencode
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, Timezone
 
 from bot.i18n import t
 from bot.messages import Attachment, Link, Message, Reply
 from bot.render import Reader, person_line, text, when_line
-from bot.schedule import Schedule, Session
+from bot.schedule import Schedule, Session, change_counts
+from bot.store import Store
 from bot.timezones import get_zone
 
 PRODID = "-//summit-bot//summit-bot calendar//EN"
@@ -20,8 +21,10 @@ GOOGLE_CALENDAR = "https://calendar.google.com/calendar/render"
 # Discord refuses a whole message whose link button holds a longer URL, so every calendar link
 # is kept within it (by shortening the details), which also suits every other platform.
 MAX_LINK_LENGTH = 512
-# SEQUENCE counts minutes from here to the build; see _sequence.
-SEQUENCE_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+# The VTIMEZONE lists the zone's changes from the year before the first session to this many
+# years after the last: an app that keeps it for the event, or for a session moved a little
+# later, still reads every time the file holds right.
+ZONE_YEARS_AFTER = 5
 
 
 def select_sessions(schedule: Schedule, session_ids: Sequence[str] | None) -> list[Session]:
@@ -96,23 +99,27 @@ def _description(schedule: Schedule, session: Session, reader: Reader) -> str:
     return "\n\n".join(parts)
 
 
-def _sequence(stamp: dt.datetime) -> int:
-    """SEQUENCE: minutes since 2020 at the build.
+async def session_sequences(store: Store, schedule: Schedule) -> dict[str, int]:
+    """Each session's SEQUENCE: how often it changed over the schedule versions the store
+    recorded and `schedule` itself.
 
-    Calendar apps apply a re-imported event only when its SEQUENCE is higher than the one they
-    hold. A number taken from the session's start would go down when a session moves earlier,
-    and stay put when only its link is announced; the build time goes up with every build, so
-    every change gets through (and an unchanged event is merely rewritten as it was).
+    Calendar apps apply a re-imported event only when its SEQUENCE is higher than the one
+    they hold, so it must go up with every change of the session and with nothing else; the
+    store's versions are the one history the worker's `/calendar` and `summit-bot ics`
+    share. A build time or a content hash would not do: the one goes up without a change,
+    the other can go down with one.
     """
-    return max(0, int((stamp - SEQUENCE_EPOCH).total_seconds() // 60))
+    return change_counts(await store.schedules.texts(schedule.event.id), schedule)
 
 
-def _vevent(schedule: Schedule, session: Session, reader: Reader, stamp: dt.datetime) -> Event:
+def _vevent(
+    schedule: Schedule, session: Session, reader: Reader, stamp: dt.datetime, sequence: int
+) -> Event:
     """One session as a VEVENT."""
     event = Event()
     event.add("uid", session_uid(schedule, session))
     event.add("dtstamp", stamp)
-    event.add("sequence", _sequence(stamp))
+    event.add("sequence", sequence)
     event.add("summary", _title(schedule, session, reader))
     if session.start is not None:
         # Local times with the event's zone as TZID (and its VTIMEZONE): the app converts
@@ -136,14 +143,40 @@ def _vevent(schedule: Schedule, session: Session, reader: Reader, stamp: dt.date
     return event
 
 
+def _zone(schedule: Schedule, sessions: Sequence[Session]) -> Timezone | None:
+    """The event zone's VTIMEZONE, right at every start and end the file holds and years
+    beyond; None when no session has a time."""
+    instants = [i for s in sessions if s.start is not None for i in (s.start, _end(s))]
+    if not instants:
+        return None
+    zone = get_zone(schedule.event.timezone)  # the tzdata package's rules, as the times'
+    first = min(instants).astimezone(zone).year - 1
+    last = max(instants).astimezone(zone).year + ZONE_YEARS_AFTER
+    vtimezone = Timezone.from_tzinfo(
+        zone,
+        schedule.event.timezone,
+        first_date=dt.date(first, 1, 1),
+        last_date=dt.date(last + 1, 1, 1),
+    )
+    # icalendar notes the range it was built for ("only works from ... to ..."); the range
+    # holds every instant of the file, so the note would only alarm a reader.
+    vtimezone.pop("COMMENT", None)
+    return vtimezone
+
+
 def build_ics(
     schedule: Schedule,
     session_ids: Sequence[str] | None,
     lang: str,
     *,
     now: dt.datetime,
+    sequences: Mapping[str, int] | None = None,
 ) -> bytes:
-    """An iCalendar file of these sessions (None: all of them) in `lang`; `now` is DTSTAMP."""
+    """An iCalendar file of these sessions (None: all of them) in `lang`; `now` is DTSTAMP.
+
+    `sequences` (from `session_sequences`) gives each session's SEQUENCE; None is a schedule
+    with no recorded history, where every session is at 0.
+    """
     reader = Reader(lang, schedule.event.timezone)
     stamp = now.astimezone(dt.UTC).replace(microsecond=0)
     calendar = Calendar()
@@ -153,16 +186,12 @@ def build_ics(
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", text(schedule.event.name, reader, schedule))
     sessions = select_sessions(schedule, session_ids)
+    vtimezone = _zone(schedule, sessions)
+    if vtimezone is not None:  # before the events that name it, as strict importers want
+        calendar.add_component(vtimezone)
     for session in sessions:
-        calendar.add_component(_vevent(schedule, session, reader, stamp))
-    timed = [s.date for s in sessions if s.start is not None]
-    if timed:
-        # The zone's rules for the years the events span, not icalendar's default 1970-2038:
-        # a few lines instead of decades of transitions, and right for events after 2038.
-        calendar.add_missing_timezones(
-            first_date=dt.date(min(timed).year - 1, 1, 1),
-            last_date=dt.date(max(timed).year + 2, 1, 1),
-        )
+        sequence = (sequences or {}).get(session.id, 0)
+        calendar.add_component(_vevent(schedule, session, reader, stamp, sequence))
     data: bytes = calendar.to_ical()  # typed Any in some icalendar versions
     return data
 
@@ -206,9 +235,15 @@ def google_calendar_link(schedule: Schedule, session: Session, lang: str) -> str
 
 
 def calendar_reply(
-    schedule: Schedule, session_ids: Sequence[str] | None, reader: Reader, now: dt.datetime
+    schedule: Schedule,
+    session_ids: Sequence[str] | None,
+    reader: Reader,
+    now: dt.datetime,
+    *,
+    sequences: Mapping[str, int] | None = None,
 ) -> Reply:
-    """What /calendar answers: the .ics of these sessions (None: all) and Google links.
+    """What /calendar answers: the .ics of these sessions (None: all) and Google links;
+    `sequences` as for `build_ics`.
 
     With no session (no subscriptions), it says how to subscribe instead.
     """
@@ -219,7 +254,7 @@ def calendar_reply(
         return Reply((Message(t("calendar.none", lang, example=example)),), lang=lang)
     ids = None if session_ids is None else [s.id for s in sessions]
     filename = ics_filename(schedule, sessions)
-    data = build_ics(schedule, ids, lang, now=now)
+    data = build_ics(schedule, ids, lang, now=now, sequences=sequences)
     links = []
     for session in sessions:
         url = google_calendar_link(schedule, session, lang)

@@ -76,6 +76,16 @@ def person_line(person: Person, reader: Reader, schedule: Schedule) -> str:
     )
 
 
+def _end_time(session: Session, reader: Reader) -> str | None:
+    """The end as the span shows it: its time ("23:30–00:30" reads as the next morning), and
+    its date too for a session of a day or more, which a time alone would misstate."""
+    if session.start is None or session.end is None:
+        return None
+    if session.end - session.start >= dt.timedelta(days=1):
+        return format_when(session.end, reader.zone, reader.lang)
+    return format_time(session.end, reader.zone, reader.lang)
+
+
 def when_line(session: Session, reader: Reader, schedule: Schedule) -> str:
     """The session's time for the reader, with the event's own time beside it.
 
@@ -92,7 +102,7 @@ def when_line(session: Session, reader: Reader, schedule: Schedule) -> str:
             place=place_name(event_zone, lang),
         )
     mine = format_when(session.start, reader.zone, lang)
-    end = format_time(session.end, reader.zone, lang) if session.end else None
+    end = _end_time(session, reader)
     span = t("session.span", lang, start=mine, end=end) if end else mine
     if (
         local(session.start, reader.zone).utcoffset()

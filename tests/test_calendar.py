@@ -28,7 +28,7 @@ from bot.cli.ics import add_ics_parser, cmd_ics
 from bot.i18n import t
 from bot.messages import Attachment, Command, Message, Reply
 from bot.render import Reader
-from bot.schedule import Schedule, Session
+from bot.schedule import Schedule, Session, change_counts
 from tests import test_discord_adapter as discord_tests
 from tests import test_telegram_adapter as telegram_tests
 from tests.fakes.discord import FakeGuild, FakeUser
@@ -131,9 +131,13 @@ def test_uids_stay_and_a_later_build_supersedes_an_earlier_one() -> None:
     again = events(parse(build_ics(summit_, None, "en", now=BUILT)))
     assert list(first) == list(again) and len(set(first)) == len(summit_.sessions)
     assert {u: sequence(e) for u, e in first.items()} == {u: sequence(e) for u, e in again.items()}
-    # The session moved an hour earlier: same UID, new time, a higher SEQUENCE.
+    # The session moved an hour earlier after the first version was put in force: same UID,
+    # new time, a higher SEQUENCE (tests/test_calendar_sequence.py: by one per change).
     moved = summit_.shifted(dt.timedelta(hours=-1))
-    later = events(parse(build_ics(moved, ["s1"], "en", now=BUILT + dt.timedelta(days=1))))
+    counts = change_counts([summit_.text], moved)
+    later = events(
+        parse(build_ics(moved, ["s1"], "en", now=BUILT + dt.timedelta(days=1), sequences=counts))
+    )
     uid = "s1@scms2020.summit-bot"
     assert list(later) == [uid]
     assert later[uid].decoded("DTSTART") == S1 - dt.timedelta(hours=1)

@@ -126,10 +126,12 @@ def test_unquoted_time_is_read_as_a_time_not_a_number() -> None:
     assert schedule.sessions[0].start == dt.datetime(2020, 8, 13, 9, 0, tzinfo=UTC)
 
 
-def test_end_before_start() -> None:
-    problem = one_problem(GOOD.replace('"18:40"', '"16:00"'))
+def test_an_end_at_the_start_is_refused_and_an_earlier_one_is_the_next_day() -> None:
+    problem = one_problem(GOOD.replace('"18:40"', '"17:00"'))
     assert (problem.line, problem.field) == (12, "sessions[0].end")
-    assert "not after the start" in problem.message
+    assert "no length" in problem.message
+    overnight = parse_schedule(GOOD.replace('"18:40"', '"16:00"')).sessions[0]
+    assert overnight.end == dt.datetime(2020, 8, 14, 8, 0, tzinfo=UTC)  # 16:00 the next day
 
 
 def test_duplicate_ids() -> None:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 from typing import TextIO
 
-from bot.calendar import build_ics, select_sessions
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.app import open_store
+from bot.calendar import build_ics, select_sessions, session_sequences
 from bot.cli.common import Context, Subcommands, add_common, load_inputs
+from bot.config import Settings
 from bot.i18n import DEFAULT_LANGUAGE, languages, normalize_language
+from bot.schedule import Schedule
+from bot.store import mask_password
+from bot.store.urls import DEFAULT_SQLITE_FILE
 
 
 def add_ics_parser(sub: Subcommands) -> None:
@@ -41,13 +49,26 @@ def _write(data: bytes, out: TextIO) -> None:
     buffer.flush()
 
 
+async def _sequences(settings: Settings, schedule: Schedule) -> dict[str, int] | None:
+    """The sessions' SEQUENCEs from the worker's database, as `/calendar` numbers them; None
+    before any worker has run here (no database yet: the schedule has no history)."""
+    embedded = Path(settings.data_dir) / DEFAULT_SQLITE_FILE
+    if settings.database_url is None and not embedded.exists():
+        return None  # and no database is created just to find that out
+    store = await open_store(settings)
+    try:
+        return await session_sequences(store, schedule)
+    finally:
+        await store.close()
+
+
 def cmd_ics(args: argparse.Namespace, context: Context) -> int:
     """Write the .ics of the schedule (or of some sessions) to a file or stdout."""
     out, err = context.out, context.err
     loaded = load_inputs(args, err)
     if loaded is None:
         return 1
-    _, schedule = loaded
+    settings, schedule = loaded
     if args.lang:
         lang = normalize_language(args.lang)
         if lang is None:
@@ -62,7 +83,17 @@ def cmd_ics(args: argparse.Namespace, context: Context) -> int:
         ids = ", ".join(schedule.session_ids())
         print(f"no session {', '.join(map(repr, unknown))}; sessions: {ids}", file=err)
         return 2
-    data = build_ics(schedule, wanted, lang, now=context.clock())
+    try:
+        sequences = asyncio.run(_sequences(settings, schedule))
+    except (OSError, ValueError, SQLAlchemyError) as exc:
+        # Not numbered from nothing instead: apps ignore an update whose SEQUENCE went down.
+        print(
+            f"cannot read the schedule's history from the database: {mask_password(str(exc))}; "
+            "check DATABASE_URL, or run this where the worker's database is",
+            file=err,
+        )
+        return 1
+    data = build_ics(schedule, wanted, lang, now=context.clock(), sequences=sequences)
     if not args.output:
         _write(data, out)
         return 0

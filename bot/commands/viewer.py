@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.calendar import calendar_reply
+from bot.calendar import calendar_reply, session_sequences
 from bot.commands.context import CommandContext, Handler, quiet_hours, say
 from bot.commands.permissions import is_organizer
 from bot.commands.registry import HELP_ORDER
@@ -226,4 +226,5 @@ class ViewerCommands:
             ids = (
                 None if ALL_SESSIONS in subs else [s.id for s in schedule.sessions if s.id in subs]
             )
-        return calendar_reply(schedule, ids, reader, self.ctx.clock())
+        sequences = await session_sequences(self.ctx.store, schedule)
+        return calendar_reply(schedule, ids, reader, self.ctx.clock(), sequences=sequences)

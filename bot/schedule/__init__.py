@@ -1,16 +1,19 @@
 """The event's schedule: the frozen model, its problems, and the loaders that build it.
 
 The package's API; its modules each hold one concept: `model` (the data), `problems`
-(what is wrong with a file) and `yaml_loader` (the strict schedule.yaml loader). Loaders of
-other formats sit beside `yaml_loader`, each in its own module.
+(what is wrong with a file), `yaml_loader` (the strict schedule.yaml loader) and `history`
+(how often each session changed over the versions put in force). Loaders of other formats
+sit beside `yaml_loader`, each in its own module.
 """
 
-from bot.schedule.model import DEFAULT_LENGTH, Event, Person, Schedule, Session, Text
+from bot.schedule.history import change_counts
+from bot.schedule.model import DEFAULT_LENGTH, MAX_LENGTH, Event, Person, Schedule, Session, Text
 from bot.schedule.problems import Problem, ScheduleError
 from bot.schedule.yaml_loader import load_schedule, parse_schedule
 
 __all__ = [
     "DEFAULT_LENGTH",
+    "MAX_LENGTH",
     "Event",
     "Person",
     "Problem",
@@ -18,6 +21,7 @@ __all__ = [
     "ScheduleError",
     "Session",
     "Text",
+    "change_counts",
     "load_schedule",
     "parse_schedule",
 ]

@@ -11,6 +11,9 @@ from bot.timezones import get_zone
 
 # How long a session without an end is taken to last, where a length is needed.
 DEFAULT_LENGTH = dt.timedelta(hours=1)
+# The longest session a schedule may hold: a conference of several days fits, an end date
+# typed a month or a year wrong does not.
+MAX_LENGTH = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,9 @@ class Session:
     kind: str
     title: Text
     description: Text | None
-    date: dt.date  # the calendar date in the event's time zone
+    date: dt.date  # the calendar date it starts on, in the event's time zone
     start: dt.datetime | None  # aware, UTC
-    end: dt.datetime | None  # aware, UTC
+    end: dt.datetime | None  # aware, UTC; after the start, maybe on a later day
     host: Person | None
     speakers: tuple[Person, ...]
     streams: tuple[tuple[str, str], ...]  # (language, url); empty: to be announced

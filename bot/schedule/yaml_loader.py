@@ -12,7 +12,8 @@ from urllib.parse import urlparse
 
 import yaml
 
-from bot.schedule.model import Event, Person, Schedule, Session, Text
+from bot.i18n.formatting import format_duration
+from bot.schedule.model import MAX_LENGTH, Event, Person, Schedule, Session, Text
 from bot.schedule.problems import Problem, ScheduleError
 from bot.timezones import ZONE_NAMES, get_zone, wall_readings
 from bot.untrusted import clean_text
@@ -201,6 +202,64 @@ def _localize(
     return found[0].astimezone(UTC)
 
 
+def _span(
+    ctx: _Ctx,
+    zone: dt.tzinfo,
+    entries: dict[str, yaml.Node],
+    path: str,
+    day: dt.date,
+    times: tuple[dt.time, dt.time],
+    end_day: dt.date | None,
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The start and end instants: an end earlier than the start is on the next day, unless
+    `end_date` names the day; a session of no length, one that ends before it starts and one
+    longer than MAX_LENGTH are refused."""
+    start_t, end_t = times
+    start = _localize(ctx, zone, day, start_t, entries["start"], f"{path}.start")
+    date_node = entries.get("end_date")
+    if date_node is not None and end_day is None:
+        return start, None  # the end date's own problem is reported already
+    # A problem with the length is the end date's when one is given, else the end time's.
+    node, where = (date_node, "end_date") if date_node is not None else (entries["end"], "end")
+    if end_day is not None and end_day < day:
+        ctx.fail(
+            node,
+            f"{path}.end_date",
+            f"{end_day} is before the session's date, {day}; "
+            f"write the day it ends, {day} or later",
+        )
+        return start, None
+    if end_day is None:  # 23:30 to 00:30 ends the next day
+        end_day = day + dt.timedelta(days=1) if end_t < start_t else day
+    end = _localize(ctx, zone, end_day, end_t, entries["end"], f"{path}.end")
+    if start is None or end is None:
+        return start, None
+    if end == start:
+        ctx.fail(
+            node,
+            f"{path}.{where}",
+            f"{end_day} {end_t:%H:%M} is the start, a session of no length; write the time it "
+            "ends (an end earlier than the start is the next day)",
+        )
+    elif end < start:
+        ctx.fail(
+            node,
+            f"{path}.{where}",
+            f"{end_day} {end_t:%H:%M} is not after the start, {day} {start_t:%H:%M}; "
+            "write the day it ends as end_date, or an end time after the start",
+        )
+    elif end - start > MAX_LENGTH:
+        ctx.fail(
+            node,
+            f"{path}.{where}",
+            f"the session would last {format_duration(end - start, 'en')}; a session lasts "
+            f"at most {format_duration(MAX_LENGTH, 'en')}: check end_date and date",
+        )
+    else:
+        return start, end
+    return start, None
+
+
 def _session(ctx: _Ctx, node: yaml.Node, path: str, zone: dt.tzinfo | None) -> Session | None:
     allowed = (
         "id",
@@ -210,6 +269,7 @@ def _session(ctx: _Ctx, node: yaml.Node, path: str, zone: dt.tzinfo | None) -> S
         "date",
         "start",
         "end",
+        "end_date",
         "streams",
         "host",
         "speakers",
@@ -226,6 +286,8 @@ def _session(ctx: _Ctx, node: yaml.Node, path: str, zone: dt.tzinfo | None) -> S
     start_t = _time(ctx, entries.get("start"), f"{path}.start", tba_ok=True)
     end_node = entries.get("end")
     end_t = _time(ctx, end_node, f"{path}.end", tba_ok=False)
+    end_date_node = entries.get("end_date")
+    end_day = _date(ctx, end_date_node, f"{path}.end_date")
     streams = _streams(ctx, entries.get("streams"), f"{path}.streams")
     host_node = entries.get("host")
     host = _person(ctx, host_node, f"{path}.host") if host_node is not None else None
@@ -237,17 +299,11 @@ def _session(ctx: _Ctx, node: yaml.Node, path: str, zone: dt.tzinfo | None) -> S
         ctx.fail(node, f"{path}.end", 'missing; a session with a start time needs an end, "18:40"')
     if start_t == TBA and end_node is not None:
         ctx.fail(end_node, f"{path}.end", "an end time needs a start time; remove it or set start")
+    if start_t == TBA and end_date_node is not None:
+        message = "an end date needs a start time; remove it or set start"
+        ctx.fail(end_date_node, f"{path}.end_date", message)
     if isinstance(start_t, dt.time) and isinstance(end_t, dt.time) and day and zone:
-        start = _localize(ctx, zone, day, start_t, entries["start"], f"{path}.start")
-        assert end_node is not None
-        end = _localize(ctx, zone, day, end_t, end_node, f"{path}.end")
-        if start and end and end <= start:
-            ctx.fail(
-                end_node,
-                f"{path}.end",
-                f"{end_t:%H:%M} is not after the start, "
-                f"{start_t:%H:%M}; the end must be later the same day",
-            )
+        start, end = _span(ctx, zone, entries, path, day, (start_t, end_t), end_day)
     if len(ctx.problems) > before or not (sid and title and day) or streams is None:
         return None
     return Session(

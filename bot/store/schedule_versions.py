@@ -32,6 +32,16 @@ class ScheduleVersions:
             row = (await conn.execute(stmt)).first()
         return None if row is None else (int(row.revision), str(row.text))
 
+    async def texts(self, event_id: str) -> list[str]:
+        """Every schedule put in force for the event, oldest first, as YAML."""
+        stmt = (
+            sa.select(ScheduleVersion.text)
+            .where(ScheduleVersion.event_id == event_id)
+            .order_by(ScheduleVersion.revision)
+        )
+        async with self._db.read() as conn:
+            return [str(text) for text in (await conn.execute(stmt)).scalars()]
+
     async def save(
         self, event_id: str, revision: int, text: str, *, source: str, now: datetime
     ) -> None:
