@@ -54,11 +54,15 @@ def parse_instant(text: str) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
+# Any instant: checking the syntax early needs one, the value is read later on the clock.
+_SYNTAX_ONLY = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
 def parse_moment(text: str) -> When:
     """+MINUTES from now or an ISO date-time with a zone (--rehearse, --at), checked at once
     with the parser /broadcast uses, so both read one syntax."""
     try:
-        parse_when(text, dt.datetime.now(dt.UTC))
+        parse_when(text, _SYNTAX_ONLY)
     except BroadcastError:
         raise argparse.ArgumentTypeError(
             f"expected +MINUTES (e.g. +30) or an ISO date-time with a zone "

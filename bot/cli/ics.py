@@ -9,14 +9,12 @@ from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app import open_store
 from bot.calendar import build_ics, select_sessions, session_sequences
-from bot.cli.common import Context, Subcommands, add_common, load_inputs
+from bot.cli.common import Context, Subcommands, add_common, load_inputs, open_existing_store
 from bot.config import Settings
 from bot.i18n import DEFAULT_LANGUAGE, languages, normalize_language
 from bot.schedule import Schedule
 from bot.store import mask_password
-from bot.store.urls import DEFAULT_SQLITE_FILE
 
 
 def add_ics_parser(sub: Subcommands) -> None:
@@ -52,10 +50,9 @@ def _write(data: bytes, out: TextIO) -> None:
 async def _sequences(settings: Settings, schedule: Schedule) -> dict[str, int] | None:
     """The sessions' SEQUENCEs from the worker's database, as `/calendar` numbers them; None
     before any worker has run here (no database yet: the schedule has no history)."""
-    embedded = Path(settings.data_dir) / DEFAULT_SQLITE_FILE
-    if settings.database_url is None and not embedded.exists():
+    store = await open_existing_store(settings)
+    if store is None:
         return None  # and no database is created just to find that out
-    store = await open_store(settings)
     try:
         return await session_sequences(store, schedule)
     finally:
