@@ -103,6 +103,9 @@ class WriteFault:
         if self._hooked:
             event.remove(self.store.engine.sync_engine, "checkout", self._checkout)
             self._hooked = False
+            # Pooled connections may still be query_only and no hook resets them now: the
+            # pool starts afresh (one in use is closed when it comes back).
+            await self.store.engine.dispose()
 
 
 @asynccontextmanager
