@@ -13,12 +13,13 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from bot.adapters.memory import MemoryAdapter
 from bot.app import Worker
-from bot.config import Reminders, Settings
+from bot.config import ConfigError, Reminders, Settings, load_settings
 from bot.i18n import t
 from bot.store import Store
 from tests.drills.db_fault import ShiftedClock, refusing_writes
@@ -152,3 +153,16 @@ async def test_a_refused_write_is_retried_with_a_log_line_each_until_it_lands(
     await worker.scheduler.replan()  # nothing left to fire: nothing more is sent
     await worker.delivery.drain_once(memory.platform)
     assert len(memory.sent) == 1
+
+
+def test_the_retry_waits_and_the_replan_period_come_from_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("reminders:\n  write_retry_seconds: [0.5, 2]\n  replan_seconds: 30\n")
+    reminders = load_settings(config, env={}).reminders
+    assert reminders.write_retry_seconds == (0.5, 2) and reminders.replan_seconds == 30.0
+    config.write_text("reminders:\n  write_retry_seconds: []\n")
+    with pytest.raises(ConfigError, match="write_retry_seconds"):
+        load_settings(config, env={})
+    config.write_text("reminders:\n  replan_seconds: 0\n")
+    with pytest.raises(ConfigError, match="replan_seconds"):
+        load_settings(config, env={})
