@@ -115,13 +115,21 @@ class Worker:
             await self.scheduler.replan()
 
     async def _replan_loop(self) -> None:
+        # When asked, and at the latest every `replan_seconds`: a reminder whose job was
+        # missed for any reason is due and not marked fired, so the re-plan fires it.
+        every = self.settings.reminders.replan_seconds
         while True:
-            await self._replan_wanted.wait()
-            await asyncio.sleep(0.2)  # coalesce a burst of /subscribe into one re-plan
             try:
-                await self.settle()
+                await asyncio.wait_for(self._replan_wanted.wait(), timeout=every)
+            except TimeoutError:
+                pass  # nobody asked: the periodic re-plan
+            else:
+                await asyncio.sleep(0.2)  # coalesce a burst of /subscribe into one re-plan
+            self._replan_wanted.clear()
+            try:
+                await self.scheduler.replan()
             except Exception:
-                log.exception("re-planning reminders failed; will retry on the next change")
+                log.exception("re-planning reminders failed; trying again within %.0f s", every)
 
     async def on_command(self, command: Command) -> Reply | None:
         """Pass a command to the core, unless the worker is stopping."""

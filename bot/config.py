@@ -37,6 +37,10 @@ class Reminders:
     default_offsets: tuple[int, ...] = (1440, 60, 10, 0)
     max_offsets: int = 6
     max_offset_minutes: int = 10080
+    # Waits between attempts to write a due reminder the database refused (the last repeats).
+    write_retry_seconds: tuple[float, ...] = (1, 5, 15, 60)
+    # The reminders are planned again at least this often, firing any that was missed.
+    replan_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,10 @@ def _coerce(path: str, expected: Any, value: Any) -> Any:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"{path}: expected a whole number >= 0, got {value!r}")
         return value
+    if isinstance(expected, float):
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{path}: expected a number >= 0, got {value!r}")
+        return float(value)
     if isinstance(expected, str):
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)  # ids are often written as bare numbers
@@ -175,6 +183,10 @@ def _check(settings: Settings) -> None:
         raise ConfigError("reminders.default_offsets: more offsets than reminders.max_offsets")
     if any(o > r.max_offset_minutes for o in r.default_offsets):
         raise ConfigError("reminders.default_offsets: an offset exceeds max_offset_minutes")
+    if not r.write_retry_seconds:
+        raise ConfigError("reminders.write_retry_seconds: give at least one wait, e.g. [1, 5]")
+    if r.replan_seconds <= 0:
+        raise ConfigError("reminders.replan_seconds: expected more than 0, e.g. 60")
     d = settings.delivery
     if d.in_flight < 1 or d.batch < 1 or d.max_attempts < 1:
         raise ConfigError("delivery: in_flight, batch and max_attempts must be at least 1")

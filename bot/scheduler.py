@@ -54,14 +54,25 @@ class ReminderScheduler:
         self._due: list[Planned] = []
         self._replan_lock = asyncio.Lock()
         self._fire_lock = asyncio.Lock()
+        # Groups that came due but whose ledger rows the database refused: written later.
+        self._owed: dict[str, Planned] = {}
+        self._retrier: asyncio.Task[None] | None = None
+        self._background = False  # retries run on their own only in a started scheduler
 
     async def start(self) -> None:
         """Plan, catch up on what came due while the worker was down, start the jobs."""
+        self._background = True
         await self.replan()
         self.aps.start()
 
     def shutdown(self) -> None:
-        """Stop running jobs (pending ledger rows stay for the next start)."""
+        """Stop running jobs (pending ledger rows stay for the next start).
+
+        Groups still owed are not lost: never marked fired, the next start finds them due.
+        """
+        self._background = False
+        if self._retrier is not None:
+            self._retrier.cancel()
         if self.aps.running:
             self.aps.shutdown(wait=False)
 
@@ -126,17 +137,21 @@ class ReminderScheduler:
                         replace_existing=True,
                     )
             self._groups = groups
-        await self.fire_many(overdue)
+        await self._fire_or_owe(overdue)
 
     def next_jobs(self) -> list[Planned]:
         """Every planned reminder still to fire, soonest first."""
         return [g for g in sorted(self._groups.values()) if g.due > self.clock()]
 
     async def run_due(self, now: dt.datetime) -> int:
-        """Fire every group due at `now` that has not fired (tests drive time this way)."""
+        """Fire every group due at `now` that has not fired (tests drive time this way).
+
+        As the jobs do: what the database refuses is owed, and fired at the next call.
+        """
         fired = await self.store.refs.all("scheduler", FIRED)
-        due = [g for g in self._groups.values() if g.due <= now and g.job_id not in fired]
-        await self.fire_many(due)
+        candidates = {**self._groups, **self._owed}.values()
+        due = [g for g in candidates if g.due <= now and g.job_id not in fired]
+        await self._fire_or_owe(due)
         return len(due)
 
     async def _job(self, group: Planned) -> None:
@@ -145,7 +160,65 @@ class ReminderScheduler:
         await asyncio.sleep(0)  # let the other jobs of this instant queue theirs
         if self._due:
             batch, self._due = self._due, []
-            await self.fire_many(batch)
+            await self._fire_or_owe(batch)
+
+    async def _fire_or_owe(self, groups: list[Planned]) -> int:
+        """Fire the groups; if their rows cannot be written, owe them and retry (never raises).
+
+        A job runs once: were its failure to propagate, APScheduler would log it and the
+        reminder would be lost (never marked fired, but no job left to fire it).
+        """
+        try:
+            added = await self.fire_many(groups)
+        except Exception as exc:
+            self._owed.update((g.job_id, g) for g in groups)
+            if not self._background:
+                log.warning(
+                    "the database refused the ledger rows of %d reminder group(s) (%s): "
+                    "retrying at the next due check",
+                    len(groups),
+                    _reason(exc),
+                )
+            elif self._retrier is None or self._retrier.done():
+                self._retrier = asyncio.create_task(self._retry_owed(exc), name="fire-retry")
+            # else: the retry under way takes them along, and logs for them.
+            return 0
+        for group in groups:
+            self._owed.pop(group.job_id, None)
+        return added
+
+    async def _retry_owed(self, error: Exception) -> None:
+        """Fire the owed groups after each configured wait (the last repeats) until written.
+
+        One log line per retry; a group that a re-plan wrote meanwhile is not written twice
+        (and were it, the ledger's unique (chat, kind, ref) would keep one row).
+        """
+        waits = self.settings.write_retry_seconds
+        retry = 0
+        while self._owed:
+            wait = waits[min(retry, len(waits) - 1)]
+            retry += 1
+            log.warning(
+                "the database refused the ledger rows of %d reminder group(s) (%s): "
+                "retry %d in %.1f s",
+                len(self._owed),
+                _reason(error),
+                retry,
+                wait,
+            )
+            await asyncio.sleep(wait)
+            try:
+                fired = await self.store.refs.all("scheduler", FIRED)
+                for job_id in fired.keys() & self._owed.keys():
+                    del self._owed[job_id]
+                groups = list(self._owed.values())
+                await self.fire_many(groups)
+            except Exception as exc:
+                error = exc
+                continue
+            for group in groups:
+                self._owed.pop(group.job_id, None)
+            log.info("reminders the database had refused are written (retry %d)", retry)
 
     async def fire(self, group: Planned) -> int:
         """Fire one group (see `fire_many`)."""
@@ -209,3 +282,9 @@ class ReminderScheduler:
                 pks = await self.store.chats.with_profile(group.session_id, zone, begin, end)
                 added += await enqueue(chat_pks=pks)
         return added
+
+
+def _reason(error: Exception) -> str:
+    """What the database said, on one short line (without the statement and parameters)."""
+    said = str(getattr(error, "orig", None) or error) or type(error).__name__
+    return said.splitlines()[0][:200]

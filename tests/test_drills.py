@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.drills import blocked, clock_jump, outage, pg_restart, storm
+from tests.drills import blocked, clock_jump, db_fault, outage, pg_restart, storm
 from tests.drills.world import Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,3 +80,13 @@ async def test_clock_jumps_send_each_reminder_once_at_its_instant(tmp_path: Path
     verdict = await clock_jump.run(sqlite(tmp_path))
     passed(verdict)
     assert verdict.figures["sent"] == verdict.figures["expected"] == 18
+
+
+async def test_a_database_refusing_writes_across_a_due_instant_loses_no_reminder(
+    database_url: str,
+) -> None:
+    verdict = await db_fault.run(
+        60, late_minutes=3, lead=2.0, retry=(0.1, 0.2), per_second=100, database_url=database_url
+    )
+    passed(verdict)
+    assert verdict.figures["refused_writes_logged"] >= 3

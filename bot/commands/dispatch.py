@@ -45,13 +45,23 @@ class Commands:
         return self.organizer.names
 
     async def handle(self, cmd: Command) -> Reply:
-        """Answer one command; never raises for anything a viewer can type."""
+        """Answer one command; never raises, not even when the database fails."""
         # Every platform's commands enter here: from now on their text encodes and reads in
         # the order it was typed.
         cmd = cmd.cleaned()
+        lang_hint = normalize_language(cmd.locale_hint)
+        try:
+            return await self._answer(cmd, lang_hint)
+        except Exception:
+            # Finding or creating the chat (or auditing) failed, a database fault most likely:
+            # the chat's language is unknown, so the apology is in the platform's hint.
+            log.exception("command /%s failed on %s before its handler", cmd.name, cmd.platform)
+            return say(t("error.internal", lang_hint or catalog(None).code))
+
+    async def _answer(self, cmd: Command, lang_hint: str | None) -> Reply:
+        """Find the chat, check limits and rights, run the handler (its failures apologised)."""
         ctx = self.ctx
         limit = ctx.settings.limits.max_command_length
-        lang_hint = normalize_language(cmd.locale_hint)
         chat, _ = await ctx.store.chats.get_or_create(
             cmd.platform,
             cmd.chat_id,

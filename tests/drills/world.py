@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from bot.adapters.telegram import TelegramAdapter
 from bot.app import Worker
+from bot.clock import utcnow
 from bot.config import Delivery as DeliverySettings
 from bot.config import Reminders, Settings, TelegramConfig
 from bot.schedule import Schedule, load_schedule
@@ -182,8 +183,14 @@ class FanoutWorld:
             ),
         )
 
-    async def start(self) -> Worker:
-        """Start the worker: session 1 went live a minute ago, so its reminder fires now."""
+    async def start(
+        self,
+        *,
+        starts_in: dt.timedelta = dt.timedelta(minutes=-1),
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> Worker:
+        """Start the worker on `clock`, session 1 starting `starts_in` from now (by default it
+        went live a minute ago, so its reminder fires at once)."""
         assert self.store is not None
         settings = self.settings()
         env = {
@@ -192,8 +199,8 @@ class FanoutWorld:
         }
         adapter = TelegramAdapter.from_env(env, settings)
         adapter.timeout = 5.0  # everything is local
-        start = dt.datetime.now(UTC) - dt.timedelta(minutes=1)
-        self.worker = Worker(settings, summit_at(start), self.store, [adapter])
+        schedule = summit_at(clock() + starts_in)
+        self.worker = Worker(settings, schedule, self.store, [adapter], clock)
         await self.worker.start()
         return self.worker
 
