@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -42,13 +43,15 @@ EN_STREAM = "https://youtu.be/b0fWeY_5sLk"
 
 
 def text_of(message: dict[str, Any] | None) -> str:
-    """A Discord message as plain text: content, then each embed's title and description."""
+    """A Discord message as plain text: content, then each embed's title and description
+    (escapes and autolinks' brackets dropped; mentions and timestamps left as sent)."""
     if message is None:
         return ""
     parts = [message.get("content") or ""]
     for embed in message.get("embeds") or []:
         parts += [embed.get("title") or "", embed.get("description") or ""]
-    return "\n".join(p for p in parts if p).replace("\\", "")
+    text = "\n".join(p for p in parts if p)
+    return re.sub(r"<(https?://[^ >]+)>", r"\1", text).replace("\\", "")
 
 
 def link_urls(message: dict[str, Any]) -> list[str]:
