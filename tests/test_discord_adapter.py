@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -42,13 +43,15 @@ EN_STREAM = "https://youtu.be/b0fWeY_5sLk"
 
 
 def text_of(message: dict[str, Any] | None) -> str:
-    """A Discord message as plain text: content, then each embed's title and description."""
+    """A Discord message as plain text: content, then each embed's title and description
+    (escapes and autolinks' brackets dropped; mentions and timestamps left as sent)."""
     if message is None:
         return ""
     parts = [message.get("content") or ""]
     for embed in message.get("embeds") or []:
         parts += [embed.get("title") or "", embed.get("description") or ""]
-    return "\n".join(p for p in parts if p).replace("\\", "")
+    text = "\n".join(p for p in parts if p)
+    return re.sub(r"<(https?://[^ >]+)>", r"\1", text).replace("\\", "")
 
 
 def link_urls(message: dict[str, Any]) -> list[str]:
@@ -659,3 +662,32 @@ async def test_an_organizer_role_broadcasts_with_a_slash_command(
         assert "Stream is up!" in text_of(fake_discord.dm_messages_to(ana.id)[-1])
         audit = [(a.actor, a.allowed) for a in await store.audit.recent()]
         assert (str(ana.id), False) in audit and (str(host.id), True) in audit
+
+
+async def test_a_button_that_runs_nothing_is_still_answered(
+    rig: Rig, people: tuple[FakeGuild, FakeUser, FakeUser]
+) -> None:
+    guild, ana, _ = people
+    # A message from elsewhere (another bot version, a hand-made post): an empty button id
+    # and a select menu, neither of which names a command.
+    rig.dc.add_message(
+        guild.channel("general").id,
+        content="old",
+        components=[
+            {"type": 1, "components": [{"type": 2, "style": 2, "label": "?", "custom_id": ""}]},
+            {
+                "type": 1,
+                "components": [
+                    {"type": 3, "custom_id": "pick", "options": [{"label": "a", "value": "a"}]}
+                ],
+            },
+        ],
+    )
+    empty = await rig.answer(await rig.dc.send_button("", user_id=ana.id))
+    assert empty.ephemeral and "no longer works" in text_of(empty.message)
+    picked = await rig.answer(
+        await rig.dc.send_component("pick", user_id=ana.id, component_type=3, values=["a"])
+    )
+    assert picked.ephemeral and "no longer works" in text_of(picked.message)
+    chinese = await rig.answer(await rig.dc.send_button("", user_id=ana.id, locale="zh-TW"))
+    assert "已失效" in text_of(chinese.message)

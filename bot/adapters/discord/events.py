@@ -14,6 +14,7 @@ import aiohttp
 import discord
 
 from bot.adapters.base import Core
+from bot.adapters.discord.markdown import atoms, clip
 from bot.adapters.discord.render import cut
 from bot.config import Settings
 from bot.i18n import catalog, t
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 # The store's kind for a remembered event id (key: "guild id:session id").
 EVENT_REF = "scheduled_event"
+MAX_NAME = 100  # characters in an event's name
+MAX_DESCRIPTION = 1000  # characters in an event's description
+MAX_LOCATION = 100  # characters in an external event's location
 
 
 @dataclass(frozen=True)
@@ -60,10 +64,15 @@ class EventSpec:
             for lang, url in session.streams:
                 label = t("session.watch", first, language=catalog(lang).name)
                 lines.append(f"{label}: {url}")
+        # Discord shows an event's description as markdown: the schedule's text is escaped
+        # there. Its name and location are shown as typed, markup and all, so they are not.
+        description = atoms("\n".join(lines).strip(), longest=MAX_DESCRIPTION)
         return cls(
-            name=cut(session.title.get(first, langs), 100),
-            description=cut("\n".join(lines).strip(), 1000),
-            location=cut(session.stream(first, langs) or t("session.link_tba", first), 100),
+            name=cut(session.title.get(first, langs), MAX_NAME),
+            description=clip(description, MAX_DESCRIPTION),
+            location=cut(
+                session.stream(first, langs) or t("session.link_tba", first), MAX_LOCATION
+            ),
             start=session.start,
             end=end,
         )

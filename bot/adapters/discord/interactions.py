@@ -225,18 +225,21 @@ class Interactions:
     # --- interactions → commands → replies -----------------------------------------------
 
     async def on_component(self, interaction: Interaction) -> None:
-        """A button press runs its custom_id as a command line ("subscribe s1")."""
+        """A button press runs its custom_id as a command line ("subscribe s1"); any other
+        component (a select menu, a button of no command) is told it no longer works."""
         if interaction.type is not discord.InteractionType.component:
             return
         data: Mapping[str, Any] = interaction.data or {}
-        if data.get("component_type") != discord.ComponentType.button.value:
-            return
-        await self._on_command(interaction, str(data.get("custom_id", "")))
+        button = data.get("component_type") == discord.ComponentType.button.value
+        await self._on_command(interaction, str(data.get("custom_id", "")) if button else "")
 
     async def _on_command(self, interaction: Interaction, line: str) -> None:
         """Run one command for the caller and answer the interaction with the core's reply."""
         parsed = parse_command(line)
         if parsed is None:
+            # Discord shows "This interaction failed" to whoever is left unanswered.
+            expired = Message(t("discord.button_expired", self._lang(interaction)))
+            await self._answer_with(interaction, "(component)", Reply.of(expired))
             return
         name, args, rest = parsed
         user = str(interaction.user.id)
@@ -262,11 +265,14 @@ class Interactions:
                 await interaction.response.defer(ephemeral=True, thinking=True)
             except discord.HTTPException as exc:
                 log.warning("discord: deferring /%s failed: %s", name, exc.status)
-        reply = await answer
+        await self._answer_with(interaction, f"/{name}", await answer)
+
+    async def _answer_with(self, interaction: Interaction, what: str, reply: Reply) -> None:
+        """Answer the interaction with `reply`; a refusal from Discord is logged."""
         try:
             await self._respond(interaction, reply)
         except discord.HTTPException as exc:
-            log.warning("discord: answering /%s failed: %s %s", name, exc.status, exc.text)
+            log.warning("discord: answering %s failed: %s %s", what, exc.status, exc.text)
 
     async def _answer(self, command: Command, lang: str) -> Reply:
         """The core's reply; a stopping worker or a core failure still gets words."""

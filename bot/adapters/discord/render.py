@@ -3,37 +3,24 @@
 from __future__ import annotations
 
 import io
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import discord
 from discord import app_commands
 
-from bot.adapters.base import split_text
+from bot.adapters.discord.markdown import atoms, clip, pack
 from bot.messages import Attachment, Message
 
 MAX_ROWS = 5  # action rows per message
 MAX_ROW_WIDTH = 5  # buttons per action row
-
-_COMMAND_RE = re.compile(r"(?<![\w/<:])/([a-z][a-z0-9_-]*)\b")
+MAX_TITLE = 256  # characters in an embed's title
 
 
 def cut(text: str, limit: int) -> str:
-    """`text` shortened to `limit` characters, with an ellipsis when cut."""
+    """`text` shortened to `limit` characters, with an ellipsis when cut (plain text only:
+    button labels, choices, names; text shown as markdown goes through `markdown`)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def mention_commands(text: str, ids: Mapping[str, int]) -> str:
-    """`text` with each "/name" of a synced command as a mention, </name:id>."""
-    if not ids:
-        return text
-
-    def mention(match: re.Match[str]) -> str:
-        found = ids.get(match.group(1))
-        return match.group(0) if found is None else f"</{match.group(1)}:{found}>"
-
-    return _COMMAND_RE.sub(mention, text)
 
 
 @dataclass(frozen=True)
@@ -84,12 +71,17 @@ class Renderer:
                 f"({discord.utils.format_dt(message.when, 'R')})"
             )
         head = " ".join(p for p in (mention, when) if p) or None
-        chunks = split_text(message.text, self.max_text) if message.text else []
-        title = cut(discord.utils.escape_markdown(message.title), 256) if message.title else None
+        # Text from the core is plain: escaped so that nothing typed becomes markup, with
+        # "/name" as mentions, and measured and split after both, on what Discord counts.
+        text = atoms(message.text, ids, longest=self.max_text)
+        chunks = pack(text, self.max_text) if message.text else []
+        title = None
+        if message.title:
+            # Titles show no links: a URL there is escaped like any other text.
+            title = clip(atoms(message.title, longest=0), MAX_TITLE)
         posts: list[Post] = []
         for i, chunk in enumerate(chunks or [""]):
-            # Plain text from the core: escaped, so nothing typed becomes Discord markup.
-            body = mention_commands(discord.utils.escape_markdown(chunk), ids) if chunk else None
+            body = chunk or None
             embed = None
             if body or (title and i == 0):
                 embed = discord.Embed(
