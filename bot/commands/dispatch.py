@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bot.commands.context import CommandContext, Handler, say
@@ -10,6 +11,7 @@ from bot.commands.organizer import OrganizerCommands
 from bot.commands.permissions import is_organizer
 from bot.commands.preferences import PreferenceCommands
 from bot.commands.registry import ALIASES, HELP_ORDER, SETTINGS_COMMANDS
+from bot.commands.throttle import Throttle, Verdict
 from bot.commands.viewer import ViewerCommands
 from bot.constants import ChatKind, ChatStatus
 from bot.i18n import catalog, normalize_language, t
@@ -33,6 +35,8 @@ class Commands:
         }
         for alias, name in ALIASES.items():
             self._handlers[alias] = self._handlers[name]
+        limits = ctx.settings.limits
+        self.throttle = Throttle(limits.command_burst, limits.commands_per_minute, ctx.clock)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -44,8 +48,34 @@ class Commands:
         """The commands only organizers may run, in the order /help lists them."""
         return self.organizer.names
 
-    async def handle(self, cmd: Command) -> Reply:
-        """Answer one command; never raises for anything a viewer can type."""
+    async def handle(self, cmd: Command) -> Reply | None:
+        """Answer one command; never raises for anything a viewer can type.
+
+        None: the sender floods and was told so already; nothing is answered or written.
+        """
+        return await self._unless_flooding(cmd, lambda: self._answer(cmd))
+
+    async def _unless_flooding(
+        self, cmd: Command, answer: Callable[[], Awaitable[Reply]]
+    ) -> Reply | None:
+        """`answer()` if the sender keeps within the throttle; else one "slow down", then
+        nothing (and nothing written) until their bucket is full again."""
+        verdict = self.throttle.check(cmd.platform, cmd.user_id, queued=cmd.queued)
+        if verdict is Verdict.PASS:
+            return await answer()
+        if verdict is Verdict.IGNORE:
+            return None
+        # Read, not written: the chat's language if the chat is known, else the platform's.
+        try:
+            chat = await self.ctx.store.chats.get(cmd.platform, cmd.chat_id)
+        except Exception:  # a database fault: the platform's language will do
+            log.exception("reading a flooding chat's language failed")
+            chat = None
+        hint = normalize_language(cmd.locale_hint)
+        lang = (chat.language if chat is not None else None) or hint or catalog(None).code
+        return replace(say(t("error.slow_down", lang)), lang=lang)
+
+    async def _answer(self, cmd: Command) -> Reply:
         ctx = self.ctx
         limit = ctx.settings.limits.max_command_length
         lang_hint = normalize_language(cmd.locale_hint)
@@ -112,6 +142,11 @@ class Commands:
 
     async def set_zone_from_location(
         self, cmd: Command, latitude: float, longitude: float
-    ) -> Reply:
-        """Set a chat's zone from a shared location; the reply names the zone found."""
-        return await self.preferences.set_zone_from_location(cmd, latitude, longitude)
+    ) -> Reply | None:
+        """Set a chat's zone from a shared location; the reply names the zone found.
+
+        A shared location is input like a command: a flood of them is throttled alike.
+        """
+        return await self._unless_flooding(
+            cmd, lambda: self.preferences.set_zone_from_location(cmd, latitude, longitude)
+        )
