@@ -182,9 +182,7 @@ class Worker:
         """A group became a supergroup: its subscriptions and settings move with it."""
         await self.store.chats.migrate(platform, old_chat_id, new_chat_id, now=self.clock())
 
-    async def on_location(
-        self, command: Command, latitude: float, longitude: float
-    ) -> Reply | None:
+    async def on_location(self, command: Command, latitude: float, longitude: float) -> Reply:
         """Set the chat's zone from a shared location, and say which zone it is."""
         return await self.commands.set_zone_from_location(command, latitude, longitude)
 

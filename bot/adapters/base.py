@@ -26,8 +26,8 @@ class Core(Protocol):
     """What an adapter may ask of the core; it never sees the store or the scheduler."""
 
     async def on_command(self, command: Command) -> Reply | None:
-        """Answer a command (None while the worker is stopping, or to a flooding viewer who
-        was told to slow down)."""
+        """Answer a command (None while the worker is stopping; a reply without messages
+        when there is nothing to say, e.g. to a flooding viewer who was told to slow down)."""
 
     async def on_chat_status(self, platform: str, chat_id: str, status: str) -> None:
         """The platform says a chat can ("active") or cannot ("blocked", "left") be reached."""
@@ -35,11 +35,8 @@ class Core(Protocol):
     async def on_chat_migrated(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
         """A chat moved to a new id (a group became a supergroup); it keeps its settings."""
 
-    async def on_location(
-        self, command: Command, latitude: float, longitude: float
-    ) -> Reply | None:
-        """A viewer shared a location: set the chat's zone from it and say which (None: a
-        flooding viewer, already told to slow down)."""
+    async def on_location(self, command: Command, latitude: float, longitude: float) -> Reply:
+        """A viewer shared a location: set the chat's zone from it and say which."""
 
     def command_menu(self, lang: str) -> list[MenuEntry]:
         """Every command, in menu order (organizers' last), described in `lang`."""

@@ -48,23 +48,24 @@ class Commands:
         """The commands only organizers may run, in the order /help lists them."""
         return self.organizer.names
 
-    async def handle(self, cmd: Command) -> Reply | None:
+    async def handle(self, cmd: Command) -> Reply:
         """Answer one command; never raises for anything a viewer can type.
 
-        None: the sender floods and was told so already; nothing is answered or written.
+        A reply without messages: the sender floods and was told so already; nothing is
+        answered or written.
         """
         return await self._unless_flooding(cmd, lambda: self._answer(cmd))
 
     async def _unless_flooding(
         self, cmd: Command, answer: Callable[[], Awaitable[Reply]]
-    ) -> Reply | None:
+    ) -> Reply:
         """`answer()` if the sender keeps within the throttle; else one "slow down", then
         nothing (and nothing written) until their bucket is full again."""
         verdict = self.throttle.check(cmd.platform, cmd.user_id, queued=cmd.queued)
         if verdict is Verdict.PASS:
             return await answer()
         if verdict is Verdict.IGNORE:
-            return None
+            return Reply(())  # nothing to say (None would mean "the worker is stopping")
         # Read, not written: the chat's language if the chat is known, else the platform's.
         try:
             chat = await self.ctx.store.chats.get(cmd.platform, cmd.chat_id)
@@ -142,7 +143,7 @@ class Commands:
 
     async def set_zone_from_location(
         self, cmd: Command, latitude: float, longitude: float
-    ) -> Reply | None:
+    ) -> Reply:
         """Set a chat's zone from a shared location; the reply names the zone found.
 
         A shared location is input like a command: a flood of them is throttled alike.

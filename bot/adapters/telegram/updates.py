@@ -193,7 +193,7 @@ class UpdateHandler:
         if command is None:
             return None
         reply = await self._core.on_command(command)
-        if reply is None:
+        if reply is None or not reply.messages:  # stopping, or nothing to say (a flood)
             return None
         return command, reply, await self._replies.say(bot, chat.id, reply)
 
@@ -225,7 +225,7 @@ class UpdateHandler:
         facts = {"latitude": str(point.latitude), "longitude": str(point.longitude)}
         command = replace(command, extra=facts)
         reply = await self._core.on_location(command, point.latitude, point.longitude)
-        if reply is not None:
+        if reply.messages:  # (none: a flooding viewer, already told to slow down)
             await self._replies.say(bot, message.chat.id, reply, after=ReplyKeyboardRemove())
 
     async def _on_callback(self, update: Update, context: Any) -> None:
