@@ -366,6 +366,7 @@ async def flood(args: dict[str, Any]) -> dict[str, Any]:
         "p99": percentile(latencies, 99),
         "p50": percentile(latencies, 50),
         "unanswered": viewers - len(answered),
+        "within": within,  # an unanswered viewer counts as waiting this long
         "too_many": too_many,
         "flooder_messages": len(to_flooder),
         "slow_downs": sum(1 for r in to_flooder if "too fast" in (r.text or "")),

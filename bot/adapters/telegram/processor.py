@@ -58,11 +58,6 @@ class ChatLanes(BaseUpdateProcessor):
         self._slots = asyncio.Semaphore(slots)
         self._lanes: dict[str, _Lane] = {}
 
-    @property
-    def waiting(self) -> int:
-        """Updates fetched and not finished, in every lane (a snapshot)."""
-        return sum(lane.users for lane in self._lanes.values())
-
     def queued(self) -> float:
         """Seconds the update being handled (in this task) waited since it was fetched."""
         arrived = _ARRIVED.get()
