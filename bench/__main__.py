@@ -2,8 +2,10 @@
 
 Sections (all by default, or some with --only): `fanout` (3,000 subscribers at 30 msg/s,
 the engine against python-telegram-bot's AIORateLimiter), `raw` (throughput with the limit
-off), `scale` (100,000 subscribers on SQLite and PostgreSQL), `drills` (the fault drills).
-The fake Bot API runs in a process of its own. See BENCHMARKS.md.
+off), `scale` (100,000 subscribers on SQLite and PostgreSQL), `flood` (500 commands from one
+chat while others ask; `--baseline DIR` runs the same on older code), `drills` (the fault
+drills). The fake Bot API runs in a process of its own (the flood's in the measured one,
+which pushes the updates into it). See BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -419,6 +421,60 @@ async def scale(report: Report, count: int, databases: list[str], commands: int)
             )
 
 
+# --- figure 5: one chat floods ------------------------------------------------------------
+
+
+async def flood(report: Report, count: int, viewers: int, baseline: str | None) -> None:
+    """Figure 5: `count` commands from one chat at once while `viewers` others ask, the fake
+    holding the bot to 30 a second and 1 a chat a second; `baseline`: the same on DIR/bot."""
+    args = {"scenario": "flood", "count": count, "viewers": viewers}
+    result = await run_json("bench.worker", args)
+    was = await run_json("bench.worker", args, code=baseline) if baseline else None
+    report.raw["flood"] = {"after": result, "baseline": was}
+    print(f"  flood: {json.dumps(result)}; baseline: {json.dumps(was)}", file=sys.stderr)
+    section = f"5. flood: {count} commands from one chat, {viewers} other viewers"
+
+    def other(key: str, fmt: str) -> str:
+        return fmt.format(was[key]) if was is not None else ""
+
+    def waited(r: dict[str, Any], key: str) -> str:
+        # An unanswered viewer counts as waiting the whole bound: say "at least".
+        return f"{r[key]:.2f} s" if r[key] < r["within"] else f">= {r['within']:.0f} s"
+
+    report.add(
+        section,
+        "other viewers' reply latency p99 (p50)",
+        "< 2 s",
+        f"{waited(result, 'p99')} ({waited(result, 'p50')})",
+        f"{waited(was, 'p99')} ({waited(was, 'p50')})" if was is not None else "",
+        result["p99"] < 2.0 and not result["unanswered"],
+    )
+    report.add(
+        section,
+        "other viewers unanswered within 30 s",
+        "0",
+        f"{result['unanswered']}",
+        other("unanswered", "{}"),
+        result["unanswered"] == 0,
+    )
+    report.add(
+        section,
+        "429s received",
+        "0",
+        f"{result['too_many']}",
+        other("too_many", "{}"),
+        result["too_many"] == 0,
+    )
+    report.add(
+        section,
+        "messages to the flooder (of which 'slow down')",
+        "burst + 1 (1)",
+        f"{result['flooder_messages']} ({result['slow_downs']})",
+        other("flooder_messages", "{}") + (f" ({was['slow_downs']})" if was is not None else ""),
+        result["slow_downs"] == 1,
+    )
+
+
 # --- figure 4: drills ----------------------------------------------------------------------
 
 
@@ -556,7 +612,8 @@ async def run(options: argparse.Namespace) -> Report:
     quick = options.quick
     size = "quick" if quick else "full"
     report = Report(size)
-    only = set(options.only.split(",")) if options.only else {"fanout", "raw", "scale", "drills"}
+    every = {"fanout", "raw", "scale", "drills", "flood"}
+    only = set(options.only.split(",")) if options.only else every
     if options.before:
         async with fake_process() as fake:
             await before_after(
@@ -580,6 +637,8 @@ async def run(options: argparse.Namespace) -> Report:
         )
     if "drills" in only:
         drills(report, quick)
+    if "flood" in only:
+        await flood(report, 500, 20 if quick else 50, options.baseline)
     return report
 
 
@@ -588,7 +647,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (about 3 minutes)")
     parser.add_argument(
-        "--only", help="comma-separated sections: fanout,raw,scale,drills (or none, with --before)"
+        "--only",
+        help="comma-separated sections: fanout,raw,scale,flood,drills (or none, with --before)",
     )
     parser.add_argument("--repeat", type=int, help="runs per approach (medians are quoted)")
     parser.add_argument("--json", help="also write every raw figure to this file")
@@ -597,6 +657,11 @@ def main() -> None:
         "--before",
         metavar="DIR",
         help="also run the engine from DIR/bot (the code before a change), alternately",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="the flood section's baseline: the same flood on the code in DIR/bot",
     )
     options = parser.parse_args()
     started = dt.datetime.now(dt.UTC)

@@ -3,7 +3,8 @@
 The JSON names the scenario and its arguments; the last stdout line is the result, as JSON.
 Scenarios: `engine` (the worker fans one reminder out through the real Telegram adapter),
 `naive` (python-telegram-bot `send_message` over the subscribers with `asyncio.gather`),
-`scale` (start-up, memory at rest, command latency and one reminder's ledger rows).
+`scale` (start-up, memory at rest, command latency and one reminder's ledger rows), `flood`
+(one chat floods, how long others wait for their answer).
 """
 
 from __future__ import annotations
@@ -306,7 +307,73 @@ async def _ledger_floor(store: Store) -> float:
     return seconds
 
 
-SCENARIOS = {"engine": engine, "naive": naive, "seed": seed, "scale": scale}
+async def flood(args: dict[str, Any]) -> dict[str, Any]:
+    """One chat sends `count` commands at once while `viewers` others ask, one every `every`
+    seconds: how long the others wait for their answer, through the real Telegram adapter.
+
+    The fake Bot API runs in this process (updates are pushed into it) and holds the bot to
+    Telegram's limits: 30 messages a second, one a second in a chat.
+    """
+    from bot.adapters.telegram import TelegramAdapter
+    from tests.fakes.telegram import FakeTelegram
+
+    count, viewers = int(args.get("count", 500)), int(args.get("viewers", 50))
+    every, within = float(args.get("every", 0.2)), float(args.get("within", 30.0))
+    flooder, first_viewer = 900_001, 900_100
+    async with FakeTelegram() as tg:
+        tg.rate_limit(30, per_chat_per_second=1)
+        settings = replace(Settings(), telegram=replace(TelegramConfig(), poll_timeout=10))
+        env = {
+            "TELEGRAM_BOT_TOKEN": tg.token,
+            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{tg.port}",
+        }
+        store = await Store.open(_db_url(args))
+        start = dt.datetime.now(UTC) + dt.timedelta(days=2)  # nothing due while measuring
+        worker = Worker(
+            settings, summit_at(start), store, [TelegramAdapter.from_env(env, settings)]
+        )
+        await worker.start()
+        for _ in range(count):
+            tg.push_message(flooder, "/mysubs")
+        asked: dict[int, float] = {}
+        for i in range(viewers):
+            await asyncio.sleep(every if i else 0.1)
+            chat = first_viewer + i
+            asked[chat] = time.monotonic()
+            tg.push_message(chat, "/mysubs")
+        answered: dict[int, float] = {}
+        deadline = time.monotonic() + within
+        while len(answered) < viewers and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)  # a benchmark, not a test: polling is fine
+            for chat in asked.keys() - answered.keys():
+                sent = [r.time for r in tg.requests("sendMessage", chat_id=chat) if r.ok]
+                if sent:
+                    answered[chat] = sent[0]
+        latencies = [answered[c] - asked[c] if c in answered else within for c in asked]
+        # The flooder's answers still in the pipe (at one a second): wait until 2 s pass
+        # without one, within the same bound.
+        to_flooder = [r for r in tg.requests("sendMessage", chat_id=flooder) if r.ok]
+        quiet = time.monotonic() + 2.0
+        while time.monotonic() < min(quiet, deadline + within):
+            await asyncio.sleep(0.1)
+            now = [r for r in tg.requests("sendMessage", chat_id=flooder) if r.ok]
+            if len(now) > len(to_flooder):
+                to_flooder, quiet = now, time.monotonic() + 2.0
+        too_many = sum(1 for r in tg.requests() if r.status == 429)
+        await worker.stop()
+        await store.close()
+    return {
+        "p99": percentile(latencies, 99),
+        "p50": percentile(latencies, 50),
+        "unanswered": viewers - len(answered),
+        "within": within,  # an unanswered viewer counts as waiting this long
+        "too_many": too_many,
+        "flooder_messages": len(to_flooder),
+        "slow_downs": sum(1 for r in to_flooder if "too fast" in (r.text or "")),
+    }
+
+
+SCENARIOS = {"engine": engine, "naive": naive, "seed": seed, "scale": scale, "flood": flood}
 
 
 def main() -> None:

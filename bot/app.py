@@ -227,10 +227,15 @@ class Worker:
         """Drop a value an adapter stored."""
         await self.store.refs.delete(platform, kind, key)
 
-    def reply_slot(self, platform: str) -> AbstractAsyncContextManager[None]:
-        """A place for one reply in the platform's overall rate, shared with the fan-out."""
+    def reply_slot(
+        self, platform: str, chat_id: str, *, group: bool = False
+    ) -> AbstractAsyncContextManager[None]:
+        """A place for one reply in the chat's rate and the platform's overall one, both
+        shared with the fan-out."""
         pacer = self.delivery.pacers.get(platform)
-        return pacer.replying() if pacer is not None else contextlib.nullcontext()
+        if pacer is None:
+            return contextlib.nullcontext()
+        return pacer.replying(chat_id, group=group)
 
     async def start(self, *, background: bool = True) -> None:
         """Connect the platforms and take commands, then catch up and start sending.

@@ -59,6 +59,10 @@ class Limits:
     """Input limits."""
 
     max_command_length: int = 300
+    # Per viewer (and platform): this many commands at once, then so many a minute; one who
+    # sends more is told once to slow down, then ignored until the bucket is full again.
+    command_burst: int = 10  # 0: no throttle
+    commands_per_minute: int = 60
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,12 @@ def _check(settings: Settings) -> None:
         raise ConfigError("delivery: in_flight, batch and max_attempts must be at least 1")
     if not d.backoff_seconds:
         raise ConfigError("delivery.backoff_seconds: give at least one wait, e.g. [2, 10]")
+    lim = settings.limits
+    if lim.command_burst and lim.commands_per_minute < 1:
+        raise ConfigError(
+            "limits.commands_per_minute: must be at least 1 while limits.command_burst is on "
+            "(set command_burst to 0 to turn the throttle off)"
+        )
     rate = settings.telegram.messages_per_second
     if not 1 <= rate <= 1000:
         raise ConfigError(

@@ -86,6 +86,9 @@ class Command:
     locale_hint: str | None = None  # the platform's language for the user, e.g. "zh-hant"
     is_admin: bool = True  # in a group: whether the user may change the group's settings
     extra: dict[str, str] = field(default_factory=dict)  # platform facts, e.g. coordinates
+    # Seconds it waited in the adapter behind its chat's earlier updates: the throttle
+    # charges it as of when it arrived, not when its turn came.
+    queued: float = 0.0
 
     def cleaned(self) -> Command:
         """This command with what the viewer typed made safe (`bot.untrusted.clean_text`)."""

@@ -6,16 +6,33 @@ no command a viewer (or organizer) can type may end in it.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
 import pytest
 
 from bot.commands import HELP_ORDER, ORGANIZER_ORDER
+from bot.config import Settings
 from bot.i18n import languages, t
 from bot.messages import Command, Reply
-from tests.support.harness import Harness
+from bot.store import Store
+from tests.support.harness import S1, Harness, summit
 
 # What a viewer may put after a command name: nothing, a word the command cannot use, and a
 # paste far longer than any command (the limit's own refusal is a fine answer, a crash is not).
 ARGUMENTS = ("", "nosuch-thing", "x" * 5_000)
+
+
+@pytest.fixture
+async def bot(store: Store) -> AsyncIterator[Harness]:
+    """The summit bot with no input throttle: one viewer types every command in a row."""
+    settings = Settings()
+    settings = replace(settings, limits=replace(settings.limits, command_burst=0))
+    harness = Harness(store, summit(), settings, S1 - dt.timedelta(days=2))
+    await harness.start()
+    yield harness
+    await harness.worker.stop()
 
 
 def _plain(reply: Reply | None) -> str:

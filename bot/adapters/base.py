@@ -26,7 +26,8 @@ class Core(Protocol):
     """What an adapter may ask of the core; it never sees the store or the scheduler."""
 
     async def on_command(self, command: Command) -> Reply | None:
-        """Answer a command (None while the worker is stopping)."""
+        """Answer a command (None while the worker is stopping; a reply without messages
+        when there is nothing to say, e.g. to a flooding viewer who was told to slow down)."""
 
     async def on_chat_status(self, platform: str, chat_id: str, status: str) -> None:
         """The platform says a chat can ("active") or cannot ("blocked", "left") be reached."""
@@ -58,9 +59,12 @@ class Core(Protocol):
     async def forget(self, platform: str, kind: str, key: str) -> None:
         """Drop a stored value."""
 
-    def reply_slot(self, platform: str) -> AbstractAsyncContextManager[None]:
-        """`async with` it around each reply message: the platform's overall rate counts
-        replies and reminders together."""
+    def reply_slot(
+        self, platform: str, chat_id: str, *, group: bool = False
+    ) -> AbstractAsyncContextManager[None]:
+        """`async with` it around each reply message to `chat_id` (`group`: a group or
+        channel): the chat's rate and the platform's overall one count replies and reminders
+        together, so a reply never draws a "too many requests"."""
 
 
 @dataclass(frozen=True)

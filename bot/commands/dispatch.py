@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bot.commands.context import CommandContext, Handler, say
@@ -10,6 +11,7 @@ from bot.commands.organizer import OrganizerCommands
 from bot.commands.permissions import is_organizer
 from bot.commands.preferences import PreferenceCommands
 from bot.commands.registry import ALIASES, HELP_ORDER, SETTINGS_COMMANDS
+from bot.commands.throttle import Throttle, Verdict
 from bot.commands.viewer import ViewerCommands
 from bot.constants import ChatKind, ChatStatus
 from bot.i18n import catalog, normalize_language, t
@@ -33,6 +35,8 @@ class Commands:
         }
         for alias, name in ALIASES.items():
             self._handlers[alias] = self._handlers[name]
+        limits = ctx.settings.limits
+        self.throttle = Throttle(limits.command_burst, limits.commands_per_minute, ctx.clock)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -45,18 +49,42 @@ class Commands:
         return self.organizer.names
 
     async def handle(self, cmd: Command) -> Reply:
-        """Answer one command; never raises, not even when the database fails."""
+        """Answer one command; never raises, not even when the database fails.
+
+        A reply without messages: the sender floods and was told so already; nothing is
+        answered or written.
+        """
         # Every platform's commands enter here: from now on their text encodes and reads in
         # the order it was typed.
         cmd = cmd.cleaned()
         lang_hint = normalize_language(cmd.locale_hint)
         try:
-            return await self._answer(cmd, lang_hint)
+            return await self._unless_flooding(cmd, lambda: self._answer(cmd, lang_hint))
         except Exception:
             # Finding or creating the chat (or auditing) failed, a database fault most likely:
             # the chat's language is unknown, so the apology is in the platform's hint.
             log.exception("command /%s failed on %s before its handler", cmd.name, cmd.platform)
             return say(t("error.internal", lang_hint or catalog(None).code))
+
+    async def _unless_flooding(
+        self, cmd: Command, answer: Callable[[], Awaitable[Reply]]
+    ) -> Reply:
+        """`answer()` if the sender keeps within the throttle; else one "slow down", then
+        nothing (and nothing written) until their bucket is full again."""
+        verdict = self.throttle.check(cmd.platform, cmd.user_id, queued=cmd.queued)
+        if verdict is Verdict.PASS:
+            return await answer()
+        if verdict is Verdict.IGNORE:
+            return Reply(())  # nothing to say (None would mean "the worker is stopping")
+        # Read, not written: the chat's language if the chat is known, else the platform's.
+        try:
+            chat = await self.ctx.store.chats.get(cmd.platform, cmd.chat_id)
+        except Exception:  # a database fault: the platform's language will do
+            log.exception("reading a flooding chat's language failed")
+            chat = None
+        hint = normalize_language(cmd.locale_hint)
+        lang = (chat.language if chat is not None else None) or hint or catalog(None).code
+        return replace(say(t("error.slow_down", lang)), lang=lang)
 
     async def _answer(self, cmd: Command, lang_hint: str | None) -> Reply:
         """Find the chat, check limits and rights, run the handler (its failures apologised)."""
@@ -135,5 +163,12 @@ class Commands:
     async def set_zone_from_location(
         self, cmd: Command, latitude: float, longitude: float
     ) -> Reply:
-        """Set a chat's zone from a shared location; the reply names the zone found."""
-        return await self.preferences.set_zone_from_location(cmd.cleaned(), latitude, longitude)
+        """Set a chat's zone from a shared location; the reply names the zone found.
+
+        A shared location is input like a command: a flood of them is throttled alike.
+        """
+        cleaned = cmd.cleaned()
+        return await self._unless_flooding(
+            cleaned,
+            lambda: self.preferences.set_zone_from_location(cleaned, latitude, longitude),
+        )

@@ -69,9 +69,6 @@ class PlatformPacer:
         self.clock = clock
         self.overall = SlidingWindow(int(limits.per_second), 1.0)
         self._chats: dict[str, SlidingWindow] = {}
-        # Replies to commands: in the overall window, but not held to a chat's (a viewer who
-        # types three commands in a second gets three answers; platforms allow such bursts).
-        self._replies = SlidingWindow(1 << 30, 1.0)
         self._created = 0
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
@@ -159,10 +156,12 @@ class PlatformPacer:
         """
         return _Sending(self, self._chat_window(chat_id, group), parts)
 
-    def replying(self) -> _Sending:
-        """`async with` it around a reply to a command: it waits for room in the platform's
-        overall window and counts there, so that replies and a fan-out together keep to it."""
-        return _Sending(self, self._replies, 1)
+    def replying(self, chat_id: str, *, group: bool) -> _Sending:
+        """`async with` it around one message answering a command in `chat_id`: it waits
+        for room in the chat's window and the platform's overall one, and counts in both, so
+        that replies and a fan-out together keep to every limit (a viewer who types three
+        commands in a second gets the third answer a second or two later, never a 429)."""
+        return _Sending(self, self._chat_window(chat_id, group), 1)
 
     def forget_idle(self) -> None:
         """Drop per-chat windows with nothing in them, so memory stays flat."""

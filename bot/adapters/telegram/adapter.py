@@ -26,6 +26,7 @@ from telegram.request import HTTPXRequest
 from bot.adapters.base import Core, Limits, Recipient, Transient
 from bot.adapters.redaction import protect, redact
 from bot.adapters.telegram.bot_api import BotApiPoster
+from bot.adapters.telegram.processor import ChatLanes
 from bot.adapters.telegram.render import Renderer
 from bot.adapters.telegram.replies import Replies
 from bot.adapters.telegram.sending import Sender
@@ -160,6 +161,8 @@ class TelegramAdapter:
 
     def _build(self, core: Core) -> TgApplication:
         """PTB's Application, its handlers answering updates for `core`."""
+        # A chat's updates in order, at most one of them in a slot (processor.py).
+        lanes = ChatLanes(self.concurrency)
         app: TgApplication = (
             ApplicationBuilder()
             .token(self._token)
@@ -168,12 +171,17 @@ class TelegramAdapter:
             .request(self._request())
             .get_updates_request(self._request())
             .job_queue(None)
-            .concurrent_updates(self.concurrency)
+            .concurrent_updates(lanes)
             .build()
         )
         replies = Replies(self.platform, core, self._renderer)
         updates = UpdateHandler(
-            self.platform, core, self._renderer, replies, admin_ttl=self.admin_ttl
+            self.platform,
+            core,
+            self._renderer,
+            replies,
+            admin_ttl=self.admin_ttl,
+            queued=lanes.queued,
         )
         updates.register(app)
         return app

@@ -65,7 +65,9 @@ class Replies:
         error: SendError
         for attempt in (1, 2):
             try:
-                async with self._core.reply_slot(self.platform):
+                # The chat's own pace too: Telegram allows about one message a second in a
+                # chat (20 a minute in a group) and answers more with 429s.
+                async with self._core.reply_slot(self.platform, str(chat_id), group=chat_id < 0):
                     await deliver(bot, chat_id, text, markup, document)
                 return True
             except TelegramError as exc:

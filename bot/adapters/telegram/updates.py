@@ -1,17 +1,17 @@
 """Incoming updates as the core's neutral events: commands, button presses, shared locations,
 the bot's membership in a chat, and groups that moved to a new id.
 
-A chat's updates are handled one at a time, in order (`ChatLocks`); different chats at once.
+A chat's updates are handled one at a time, in order, different chats at once: processor.py
+runs them so (`ChatLanes`), before these handlers are called.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import html
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -80,26 +80,6 @@ def _reader_language(hint: str | None) -> str:
     return normalize_language(hint) or DEFAULT_LANGUAGE
 
 
-class ChatLocks:
-    """One lock per chat: a chat's updates are handled in order, different chats at once."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, chat_id: str) -> AsyncIterator[None]:
-        """Hold the chat's lock; the lock is dropped once nobody holds or awaits it."""
-        lock, users = self._locks.setdefault(chat_id, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if not users[0]:
-                self._locks.pop(chat_id, None)
-
-
 class UpdateHandler:
     """PTB's handlers for one running adapter: each update in, the core's answer out."""
 
@@ -111,13 +91,15 @@ class UpdateHandler:
         replies: Replies,
         *,
         admin_ttl: float,
+        queued: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.platform = platform
         self.admin_ttl = admin_ttl  # seconds an answer about a group admin is trusted
         self._core = core
         self._renderer = renderer
         self._replies = replies
-        self._locks = ChatLocks()
+        # Seconds the update in hand waited behind its chat's earlier ones (ChatLanes.queued).
+        self._queued = queued
         self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
 
     def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -177,6 +159,7 @@ class UpdateHandler:
             chat_kind=chat_kind(chat.type),
             locale_hint=hint,
             is_admin=await self._is_admin(bot, chat, user_id, sender_chat),
+            queued=self._queued(),
         )
 
     async def _on_command(self, update: Update, context: Any) -> None:
@@ -186,16 +169,15 @@ class UpdateHandler:
         bot: Bot = context.bot
         if _addressed_elsewhere(message.text, bot.username):
             return
-        async with self._locks.hold(str(message.chat.id)):
-            done = await self._answer(
-                bot, message.text, message.chat, message.from_user, message.sender_chat
-            )
-            if done is None:
-                return
-            command, reply, sent = done
-            wants_zone = command.name == "timezone" and not command.args
-            if sent and wants_zone and command.chat_kind == ChatKind.PRIVATE:
-                await self._offer_location(bot, message.chat.id, reply.lang or command.locale_hint)
+        done = await self._answer(
+            bot, message.text, message.chat, message.from_user, message.sender_chat
+        )
+        if done is None:
+            return
+        command, reply, sent = done
+        wants_zone = command.name == "timezone" and not command.args
+        if sent and wants_zone and command.chat_kind == ChatKind.PRIVATE:
+            await self._offer_location(bot, message.chat.id, reply.lang or command.locale_hint)
 
     async def _answer(
         self,
@@ -211,7 +193,7 @@ class UpdateHandler:
         if command is None:
             return None
         reply = await self._core.on_command(command)
-        if reply is None:
+        if reply is None or not reply.messages:  # stopping, or nothing to say (a flood)
             return None
         return command, reply, await self._replies.say(bot, chat.id, reply)
 
@@ -234,16 +216,16 @@ class UpdateHandler:
         if message is None or message.location is None:
             return
         bot: Bot = context.bot
-        async with self._locks.hold(str(message.chat.id)):
-            command = await self._command(
-                bot, "timezone", message.chat, message.from_user, message.sender_chat
-            )
-            if command is None:
-                return
-            point = message.location
-            facts = {"latitude": str(point.latitude), "longitude": str(point.longitude)}
-            command = replace(command, extra=facts)
-            reply = await self._core.on_location(command, point.latitude, point.longitude)
+        command = await self._command(
+            bot, "timezone", message.chat, message.from_user, message.sender_chat
+        )
+        if command is None:
+            return
+        point = message.location
+        facts = {"latitude": str(point.latitude), "longitude": str(point.longitude)}
+        command = replace(command, extra=facts)
+        reply = await self._core.on_location(command, point.latitude, point.longitude)
+        if reply.messages:  # (none: a flooding viewer, already told to slow down)
             await self._replies.say(bot, message.chat.id, reply, after=ReplyKeyboardRemove())
 
     async def _on_callback(self, update: Update, context: Any) -> None:
@@ -256,23 +238,22 @@ class UpdateHandler:
             with contextlib.suppress(TelegramError):
                 await query.answer()
             return
-        async with self._locks.hold(str(where.chat.id)):
-            try:
-                await query.answer()  # stop the button's spinner whatever happens next
-            except TelegramError as exc:
-                log.info("telegram: answering a button press failed: %s", redact(str(exc)))
-            data = query.data or ""
-            action = await self._renderer.action_of(data)
-            if action is None:
-                lang = _reader_language(query.from_user.language_code)
-                notice = html.escape(t("telegram.button_expired", lang), quote=False)
-                await self._replies.post(bot, where.chat.id, notice, None)
-                return
-            done = await self._answer(bot, action, where.chat, query.from_user, None)
-            if done is not None and isinstance(where, TgMessage):
-                # (An inaccessible message is too old to edit: the new one suffices.)
-                command, reply, _ = done
-                await self._flip_toggle(bot, where, data, command, reply)
+        try:
+            await query.answer()  # stop the button's spinner whatever happens next
+        except TelegramError as exc:
+            log.info("telegram: answering a button press failed: %s", redact(str(exc)))
+        data = query.data or ""
+        action = await self._renderer.action_of(data)
+        if action is None:
+            lang = _reader_language(query.from_user.language_code)
+            notice = html.escape(t("telegram.button_expired", lang), quote=False)
+            await self._replies.post(bot, where.chat.id, notice, None)
+            return
+        done = await self._answer(bot, action, where.chat, query.from_user, None)
+        if done is not None and isinstance(where, TgMessage):
+            # (An inaccessible message is too old to edit: the new one suffices.)
+            command, reply, _ = done
+            await self._flip_toggle(bot, where, data, command, reply)
 
     async def _flip_toggle(
         self, bot: Bot, where: TgMessage, data: str, command: Command, reply: Reply
@@ -317,8 +298,7 @@ class UpdateHandler:
             status = ChatStatus.ACTIVE if getattr(member, "is_member", False) else ChatStatus.LEFT
         else:
             status = ChatStatus.ACTIVE
-        async with self._locks.hold(str(chat.id)):
-            await self._core.on_chat_status(self.platform, str(chat.id), status)
+        await self._core.on_chat_status(self.platform, str(chat.id), status)
 
     async def _on_migrate(self, update: Update, context: Any) -> None:
         message = update.effective_message
@@ -333,8 +313,8 @@ class UpdateHandler:
         else:
             return
         log.info("telegram: a group moved to a new id (supergroup)")
-        async with self._locks.hold(str(new)):  # commands in the new chat wait for the move
-            await self._core.on_chat_migrated(self.platform, str(old), str(new))
+        # (Both messages wait in the new chat's lane: commands there wait for the move.)
+        await self._core.on_chat_migrated(self.platform, str(old), str(new))
 
     async def _on_error(self, update: object, context: Any) -> None:
         error = getattr(context, "error", None)
