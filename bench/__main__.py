@@ -531,6 +531,16 @@ DRILLS = [
         lambda r: f"{r['lost']} lost, {r['duplicates']} duplicates",
     ),
     Drill(
+        "database read-only across a due instant",
+        "tests.drills.db_fault",
+        ["--recipients", "1500"],
+        ["--recipients", "300"],
+        lambda r: (
+            f"{r['lost']} lost, {r['duplicates']} duplicates, "
+            f"{r['refused_writes_logged']} retries logged"
+        ),
+    ),
+    Drill(
         "clock +1 h / -1 h",
         "tests.drills.clock_jump",
         [],
