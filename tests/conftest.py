@@ -5,4 +5,6 @@ pytest_plugins: list[str] = [
     "tests.support.telegram_rig",
     "tests.support.discord_rig",
     "tests.support.harness",
+    "tests.support.telegram_world",
+    "tests.support.discord_world",
 ]

@@ -29,17 +29,10 @@ from bot.i18n import t
 from bot.messages import Attachment, Command, Message, Reply
 from bot.render import Reader
 from bot.schedule import Schedule, Session, change_counts
-from tests import test_discord_adapter as discord_tests
-from tests import test_telegram_adapter as telegram_tests
 from tests.fakes.discord import FakeGuild, FakeUser
+from tests.support.discord_world import MESSAGES, Rig, link_urls, text_of
 from tests.support.harness import S1, S2, summit
-from tests.test_discord_adapter import MESSAGES, Rig, link_urls, text_of
-from tests.test_telegram_adapter import PRAGUE, TelegramWorld, keyboard, plain
-
-# The adapters' own test rigs, not copies: pytest finds fixtures among a module's names.
-make_world, world = telegram_tests.make_world, telegram_tests.world
-now, schedule = discord_tests.now, discord_tests.schedule
-people, rig = discord_tests.people, discord_tests.rig
+from tests.support.telegram_world import PRAGUE, TelegramWorld, keyboard, plain
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULE = str(ROOT / "schedule.yaml")

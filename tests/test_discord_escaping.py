@@ -19,8 +19,8 @@ from bot.schedule import Text
 from bot.store import Store
 from tests.fakes.discord import FakeDiscord, FakeGuild, FakeUser
 from tests.support.discord_markdown import read, unsafe
+from tests.support.discord_world import EVENTS, S1_2020, Rig, settings_for
 from tests.support.harness import Clock, summit
-from tests.test_discord_adapter import EVENTS, S1_2020, Rig, settings_for
 
 EXPLOIT = "[[click](https://evil.example)](x) **b** ||sp||"
 COMMANDS = {"help": 1001, "sub_scribe": 1002}

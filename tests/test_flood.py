@@ -21,7 +21,7 @@ from bot.delivery.pacing import PlatformPacer
 from bot.store import Store
 from tests.fakes.telegram import FakeTelegram
 from tests.support.harness import Clock, summit
-from tests.test_telegram_adapter import TelegramWorld, plain
+from tests.support.telegram_world import TelegramWorld, plain
 
 FLOODER = 5101  # a viewer who sends 200 commands at once
 VIEWER = 5102  # someone else, asking for their subscriptions meanwhile

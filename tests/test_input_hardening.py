@@ -21,7 +21,7 @@ from bot.store import Store
 from bot.untrusted import clean_text
 from tests.fakes.telegram import FakeTelegram
 from tests.support.harness import ROOT, S1, Harness, summit
-from tests.test_telegram_adapter import PRAGUE, TelegramWorld
+from tests.support.telegram_world import PRAGUE, TelegramWorld
 
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: "\u202egpj.exe" reads as "exe.jpg"
 ORGANIZER = "9000"

@@ -14,9 +14,9 @@ from bot.store import Store
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.telegram import FakeTelegram
 from tests.support.discord_markdown import read, unsafe
+from tests.support.discord_world import MESSAGES, S1_2020, Rig, settings_for
 from tests.support.harness import Clock, summit
-from tests.test_discord_adapter import MESSAGES, S1_2020, Rig, settings_for
-from tests.test_telegram_adapter import VIEWER, TelegramWorld, plain
+from tests.support.telegram_world import VIEWER, TelegramWorld, plain
 
 HELPS = "/help " * 340  # 2,040 characters; each "/help" becomes a ~27-character mention
 
