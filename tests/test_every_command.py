@@ -12,12 +12,18 @@ from dataclasses import replace
 
 import pytest
 
+from bot.adapters.discord.interactions import OPTIONS
+from bot.adapters.discord.translator import locales_of
 from bot.commands import HELP_ORDER, ORGANIZER_ORDER
 from bot.config import Settings
 from bot.i18n import languages, t
 from bot.messages import Command, Reply
+from bot.schedule import Schedule
 from bot.store import Store
-from tests.support.harness import S1, Harness, summit
+from tests.fakes.discord import FakeDiscord, FakeGuild, FakeUser
+from tests.support.discord_world import Rig, settings_for, text_of
+from tests.support.harness import S1, Clock, Harness, summit
+from tests.support.telegram_world import WorldFactory
 
 # What a viewer may put after a command name: nothing, a word the command cannot use, and a
 # paste far longer than any command (the limit's own refusal is a fine answer, a crash is not).
@@ -67,3 +73,55 @@ async def test_no_organizer_command_ends_in_the_apology(bot: Harness, lang: str)
 async def test_session_without_an_id_offers_the_sessions(bot: Harness) -> None:
     text = await bot.say("/session")
     assert "Which session?" in text and "s1" in text and "s2" in text
+
+
+# --- the same walk through the real SDKs, against the fake platforms -------------------------
+
+# Telegram: each command from a chat of its own, so that neither the throttle nor the chat's
+# reply pace is what the test measures; the platform's language hint (the app's language, in
+# lower case as Telegram sends it) picks the language.
+# What a Telegram user can send at most (4,096 characters): far over the bot's command limit.
+TELEGRAM_LONG = "x" * 4_000
+
+
+@pytest.mark.parametrize("lang", languages())
+async def test_no_command_on_telegram_ends_in_the_apology(
+    make_world: WorldFactory, lang: str
+) -> None:
+    world = await make_world()
+    apology = t("error.internal", lang)
+    chat = 90_000
+    for name in (*HELP_ORDER, *ORGANIZER_ORDER):
+        for argument in ("", "nosuch-thing", TELEGRAM_LONG):
+            chat += 1
+            text = await world.say(chat, f"/{name} {argument}".strip(), language_code=lang.lower())
+            assert text.strip(), f"/{name} {argument[:20]!r} in {lang} got an empty reply"
+            assert apology not in text, f"/{name} {argument[:20]!r} in {lang}: {text}"
+
+
+@pytest.mark.parametrize("lang", languages())
+async def test_no_slash_command_on_discord_ends_in_the_apology(
+    fake_discord: FakeDiscord,
+    store: Store,
+    schedule: Schedule,
+    now: dt.datetime,
+    people: tuple[FakeGuild, FakeUser, FakeUser],
+    lang: str,
+) -> None:
+    guild, ana, _ = people
+    settings = settings_for(guild, scheduled_events=False)
+    settings = replace(settings, limits=replace(settings.limits, command_burst=0))
+    apology = t("error.internal", lang)
+    async with Rig(fake_discord, store, schedule, settings, Clock(now)) as rig:
+        for name in (*HELP_ORDER, *ORGANIZER_ORDER):
+            option = OPTIONS.get(name)
+            for argument in ARGUMENTS:
+                if option == "language" and argument:
+                    continue  # a fixed list of choices: Discord's client sends nothing else
+                options = {option: argument} if option and argument else None
+                answer = await rig.slash(
+                    name, options, user_id=ana.id, guild_id=guild.id, locale=locales_of(lang)[0]
+                )
+                text = text_of(answer.message)
+                assert text.strip(), f"/{name} {argument[:20]!r} in {lang} got an empty reply"
+                assert apology not in text, f"/{name} {argument[:20]!r} in {lang}: {text}"
