@@ -8,31 +8,19 @@ from dataclasses import replace
 
 import pytest
 
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Worker
 from bot.config import Organizers, Settings
 from bot.store import Store
-from tests.support.harness import S1, Harness, summit
+from tests.support.harness import S1, Harness, telegram_like
 
 ORGANIZER = "9000"
-
-
-class TelegramLike(MemoryAdapter):
-    """The memory platform under a name organizers are configured for."""
-
-    platform = "telegram"
 
 
 @pytest.fixture
 async def event(store: Store) -> AsyncIterator[Harness]:
     """The summit bot on a Telegram-like memory platform, with one organizer."""
     settings = replace(Settings(), organizers=Organizers(telegram_user_ids=(ORGANIZER,)))
-    harness = Harness(store, summit(), settings, S1 - dt.timedelta(days=2))
-    harness.memory = TelegramLike()
-    harness.worker = Worker(settings, summit(), store, [harness.memory], harness.clock)
-    await harness.start()
-    yield harness
-    await harness.worker.stop()
+    async with telegram_like(store, settings) as harness:
+        yield harness
 
 
 async def test_broadcast_in_two_languages_reaches_500_viewers_with_a_report(

@@ -9,11 +9,9 @@ from typing import Any
 import pytest
 
 from bot.adapters.base import Blocked, RetryAfter, Transient
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Worker
 from bot.config import AnnouncementChannels, Settings
 from bot.store import Store
-from tests.support.harness import S1, S2, Harness, summit
+from tests.support.harness import S1, S2, Harness, TelegramLike, summit
 
 MIN = dt.timedelta(minutes=1)
 
@@ -210,21 +208,11 @@ async def test_remind_off_and_default(bot: Harness) -> None:
     assert len(await bot.at(S1 - dt.timedelta(hours=1))) == 1
 
 
-class TelegramLike(MemoryAdapter):
-    """The memory platform under the name of a platform that has announcement channels."""
-
-    platform = "telegram"
-
-
 async def test_announcement_channels_get_every_reminder_in_every_language(store: Store) -> None:
     settings = replace(
         Settings(), announcement_channels=AnnouncementChannels(telegram=("-100777",))
     )
-    harness = Harness(store, summit(), settings, S1 - dt.timedelta(days=2))
-    harness.memory = TelegramLike()
-    harness.worker = Worker(
-        settings, harness.worker.schedule, store, [harness.memory], harness.clock
-    )
+    harness = Harness(store, summit(), settings, S1 - dt.timedelta(days=2), memory=TelegramLike())
     await harness.start()
     sent = await harness.at(S1)
     assert [chat for chat, _ in sent] == ["-100777"]

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.base import Recipient
-from bot.adapters.discord.markdown import atoms, clip, escape, pack
+from bot.adapters.base import Recipient, split_units
+from bot.adapters.discord.markdown import atoms, clip, escape
 from bot.messages import Message
 from bot.schedule import Text
 from bot.store import Store
@@ -81,7 +81,7 @@ def test_escaped_text_shows_as_typed_and_is_never_markup(text: str) -> None:
 def test_split_text_fits_and_no_chunk_holds_markup(text: str, limit: int) -> None:
     units = atoms(text, COMMANDS, longest=limit)
     assert read("".join(units))[0] == text  # "/help" shows as the command it names
-    chunks = pack(units, limit)
+    chunks = split_units(units, limit)
     assert all(len(chunk) <= limit for chunk in chunks)
     assert all(unsafe(chunk) == [] for chunk in chunks)  # each chunk is parsed on its own
     shown = "".join(read(chunk)[0] for chunk in chunks)

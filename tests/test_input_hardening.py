@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Worker
 from bot.cli import main
 from bot.config import Organizers, Settings
 from bot.inputs import InputError, parse_quiet
@@ -20,7 +18,7 @@ from bot.schedule import load_schedule
 from bot.store import Store
 from bot.untrusted import clean_text
 from tests.fakes.telegram import FakeTelegram
-from tests.support.harness import ROOT, S1, Harness, summit
+from tests.support.harness import ROOT, S1, Harness, telegram_like
 from tests.support.telegram_world import PRAGUE, TelegramWorld
 
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: "\u202egpj.exe" reads as "exe.jpg"
@@ -144,23 +142,13 @@ async def test_a_title_with_a_bidi_override_reaches_the_viewer_without_it(
         await harness.worker.stop()
 
 
-class TelegramLike(MemoryAdapter):
-    """The memory platform under a name organizers are configured for."""
-
-    platform = "telegram"
-
-
 @pytest.fixture
 async def event(store: Store) -> AsyncIterator[Harness]:
     """The summit bot on a Telegram-like memory platform, with two organizers."""
     organizers = Organizers(telegram_user_ids=(ORGANIZER, "9001"))
     settings = replace(Settings(), organizers=organizers)
-    harness = Harness(store, summit(), settings, S1 - dt.timedelta(days=2))
-    harness.memory = TelegramLike()
-    harness.worker = Worker(settings, summit(), store, [harness.memory], harness.clock)
-    await harness.start()
-    yield harness
-    await harness.worker.stop()
+    async with telegram_like(store, settings) as harness:
+        yield harness
 
 
 async def test_a_broadcast_with_a_bidi_override_reaches_viewers_without_it(

@@ -10,34 +10,22 @@ from dataclasses import replace
 
 import pytest
 
-from bot.adapters.memory import MemoryAdapter
-from bot.app import Worker
 from bot.config import Organizers, Settings
 from bot.store import Store
 from bot.store.audit import REFUSAL_DETAIL_CHARS, REFUSALS_PER_HOUR
-from tests.support.harness import S1, Harness, summit
+from tests.support.harness import Harness, telegram_like
 
 ALICE = "9000"  # an organizer
 BOB = "9001"  # another organizer
 VIEWER = "5"
 
 
-class TelegramLike(MemoryAdapter):
-    """The memory platform under a name organizers are configured for."""
-
-    platform = "telegram"
-
-
 @pytest.fixture
 async def event(store: Store) -> AsyncIterator[Harness]:
     """The summit bot on a Telegram-like memory platform, with two organizers."""
     settings = replace(Settings(), organizers=Organizers(telegram_user_ids=(ALICE, BOB)))
-    harness = Harness(store, summit(), settings, S1 - dt.timedelta(days=2))
-    harness.memory = TelegramLike()
-    harness.worker = Worker(settings, summit(), store, [harness.memory], harness.clock)
-    await harness.start()
-    yield harness
-    await harness.worker.stop()
+    async with telegram_like(store, settings) as harness:
+        yield harness
 
 
 async def test_one_organizer_confirms_anothers_draft_and_the_audit_names_both(

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.memory import MemoryAdapter
 from bot.app import Worker
 from bot.changes import ADDED, CANCELLED, LINK, MOVED, TIME, diff, notice_ref, worth_notifying
 from bot.config import AnnouncementChannels, Organizers, Settings
@@ -23,18 +22,12 @@ from bot.messages import Message
 from bot.reload import ScheduleTransform, shift_by
 from bot.schedule import Schedule, load_schedule
 from bot.store import Store
-from tests.support.harness import ROOT, S1, S2, Harness, summit
+from tests.support.harness import ROOT, S1, S2, Harness, TelegramLike, summit
 
 HOUR = dt.timedelta(hours=1)
 NOW = S1 - dt.timedelta(days=2)
 S3 = dt.datetime(2020, 8, 19, 9, 0, tzinfo=dt.UTC)  # 17:00 Taipei
 ORGANIZER = "900"
-
-
-class TelegramLike(MemoryAdapter):
-    """The memory platform under a name organizers can be configured for."""
-
-    platform = "telegram"
 
 
 def make_harness(
@@ -45,18 +38,15 @@ def make_harness(
     schedule = load_schedule(path)
     if transform is not None:
         schedule = transform(schedule)
-    harness = Harness(store, schedule, settings, NOW)
-    harness.memory = TelegramLike()
-    harness.worker = Worker(
-        settings,
-        schedule,
+    return Harness(
         store,
-        [harness.memory],
-        harness.clock,
+        schedule,
+        settings,
+        NOW,
+        memory=TelegramLike(),
         schedule_path=path,
         schedule_transform=transform,
     )
-    return harness
 
 
 @contextlib.asynccontextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
@@ -134,26 +135,60 @@ class Adapter(Protocol):
         """Send one message; `key` is the ledger row, for platforms that can deduplicate."""
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Split a text into chunks of at most `limit` characters, on line boundaries if possible."""
+def _lines(units: Sequence[str]) -> list[list[str]]:
+    """The units between line breaks."""
+    lines: list[list[str]] = [[]]
+    for unit in units:
+        if unit == "\n":
+            lines.append([])
+        else:
+            lines[-1].append(unit)
+    return lines
+
+
+def _cut(line: Sequence[str], limit: int) -> list[str]:
+    """One line's units in pieces of at most `limit` characters, cut between units."""
+    pieces: list[str] = []
+    current = ""
+    for unit in line:
+        if current and len(current) + len(unit) > limit:
+            pieces.append(current)
+            current = ""
+        current += unit
+    return [*pieces, current]
+
+
+def split_units(units: Sequence[str], limit: int) -> list[str]:
+    """Units joined into chunks of at most `limit` characters, split at line breaks where
+    possible, a longer line cut between units (a line break between two chunks is dropped).
+
+    A unit is what no split may cut in two: a character, or (Discord) an escaped character or
+    a command mention; a plain `str` is a sequence of one-character units.
+    """
     chunks: list[str] = []
     current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # a single line longer than the limit: cut it
+    for line in _lines(units):
+        text = "".join(line)
+        if len(text) > limit:  # a line longer than a chunk: cut it between units
             if current:
                 chunks.append(current)
                 current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
+            *whole, text = _cut(line, limit)
+            chunks.extend(whole)
+        candidate = f"{current}\n{text}" if current else text
         if len(candidate) > limit:
             chunks.append(current)
-            current = line
+            current = text
         else:
             current = candidate
     if current or not chunks:
         chunks.append(current)
     return chunks
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split a text into chunks of at most `limit` characters, on line boundaries if possible."""
+    return split_units(text, limit)
 
 
 def parts_of(message: Message, limits: Limits) -> int:

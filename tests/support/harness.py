@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,12 +35,23 @@ class Clock:
 class Harness:
     """The bot as a viewer meets it: push a command, read the reply; move time, read sends."""
 
-    def __init__(self, store: Store, schedule: Schedule, settings: Settings, now: dt.datetime):
+    def __init__(
+        self,
+        store: Store,
+        schedule: Schedule,
+        settings: Settings,
+        now: dt.datetime,
+        *,
+        memory: MemoryAdapter | None = None,
+        **worker_options: Any,
+    ):
         self.store = store
         self.clock = Clock(now)
-        self.memory = MemoryAdapter()
+        self.memory = memory or MemoryAdapter()
         self.settings = settings
-        self.worker = Worker(settings, schedule, store, [self.memory], self.clock)
+        self.worker = Worker(
+            settings, schedule, store, [self.memory], self.clock, **worker_options
+        )
 
     async def start(self) -> None:
         """Start the worker without background jobs (the test moves time)."""
@@ -83,6 +96,24 @@ class Harness:
         again = Harness(self.store, self.worker.schedule, self.settings, self.clock.now)
         await again.start()
         return again
+
+
+class TelegramLike(MemoryAdapter):
+    """The memory platform under Telegram's name: organizers and announcement channels are
+    configured per platform, so this one has them."""
+
+    platform = "telegram"
+
+
+@asynccontextmanager
+async def telegram_like(store: Store, settings: Settings) -> AsyncIterator[Harness]:
+    """The summit bot two days before session 1, on the memory platform named "telegram"."""
+    harness = Harness(store, summit(), settings, S1 - dt.timedelta(days=2), memory=TelegramLike())
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.worker.stop()
 
 
 def summit() -> Schedule:

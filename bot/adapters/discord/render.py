@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.markdown import atoms, clip, pack
+from bot.adapters.base import split_units
+from bot.adapters.discord.markdown import atoms, clip
 from bot.messages import Attachment, Message
 
 MAX_ROWS = 5  # action rows per message
@@ -74,7 +75,7 @@ class Renderer:
         # Text from the core is plain: escaped so that nothing typed becomes markup, with
         # "/name" as mentions, and measured and split after both, on what Discord counts.
         text = atoms(message.text, ids, longest=self.max_text)
-        chunks = pack(text, self.max_text) if message.text else []
+        chunks = split_units(text, self.max_text) if message.text else []
         title = None
         if message.title:
             # Titles show no links: a URL there is escaped like any other text.
