@@ -351,3 +351,23 @@ async def test_discord_unreachable_at_start_is_retried_then_one_line(
     assert str(failed.value).startswith("discord: cannot reach Discord at http://127.0.0.1:")
     assert [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()] != []
     assert tracebacks(caplog) == []
+
+
+async def test_discord_token_revoked_while_connected_stops_the_worker(
+    fake_discord: FakeDiscord, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    adapter = DiscordAdapter.from_env(
+        {**os.environ, "DISCORD_BOT_TOKEN": fake_discord.token}, Settings()
+    )
+    worker = Worker(Settings(), summit(), store, [adapter], Clock(S1))
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_until_stopped(worker, stop))
+    await asyncio.wait_for(worker.started.wait(), timeout=10)
+    fake_discord.token = "revoked-in-the-developer-portal"
+    await fake_discord.drop_connections()  # discord.py resumes, with the old token
+    await asyncio.wait_for(running, timeout=20)
+    assert worker.failures == [
+        "discord: the bot token was rejected: check DISCORD_BOT_TOKEN "
+        "(Developer Portal, Bot, Reset Token)"
+    ]
+    assert tracebacks(caplog) == []

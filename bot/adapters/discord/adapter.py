@@ -214,7 +214,8 @@ class DiscordAdapter:
         exc = None if task.cancelled() else task.exception()
         if exc is None or self._core is None:
             return
-        if isinstance(exc, discord.LoginFailure):
+        # 4004: the gateway's "Authentication failed", a token revoked while connected.
+        if isinstance(exc, discord.LoginFailure) or getattr(exc, "code", None) == 4004:
             reason = f"the bot token was rejected: {TOKEN_HINT}"
         else:
             reason = f"the client stopped ({exc!r})"
