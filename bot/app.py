@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
 
-from bot.adapters.base import Adapter, MenuEntry
+from bot.adapters.base import Adapter, MenuEntry, start_with_retries
 from bot.broadcasts import Broadcasts
 from bot.changes import render_notice_row
 from bot.clock import utcnow
@@ -43,6 +43,7 @@ class Worker:
         *,
         schedule_path: str | Path | None = None,
         schedule_transform: ScheduleTransform | None = None,
+        start_delays: Sequence[float] | None = None,
     ) -> None:
         self.settings = settings
         self.schedule = schedule
@@ -98,6 +99,11 @@ class Worker:
         self._replanner: asyncio.Task[None] | None = None
         self._accepting = False
         self.started = asyncio.Event()  # set once commands are taken
+        # Seconds between attempts to start a platform that could not be reached (None: the
+        # contract's START_RETRY_DELAYS); tests pass milliseconds.
+        self.start_delays = start_delays
+        self.failures: list[str] = []  # why a platform could not go on, one line each
+        self.halted = asyncio.Event()  # set by platform_failed: the worker must stop
 
     async def _finish_broadcasts(self) -> None:
         """Broadcasts whose every row is final are done: queue their authors' reports."""
@@ -237,6 +243,14 @@ class Worker:
             return contextlib.nullcontext()
         return pacer.replying(chat_id, group=group)
 
+    def platform_failed(self, platform: str, reason: str) -> None:
+        """A platform cannot go on: say why in one line, and have the worker stop."""
+        # A worker that stays up without its platform answers nobody, and no supervisor
+        # would restart it: stopping with an error is what gets a person to look.
+        log.error("%s: %s", platform, reason)
+        self.failures.append(f"{platform}: {reason}")
+        self.halted.set()
+
     async def start(self, *, background: bool = True) -> None:
         """Connect the platforms and take commands, then catch up and start sending.
 
@@ -247,7 +261,7 @@ class Worker:
         # Platforms first: a send must not reach an adapter that is not connected yet.
         self._accepting = True
         for adapter in self.adapters.values():
-            await adapter.start(self)
+            await start_with_retries(adapter, self, self.start_delays)
         # Edits made to the schedule while the worker was down are news too.
         await self.reloader.catch_up()
         if background:
@@ -295,19 +309,39 @@ async def run_until_stopped(
 ) -> None:
     """Start the worker, wait for SIGTERM/SIGINT or `stop`, then stop within seconds.
 
-    With `lock` (held), the worker also stops if another worker took the lock from it.
+    With `lock` (held), the worker also stops if another worker took the lock from it; it
+    stops too when a platform cannot go on (`worker.failures` says why). A start that fails
+    raises (StartFailed) after stopping what had started.
     """
     stop_on_signals(stop)
-    await worker.start()
-    log.info("worker running with %s", ", ".join(worker.adapters))
     watchdog = asyncio.create_task(_watch(lock, stop)) if lock is not None else None
+    # A signal or a failed platform ends the wait, during a start (its retries) as after it.
+    ending = asyncio.create_task(_first_of(stop, worker.halted), name="stop-or-halt")
+    starting = asyncio.create_task(worker.start(), name="worker-start")
     try:
-        await stop.wait()
+        await asyncio.wait({starting, ending}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()  # re-raises a failed start
+            log.info("worker running with %s", ", ".join(worker.adapters))
+            await ending
     finally:
-        if watchdog is not None:
-            watchdog.cancel()
+        for task in (starting, ending, watchdog):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         log.info("stopping")
         await worker.stop()
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    """Return once any of `events` is set."""
+    waits = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 async def _watch(lock: WorkerLock, stop: asyncio.Event, interval: float = 5.0) -> None:

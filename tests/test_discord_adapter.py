@@ -14,7 +14,7 @@ import discord.http
 import pytest
 
 from bot.adapters import build_adapters
-from bot.adapters.base import Blocked, Recipient, Rejected, RetryAfter, Transient
+from bot.adapters.base import Blocked, Recipient, Rejected, RetryAfter, StartFailed, Transient
 from bot.adapters.discord import DiscordAdapter
 from bot.app import Worker
 from bot.commands import HELP_ORDER
@@ -482,7 +482,7 @@ async def test_a_wrong_token_fails_the_start_loudly(
     env = {**os.environ, "DISCORD_BOT_TOKEN": "not-the-token"}
     adapter = DiscordAdapter.from_env(env, Settings(), guild_ready_timeout=0.05)
     worker = Worker(Settings(), schedule, store, [adapter], Clock(now))
-    with pytest.raises(Exception, match="Improper token"):  # discord.LoginFailure
+    with pytest.raises(StartFailed, match="DISCORD_BOT_TOKEN"):  # was discord.LoginFailure
         await adapter.start(worker)
     await adapter.stop()  # idempotent after a failed start
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import ClassVar, Final, Protocol
 
 from bot.errors import SummitBotError
 from bot.messages import Command, Message, Reply
 from bot.schedule import Schedule
+
+log = logging.getLogger(__name__)
+
+# Seconds between attempts to start a platform that could not be reached: five tries over
+# about a minute, then the worker gives up and says why (a supervisor may restart it).
+START_RETRY_DELAYS: Final[tuple[float, ...]] = (2.0, 5.0, 10.0, 15.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,12 @@ class Core(Protocol):
         channel): the chat's rate and the platform's overall one count replies and reminders
         together, so a reply never draws a "too many requests"."""
 
+    def platform_failed(self, platform: str, reason: str) -> None:
+        """The platform cannot go on (a revoked token): the worker stops and exits non-zero.
+
+        `reason` is one line for the operator: what failed and what to do; never a secret.
+        """
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -119,6 +133,21 @@ class Rejected(SendError):
     """The platform refused this message for good (e.g. chat not found): fail the row."""
 
 
+class StartFailed(SummitBotError):
+    """A platform could not be started: what failed, and the operator's next step.
+
+    `transient` failures (the platform could not be reached) are worth another attempt;
+    the others (a rejected token) are not.
+    """
+
+    def __init__(self, platform: str, what: str, hint: str, *, transient: bool = False) -> None:
+        super().__init__(f"{platform}: {what}: {hint}")
+        self.platform = platform
+        self.what = what
+        self.hint = hint
+        self.transient = transient
+
+
 class Adapter(Protocol):
     """A chat platform as the core sees it."""
 
@@ -126,13 +155,39 @@ class Adapter(Protocol):
     limits: Limits  # an instance may differ from its class (a configured rate)
 
     async def start(self, core: Core) -> None:
-        """Begin taking commands; each goes to `core.on_command` and its reply is rendered."""
+        """Begin taking commands; each goes to `core.on_command` and its reply is rendered.
+
+        Raises StartFailed (after releasing what it opened) when the platform refuses or
+        cannot be reached; a failure later on goes to `core.platform_failed`.
+        """
 
     async def stop(self) -> None:
         """Stop taking commands and release the connection."""
 
     async def send(self, to: Recipient, message: Message, *, key: str) -> None:
         """Send one message; `key` is the ledger row, for platforms that can deduplicate."""
+
+
+async def start_with_retries(
+    adapter: Adapter, core: Core, delays: Sequence[float] | None = None
+) -> None:
+    """Start `adapter`, trying again after each delay while its failure may pass."""
+    waits = START_RETRY_DELAYS if delays is None else delays
+    for attempt in range(len(waits) + 1):
+        try:
+            await adapter.start(core)
+            return
+        except StartFailed as failed:
+            if not failed.transient or attempt == len(waits):
+                raise
+            log.warning(
+                "%s; retrying in %g s (attempt %d of %d)",
+                failed,
+                waits[attempt],
+                attempt + 2,
+                len(waits) + 1,
+            )
+            await asyncio.sleep(waits[attempt])
 
 
 def _lines(units: Sequence[str]) -> list[list[str]]:

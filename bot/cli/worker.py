@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.adapters import build_adapters
-from bot.adapters.base import Adapter
+from bot.adapters.base import Adapter, StartFailed
 from bot.adapters.console import ConsoleAdapter
 from bot.app import Worker, open_store, run_until_stopped, stop_on_signals
 from bot.cli.common import (
@@ -115,7 +115,12 @@ def cmd_run(args: argparse.Namespace, context: Context) -> int:
         return 2
     configure_logging(args.log_level)
     path = Path(args.schedule or settings.schedule)
-    return asyncio.run(_serve(settings, schedule, adapters, path, transform, context.clock))
+    try:
+        return asyncio.run(_serve(settings, schedule, adapters, path, transform, context.clock))
+    except StartFailed as exc:
+        # What failed and what to do, in one line: a traceback would bury it.
+        print(f"error: {exc}", file=context.err)
+        return 1
 
 
 async def _serve(
@@ -147,7 +152,9 @@ async def _serve(
     finally:
         await lock.release()
         await store.close()
-    return 0
+    # A platform that could not go on (its reason is logged): non-zero, so that a supervisor
+    # restarts the worker or tells someone.
+    return 1 if worker.failures else 0
 
 
 def cmd_demo(args: argparse.Namespace, context: Context) -> int:

@@ -10,9 +10,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
+import aiohttp
 import discord
 
-from bot.adapters.base import Core, Limits, Recipient, Transient
+from bot.adapters.base import Core, Limits, Recipient, StartFailed, Transient
 from bot.adapters.discord.client import DiscordClient, Endpoints
 from bot.adapters.discord.events import ScheduledEvents
 from bot.adapters.discord.interactions import Interactions
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg"
+TOKEN_HINT = "check DISCORD_BOT_TOKEN (Developer Portal, Bot, Reset Token)"
 
 
 def _check_url(var: str, value: str, schemes: tuple[str, ...]) -> str:
@@ -100,6 +102,7 @@ class DiscordAdapter:
         self._sender: Sender | None = None
         self._events: ScheduledEvents | None = None
         self._runner: asyncio.Task[None] | None = None
+        self._core: Core | None = None  # to report a client that died after the start
         self._background: set[asyncio.Task[Any]] = set()
 
     def __repr__(self) -> str:
@@ -126,7 +129,11 @@ class DiscordAdapter:
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self, core: Core) -> None:
-        """Log in, sync the commands, wait for the gateway, then align the scheduled events."""
+        """Log in, sync the commands, wait for the gateway, then align the scheduled events.
+
+        StartFailed says why it could not: a rejected token, or Discord out of reach
+        (`transient`: worth another attempt).
+        """
         ready = asyncio.Event()
         # The bot has no voice: discord.py's "PyNaCl is not installed" warning would mislead.
         # discord.py keeps these flags only as class attributes (it clears them itself after
@@ -163,13 +170,38 @@ class DiscordAdapter:
         )
         if waiting not in done:
             waiting.cancel()
+            crashed = runner in done  # before stop(), which ends the runner too
             await self.stop()
-            if runner in done:
-                runner.result()  # re-raises the login error (discord.LoginFailure, ...)
-            raise TimeoutError(f"discord: not ready within {self.start_timeout:g} s")
+            raise self._start_failed(runner.exception() if crashed else None) from None
+        self._core = core
         runner.add_done_callback(self._runner_done)
         self._spawn(asyncio.to_thread(warm_up))  # the first place lookup would take ~1 s
         await self.schedule_changed(core.current_schedule())
+
+    def _start_failed(self, exc: BaseException | None) -> StartFailed:
+        """What a client that did not get ready means to the operator (None: it timed out)."""
+        if isinstance(exc, discord.LoginFailure):
+            return StartFailed(self.platform, "Discord rejected the bot token", TOKEN_HINT)
+        if exc is None:
+            return StartFailed(
+                self.platform,
+                f"not connected to the gateway within {self.start_timeout:g} s",
+                "check the network and DISCORD_GATEWAY_URL",
+                transient=True,
+            )
+        if isinstance(exc, discord.HTTPException) and exc.status < 500:
+            return StartFailed(
+                self.platform, f"Discord refused the start ({exc})", "check the bot's settings"
+            )
+        if isinstance(exc, OSError | aiohttp.ClientError | discord.DiscordException):
+            # Connection refused, DNS, TLS, a 5xx: the network or Discord, which may pass.
+            return StartFailed(
+                self.platform,
+                f"cannot reach Discord at {self.api_base_url} ({exc})",
+                "check the network and DISCORD_API_BASE_URL",
+                transient=True,
+            )
+        raise exc  # not the platform: a bug, with its traceback
 
     async def _run(self, client: DiscordClient) -> None:
         """The client's life: login, setup_hook, then the gateway until closed."""
@@ -177,9 +209,17 @@ class DiscordAdapter:
             await client.start(self._token)
 
     def _runner_done(self, task: asyncio.Task[None]) -> None:
-        """Say so when the client dies on its own (a revoked token, say)."""
-        if not task.cancelled() and task.exception() is not None:
-            log.error("discord client stopped: %r", task.exception())
+        """A client that dies on its own (a revoked token, say) ends the worker: discord.py
+        reconnects by itself after what may pass, so what ends it will not."""
+        exc = None if task.cancelled() else task.exception()
+        if exc is None or self._core is None:
+            return
+        # 4004: the gateway's "Authentication failed", a token revoked while connected.
+        if isinstance(exc, discord.LoginFailure) or getattr(exc, "code", None) == 4004:
+            reason = f"the bot token was rejected: {TOKEN_HINT}"
+        else:
+            reason = f"the client stopped ({exc!r})"
+        self._core.platform_failed(self.platform, reason)
 
     def _spawn(self, work: Awaitable[Any]) -> None:
         """Run `work` in the background; stop() cancels what is left."""
@@ -191,6 +231,7 @@ class DiscordAdapter:
         """Close the gateway and the HTTP session."""
         client, runner = self._client, self._runner
         self._client = self._runner = None
+        self._core = None  # a client closed by stop() is no failure
         self._sender = self._events = None
         if client is not None:
             await client.close()

@@ -2,35 +2,39 @@
 
 The `Application` lives inside the worker's event loop (initialize, start, then long polling or
 a webhook; stopped in reverse), with neither PTB's rate limiter nor its JobQueue: pacing is the
-delivery engine's job, and time is the scheduler's. Incoming updates are updates.py's, outgoing
-sends sending.py's; this module builds them and runs the Application they hang on.
+delivery engine's job, and time is the scheduler's. Nor its Updater: updates arrive by
+polling.py or webhook.py, which refuse what they must and report a revoked token. Handling
+them is updates.py's, outgoing sends sending.py's; this module builds them and runs the
+Application they hang on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import importlib.util
 import logging
 import re
-from collections.abc import Mapping
+import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from functools import partial
+from typing import Any, ClassVar, Final
 
-from telegram import Bot
-from telegram.error import InvalidToken, TelegramError
+from telegram import Bot, Update
+from telegram.error import BadRequest, InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
-from bot.adapters.base import Core, Limits, Recipient, Transient
+from bot.adapters.base import Core, Limits, Recipient, StartFailed, Transient
 from bot.adapters.redaction import protect, redact
 from bot.adapters.telegram.bot_api import BotApiPoster
+from bot.adapters.telegram.polling import RETRY_DELAYS, Poller
 from bot.adapters.telegram.processor import ChatLanes
 from bot.adapters.telegram.render import Renderer
 from bot.adapters.telegram.replies import Replies
 from bot.adapters.telegram.sending import Sender
 from bot.adapters.telegram.updates import ALLOWED_UPDATES, UpdateHandler
+from bot.adapters.telegram.webhook import WebhookServer
 from bot.config import ConfigError, Settings
 from bot.messages import Message
 
@@ -39,6 +43,7 @@ log = logging.getLogger(__name__)
 DEFAULT_API_ROOT = "https://api.telegram.org"
 _TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
+TOKEN_REVOKED: Final = "the bot token was rejected (401 Unauthorized): check TELEGRAM_BOT_TOKEN"
 
 TgApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -51,7 +56,8 @@ class Webhook:
     listen: str
     port: int
     path: str
-    secret: str | None = None  # checked on every call (X-Telegram-Bot-Api-Secret-Token)
+    # Checked on every call (X-Telegram-Bot-Api-Secret-Token); None: the adapter makes one up.
+    secret: str | None = None
 
 
 class TelegramAdapter:
@@ -76,6 +82,12 @@ class TelegramAdapter:
     ) -> None:
         protect(token)
         protect(token.partition(":")[2])  # the secret half alone is just as secret
+        # Without a secret, anyone who finds the listener could post updates "from" an
+        # organizer: when none is configured, one is made up (43 characters of Telegram's
+        # alphabet) and registered with setWebhook at each start.
+        self._made_up_secret = webhook is not None and not webhook.secret
+        if webhook is not None and not webhook.secret:
+            webhook = replace(webhook, secret=secrets.token_urlsafe(32))
         if webhook is not None and webhook.secret:
             protect(webhook.secret)
         self._token = token
@@ -85,11 +97,13 @@ class TelegramAdapter:
         self.timeout = timeout  # seconds for connect, read, write and pool, per call
         self.admin_ttl = admin_ttl
         self.concurrency = concurrency
+        self.retry_delays: Sequence[float] = RETRY_DELAYS  # between failed getUpdates calls
         if per_second is not None:  # paid broadcasts raise Telegram's 30 a second
             self.limits = replace(self.limits, per_second=per_second)
         self._app: TgApplication | None = None
         self._ready = asyncio.Event()
         self._starting = False
+        self._intake: Poller | WebhookServer | None = None
         self._poster = BotApiPoster(self.api_root, token, timeout=timeout, redact=redact)
         # Built once, so that what they keep (button tokens, parts already sent, bodies built)
         # outlives a restart; the update handler is built per start, with the core.
@@ -123,12 +137,6 @@ class TelegramAdapter:
         if url:
             if not url.startswith("https://"):
                 raise ConfigError("TELEGRAM_WEBHOOK_URL: Telegram only calls https:// webhooks")
-            if importlib.util.find_spec("tornado") is None:
-                raise ConfigError(
-                    "TELEGRAM_WEBHOOK_URL: webhook mode needs python-telegram-bot[webhooks] "
-                    "(tornado), which is not installed; install it or unset the variable to "
-                    "use long polling"
-                )
             secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
             if secret is not None and not _SECRET_TOKEN_RE.fullmatch(secret):
                 raise ConfigError(
@@ -171,6 +179,7 @@ class TelegramAdapter:
             .request(self._request())
             .get_updates_request(self._request())
             .job_queue(None)
+            .updater(None)  # updates come from polling.py or webhook.py
             .concurrent_updates(lanes)
             .build()
         )
@@ -187,7 +196,11 @@ class TelegramAdapter:
         return app
 
     async def start(self, core: Core) -> None:
-        """Connect, register the command menus, then take updates (polling or webhook)."""
+        """Connect, register the command menus, then take updates (polling or webhook).
+
+        StartFailed says why it could not: a rejected token, or a Bot API out of reach
+        (`transient`: worth another attempt).
+        """
         self._renderer.core = core
         self._starting = True
         self._poster.timeout = self.timeout
@@ -197,37 +210,11 @@ class TelegramAdapter:
         try:
             try:
                 await app.initialize()
-            except InvalidToken:
-                raise ConfigError(
-                    "TELEGRAM_BOT_TOKEN: the Bot API rejected the token; check it with @BotFather"
-                ) from None
+                await self._register_menus(app.bot, core)
+                await app.start()
+                await self._take_updates(app, core)
             except TelegramError as exc:
-                raise RuntimeError(
-                    f"telegram: cannot reach the Bot API at {self.api_root}: {redact(str(exc))}"
-                ) from None
-            await self._register_menus(app.bot, core)
-            await app.start()
-            updater = app.updater
-            assert updater is not None  # built with the default Updater
-            if self.webhook is None:
-                await updater.start_polling(
-                    poll_interval=0.0,
-                    timeout=dt.timedelta(seconds=self.poll_timeout),
-                    bootstrap_retries=3,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                    error_callback=self._polling_failed,
-                )
-            else:
-                hook = self.webhook
-                await updater.start_webhook(
-                    listen=hook.listen,
-                    port=hook.port,
-                    url_path=hook.path,
-                    webhook_url=hook.url,
-                    secret_token=hook.secret,
-                    bootstrap_retries=3,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                )
+                raise self._start_failed(exc) from None
         except BaseException:
             self._starting = False
             with contextlib.suppress(Exception):
@@ -242,6 +229,72 @@ class TelegramAdapter:
             "long polling" if self.webhook is None else "webhook",
         )
 
+    async def _take_updates(self, app: TgApplication, core: Core) -> None:
+        """Start the intake: a listener for Telegram's POSTs, or long polling."""
+        hook = self.webhook
+        if hook is None:
+            await app.bot.delete_webhook()  # getUpdates is refused while a webhook is set
+
+            def rejected() -> None:
+                core.platform_failed(self.platform, TOKEN_REVOKED)
+
+            poller = Poller(
+                app.bot,
+                app.update_queue,
+                timeout=self.poll_timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                on_rejected=rejected,
+                retry_delays=self.retry_delays,
+            )
+            self._intake = poller
+            poller.start()
+            return
+        assert hook.secret is not None  # __init__ makes one up when none is configured
+        server = WebhookServer(
+            hook.listen, hook.port, hook.path, hook.secret, partial(self._queue_update, app)
+        )
+        try:
+            await server.start()
+        except OSError as exc:
+            raise StartFailed(
+                self.platform,
+                f"cannot listen for the webhook on {hook.listen}:{hook.port} ({exc.strerror})",
+                "check telegram.webhook_listen and telegram.webhook_port",
+                transient=True,  # a worker that is stopping may still hold the port
+            ) from None
+        self._intake = server
+        if self._made_up_secret:
+            log.info("telegram: TELEGRAM_WEBHOOK_SECRET is not set: using one made for this run")
+        await app.bot.set_webhook(
+            url=hook.url, secret_token=hook.secret, allowed_updates=list(ALLOWED_UPDATES)
+        )
+
+    @staticmethod
+    async def _queue_update(app: TgApplication, data: dict[str, Any]) -> None:
+        """An update Telegram posted, handed to PTB's Application as polling would."""
+        await app.update_queue.put(Update.de_json(data, app.bot))
+
+    def _start_failed(self, exc: TelegramError) -> StartFailed:
+        """What a Bot API error at start means to the operator."""
+        if isinstance(exc, InvalidToken):
+            return StartFailed(
+                self.platform,
+                "the Bot API rejected the bot token (401 Unauthorized)",
+                "check TELEGRAM_BOT_TOKEN (from @BotFather)",
+            )
+        if isinstance(exc, BadRequest):  # e.g. setWebhook refused the address
+            return StartFailed(
+                self.platform,
+                f"the Bot API refused the start ({redact(exc.message)})",
+                "check TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET",
+            )
+        return StartFailed(
+            self.platform,
+            f"cannot reach the Bot API at {self.api_root} ({redact(exc.message)})",
+            "check the network and TELEGRAM_API_BASE_URL",
+            transient=True,
+        )
+
     async def stop(self) -> None:
         """Stop taking updates, let handlers in progress finish, close the connections."""
         app, self._app = self._app, None
@@ -252,19 +305,15 @@ class TelegramAdapter:
         finally:
             await self._poster.close()
 
-    @staticmethod
-    async def _shutdown(app: TgApplication) -> None:
+    async def _shutdown(self, app: TgApplication) -> None:
         try:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
+            intake, self._intake = self._intake, None
+            if intake is not None:
+                await intake.stop()
             if app.running:
                 await app.stop()
         finally:
             await app.shutdown()
-
-    def _polling_failed(self, exc: TelegramError) -> None:
-        # PTB retries with backoff; one line per failure, not a traceback.
-        log.warning("telegram: fetching updates failed, retrying: %s", redact(str(exc)))
 
     async def _register_menus(self, bot: Bot, core: Core) -> None:
         """The command menu: the default language without a code, others by base code."""
