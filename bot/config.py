@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import Field, dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.config_rules import Invalid, check_value, ruled, shown
 from bot.errors import SummitBotError
-from bot.yaml_lines import Problem, YamlSyntaxError, compose, line_of, to_python
+from bot.yaml_lines import Problem, YamlSyntaxError, compose, line_of
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,6 @@ RETIRED_KEYS: dict[tuple[str, str], str] = {
         "the latest goes out, and none after the session ended; remove the key"
     ),
 }
-ID_EXAMPLE = "123456789"
 
 
 class ConfigError(SummitBotError):
@@ -44,36 +44,6 @@ class ConfigError(SummitBotError):
         self.problems: tuple[Problem, ...] = () if isinstance(problems, str) else tuple(problems)
         text = problems if isinstance(problems, str) else "\n".join(map(str, self.problems))
         super().__init__(text)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """What a value must be beyond its type: a range, at least one item, digits, a folder."""
-
-    low: float = 0
-    high: float | None = None
-    above_low: bool = False  # strictly more than `low`
-    why: str = ""  # said after the range, instead of an example
-    nonempty: bool = False
-    ids_of: str = ""  # whose ids these are, e.g. "Telegram user ids": digits only
-    folder: bool = False  # a folder the worker must be able to create files in
-
-    def span(self) -> str:
-        """The allowed range in words, e.g. "1 to 65535" or "0 or more"."""
-        low = _shown(self.low)
-        if self.high is not None:
-            return f"{low} to {_shown(self.high)}"
-        return f"more than {low}" if self.above_low else f"{low} or more"
-
-    def allows(self, number: float) -> bool:
-        """Whether a number is inside the range."""
-        above = number > self.low if self.above_low else number >= self.low
-        return above and (self.high is None or number <= self.high)
-
-
-def ruled(default: Any, **rule: Any) -> Any:
-    """A dataclass field with its default and the Rule its values must follow."""
-    return field(default=default, metadata={"rule": Rule(**rule)})
 
 
 @dataclass(frozen=True)
@@ -167,116 +137,6 @@ class Settings:
     database_url: str | None = None  # from DATABASE_URL
 
 
-class _Invalid(Exception):
-    """One value that breaks its rule: the node it was written at and what is wrong."""
-
-    def __init__(self, node: yaml.Node, key: str, message: str) -> None:
-        super().__init__(message)
-        self.node, self.key, self.message = node, key, message
-
-
-def _shown(value: Any) -> str:
-    """A value as the file would spell it: texts quoted, 60.0 as 60."""
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _example(default: tuple[Any, ...], rule: Rule) -> str:
-    """A list as the file would spell it, for the "write e.g." half of a message."""
-    items = default or ((ID_EXAMPLE,) if rule.ids_of or not rule.nonempty else (1, 5))
-    return "[" + ", ".join(_shown(v) for v in items) + "]"
-
-
-def _unwritable(folder: Path) -> str | None:
-    """Why the worker could not create files in `folder` (made on first run), or None."""
-    probe = folder
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent  # the nearest folder that exists is where it would be made
-    if not probe.is_dir():
-        return f"{probe} is a file, not a folder"
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return f"{probe} is not writable by this user"
-    return None
-
-
-def _number(
-    node: yaml.Node, key: str, value: Any, rule: Rule, *, whole: bool, example: str
-) -> Any:
-    """A number (whole where `whole`) inside the rule's range, returned as written."""
-    if not isinstance(value, int if whole else int | float) or isinstance(value, bool):
-        what = "a whole number" if whole else "a number"
-        raise _Invalid(node, key, f"{_shown(value)} is not {what}; write e.g. {example}")
-    if not rule.allows(value):
-        right = f" ({rule.why})" if rule.why else f", e.g. {example}"
-        raise _Invalid(node, key, f"{value} is out of range; write {rule.span()}{right}")
-    return value
-
-
-def _text(node: yaml.Node, key: str, value: Any, default: str, rule: Rule) -> str:
-    """A text; ids may be written as bare numbers, and an id or a folder must be usable."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise _Invalid(node, key, f"{_shown(value)} is not a text; write e.g. {_shown(default)}")
-    if not value and default:
-        raise _Invalid(node, key, f"the text is empty; write one, e.g. {_shown(default)}")
-    if rule.ids_of and value and not value.isdigit():
-        raise _Invalid(
-            node,
-            key,
-            f"{_shown(value)} can never match: {rule.ids_of} are digits; "
-            f'write the number, e.g. "{ID_EXAMPLE}"',
-        )
-    why = _unwritable(Path(value)) if rule.folder else None
-    if why:
-        raise _Invalid(
-            node,
-            key,
-            f"{_shown(value)} cannot be written: {why}; "
-            "give a folder the worker may create files in",
-        )
-    return value
-
-
-def _value(node: yaml.Node, key: str, spec: Field[Any], default: Any) -> Any:
-    """One value checked against the type of its default and its field's Rule."""
-    rule: Rule = spec.metadata.get("rule", Rule())
-    if isinstance(default, tuple):
-        example = _example(default, rule)
-        if not isinstance(node, yaml.SequenceNode):
-            raise _Invalid(node, key, f"{_shown(to_python(node))} is not a list; write {example}")
-        if rule.nonempty and not node.value:
-            raise _Invalid(
-                node, key, f"the list is empty; give at least one value, e.g. {example}"
-            )
-        sample = default[0] if default else ""
-        items = []
-        for index, item in enumerate(node.value):
-            where = f"{key}[{index}]"
-            if isinstance(sample, str):
-                items.append(_text(item, where, to_python(item), "", rule))
-            else:
-                # Any number 0 or more: a list keeps 60 as written, 0.5 too.
-                value = to_python(item)
-                items.append(_number(item, where, value, Rule(), whole=False, example=example))
-        return tuple(items)
-    value = to_python(node)
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise _Invalid(node, key, f"{_shown(value)} is not true or false; write true or false")
-        return value
-    if isinstance(default, int | float):
-        whole = isinstance(default, int)
-        value = _number(node, key, value, rule, whole=whole, example=_shown(default))
-        return value if whole else float(value)
-    return _text(node, key, value, default, rule)
-
-
 @dataclass
 class _Reader:
     """Walks one config file's nodes, building settings and collecting every problem."""
@@ -321,8 +181,8 @@ class _Reader:
                 values[key] = self.section(type(default), where, value_node)
                 continue
             try:
-                values[key] = _value(value_node, where, specs[key], default)
-            except _Invalid as bad:
+                values[key] = check_value(value_node, where, specs[key], default)
+            except Invalid as bad:
                 self.fail(line_of(bad.node), bad.key, bad.message)
         return cls(**values)
 
@@ -347,7 +207,7 @@ class _Reader:
                 self.fail(
                     self.line(offsets, latest),
                     offsets,
-                    f"{_shown(offset)} is earlier than {latest} ({r.max_offset_minutes}) "
+                    f"{shown(offset)} is earlier than {latest} ({r.max_offset_minutes}) "
                     "allows; lower it or raise max_offset_minutes",
                 )
         lim, rate = settings.limits, "limits.commands_per_minute"
