@@ -19,7 +19,7 @@ import yaml
 
 from bot.config_rules import Invalid, check_value, ruled, shown
 from bot.errors import SummitBotError
-from bot.yaml_lines import Problem, YamlSyntaxError, compose, line_of
+from bot.yaml_lines import Problem, YamlSyntaxError, compose, line_of, to_python
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +157,9 @@ class _Reader:
             return defaults
         if not isinstance(node, yaml.MappingNode):
             where = path or "(top level)"
-            known = ", ".join(specs)
-            self.fail(line_of(node), where, f"expected a section of keys; indent {known} below")
+            wrong = f"{shown(to_python(node))} is not a section of keys"
+            right = "write keys such as" if not path else "indent its keys below it:"
+            self.fail(line_of(node), where, f"{wrong}; {right} {', '.join(specs)}")
             return defaults
         values: dict[str, Any] = {}
         seen: set[str] = set()

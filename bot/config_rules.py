@@ -65,6 +65,10 @@ def shown(value: Any) -> str:
         return f'"{value}"'
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(shown(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {shown(v)}" for k, v in value.items()) + "}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -72,8 +76,7 @@ def shown(value: Any) -> str:
 
 def _example(default: tuple[Any, ...]) -> str:
     """A list as the file would spell it, for the "write e.g." half of a message."""
-    items = default or (ID_EXAMPLE,)
-    return "[" + ", ".join(shown(v) for v in items) + "]"
+    return shown(default or (ID_EXAMPLE,))
 
 
 def _unwritable(folder: Path) -> str | None:
