@@ -1,17 +1,25 @@
-"""Settings from config/*.yaml and the environment, validated once at start."""
+"""Settings from config/*.yaml and the environment, validated once at start.
+
+Every field carries its type (the type of its default) and, where that is not enough, a Rule;
+the file is checked on its YAML nodes, so that each problem names its line, and all of them
+are reported at once: `file:line: key: what is wrong; what would be right`.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.config_rules import Invalid, check_value, ruled, shown
 from bot.errors import SummitBotError
+from bot.yaml_lines import Problem, YamlSyntaxError, compose, line_of, to_python
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +35,15 @@ RETIRED_KEYS: dict[tuple[str, str], str] = {
 
 
 class ConfigError(SummitBotError):
-    """A configuration that cannot be used: names the key and the reason."""
+    """A configuration that cannot be used: each problem names file, line, key and the fix.
+
+    Errors about the environment (a token, an endpoint) carry a message and no problems.
+    """
+
+    def __init__(self, problems: str | Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = () if isinstance(problems, str) else tuple(problems)
+        text = problems if isinstance(problems, str) else "\n".join(map(str, self.problems))
+        super().__init__(text)
 
 
 @dataclass(frozen=True)
@@ -35,22 +51,22 @@ class Reminders:
     """When reminders go out."""
 
     default_offsets: tuple[int, ...] = (1440, 60, 10, 0)
-    max_offsets: int = 6
+    max_offsets: int = ruled(6, low=1)
     max_offset_minutes: int = 10080
     # Waits between attempts to write a due reminder the database refused (the last repeats).
-    write_retry_seconds: tuple[float, ...] = (1, 5, 15, 60)
+    write_retry_seconds: tuple[float, ...] = ruled((1, 5, 15, 60), nonempty=True)
     # The reminders are planned again at least this often, firing any that was missed.
-    replan_seconds: float = 60.0
+    replan_seconds: float = ruled(60.0, above_low=True)
 
 
 @dataclass(frozen=True)
 class Delivery:
     """How the ledger is drained."""
 
-    in_flight: int = 8
-    batch: int = 100
-    max_attempts: int = 5
-    backoff_seconds: tuple[float, ...] = (2, 10, 30, 120)
+    in_flight: int = ruled(8, low=1)
+    batch: int = ruled(100, low=1)
+    max_attempts: int = ruled(5, low=1)
+    backoff_seconds: tuple[float, ...] = ruled((2, 10, 30, 120), nonempty=True)
     progress_every: int = 500
 
 
@@ -69,17 +85,18 @@ class Limits:
 class Organizers:
     """Who may act as an organizer on each platform."""
 
-    telegram_user_ids: tuple[str, ...] = ()
-    discord_user_ids: tuple[str, ...] = ()
-    discord_role_ids: tuple[str, ...] = ()
+    # Telegram and Discord ids are digits: "@alice" could never match anyone.
+    telegram_user_ids: tuple[str, ...] = ruled((), ids_of="Telegram user ids")
+    discord_user_ids: tuple[str, ...] = ruled((), ids_of="Discord user ids")
+    discord_role_ids: tuple[str, ...] = ruled((), ids_of="Discord role ids")
 
 
 @dataclass(frozen=True)
 class AnnouncementChannels:
     """Chats that get every reminder without subscribing."""
 
-    telegram: tuple[str, ...] = ()
-    discord: tuple[str, ...] = ()
+    telegram: tuple[str, ...] = ()  # chat ids, or @channel names
+    discord: tuple[str, ...] = ruled((), ids_of="Discord channel ids")
 
 
 @dataclass(frozen=True)
@@ -87,9 +104,11 @@ class TelegramConfig:
     """Telegram adapter settings (the token comes from TELEGRAM_BOT_TOKEN)."""
 
     poll_timeout: int = 30
-    messages_per_second: int = 30
+    messages_per_second: int = ruled(
+        30, low=1, high=1000, why="30 is Telegram's free limit, up to 1000 with paid broadcasts"
+    )
     webhook_listen: str = "0.0.0.0"
-    webhook_port: int = 8443
+    webhook_port: int = ruled(8443, low=1, high=65535, why="a TCP port")
     webhook_path: str = "telegram"
 
 
@@ -97,8 +116,8 @@ class TelegramConfig:
 class DiscordConfig:
     """Discord adapter settings (the token comes from DISCORD_BOT_TOKEN)."""
 
-    guild_ids: tuple[str, ...] = ()
-    announcement_role_id: str = ""
+    guild_ids: tuple[str, ...] = ruled((), ids_of="Discord server ids")
+    announcement_role_id: str = ruled("", ids_of="Discord role ids")
     scheduled_events: bool = True
 
 
@@ -107,7 +126,7 @@ class Settings:
     """Everything the worker is configured with; secrets stay in `env`."""
 
     schedule: str = "schedule.yaml"
-    data_dir: str = "data"
+    data_dir: str = ruled("data", folder=True)
     reminders: Reminders = field(default_factory=Reminders)
     delivery: Delivery = field(default_factory=Delivery)
     limits: Limits = field(default_factory=Limits)
@@ -118,119 +137,122 @@ class Settings:
     database_url: str | None = None  # from DATABASE_URL
 
 
-def _coerce(path: str, expected: Any, value: Any) -> Any:
-    """One value checked against the type of its default; ConfigError says key and reason."""
-    if isinstance(expected, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path}: expected true or false, got {value!r}")
-        return value
-    if isinstance(expected, int) and not isinstance(expected, bool):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ConfigError(f"{path}: expected a whole number >= 0, got {value!r}")
-        return value
-    if isinstance(expected, float):
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ConfigError(f"{path}: expected a number >= 0, got {value!r}")
-        return float(value)
-    if isinstance(expected, str):
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)  # ids are often written as bare numbers
-        if not isinstance(value, str) or (not value and expected):
-            raise ConfigError(f"{path}: expected a non-empty text, got {value!r}")
-        return value
-    if isinstance(expected, tuple):
-        if not isinstance(value, list):
-            raise ConfigError(f"{path}: expected a list, e.g. [1440, 60], got {value!r}")
-        sample = expected[0] if expected else ""
-        if isinstance(sample, float | int) and not isinstance(sample, bool):
-            bad = [v for v in value if not isinstance(v, int | float) or v < 0]
-            if bad:
-                raise ConfigError(f"{path}: expected numbers >= 0, got {bad[0]!r}")
-            return tuple(value)
-        return tuple(str(v) for v in value)  # ids may be written as numbers
-    raise ConfigError(f"{path}: unsupported value {value!r}")
+@dataclass
+class _Reader:
+    """Walks one config file's nodes, building settings and collecting every problem."""
+
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)  # key -> line, for cross-key rules
+
+    def fail(self, line: int, key: str, message: str) -> None:
+        """Note one problem; reading goes on, so that the operator sees every one at once."""
+        self.problems.append(Problem(self.file, line, key, message))
+
+    def section(self, cls: type, path: str, node: yaml.Node | None) -> Any:
+        """An instance of `cls` from a mapping node; a bad value keeps its default."""
+        defaults = cls()
+        specs = {f.name: f for f in fields(cls) if f.name != "database_url"}
+        if node is None:
+            return defaults
+        if not isinstance(node, yaml.MappingNode):
+            where = path or "(top level)"
+            wrong = f"{shown(to_python(node))} is not a section of keys"
+            right = "write keys such as" if not path else "indent its keys below it:"
+            self.fail(line_of(node), where, f"{wrong}; {right} {', '.join(specs)}")
+            return defaults
+        values: dict[str, Any] = {}
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            where = f"{path}.{key}" if path else key
+            if key in seen:
+                self.fail(line_of(key_node), where, "duplicate key; keep one of them")
+                continue
+            seen.add(key)
+            if (path, key) in RETIRED_KEYS:
+                log.warning("%s: %s is ignored: %s", self.file, where, RETIRED_KEYS[path, key])
+                continue
+            if key not in specs:
+                self.fail(line_of(key_node), where, _unknown(key, list(specs)))
+                continue
+            self.lines[where] = line_of(key_node)
+            default = getattr(defaults, key)
+            if is_dataclass(default):
+                values[key] = self.section(type(default), where, value_node)
+                continue
+            try:
+                values[key] = check_value(value_node, where, specs[key], default)
+            except Invalid as bad:
+                self.fail(line_of(bad.node), bad.key, bad.message)
+        return cls(**values)
+
+    def line(self, *keys: str) -> int:
+        """The line of the first of `keys` the file sets (1 if none: the defaults clash)."""
+        return next((self.lines[k] for k in keys if k in self.lines), 1)
+
+    def cross_check(self, settings: Settings) -> None:
+        """Rules between keys, which no single value can break alone."""
+        r = settings.reminders
+        offsets, most = "reminders.default_offsets", "reminders.max_offsets"
+        if len(r.default_offsets) > r.max_offsets:
+            self.fail(
+                self.line(offsets, most),
+                offsets,
+                f"{len(r.default_offsets)} offsets, but reminders.max_offsets is "
+                f"{r.max_offsets}; remove some or raise max_offsets",
+            )
+        latest = "reminders.max_offset_minutes"
+        for offset in r.default_offsets:
+            if offset > r.max_offset_minutes:
+                self.fail(
+                    self.line(offsets, latest),
+                    offsets,
+                    f"{shown(offset)} is earlier than {latest} ({r.max_offset_minutes}) "
+                    "allows; lower it or raise max_offset_minutes",
+                )
+        lim, rate = settings.limits, "limits.commands_per_minute"
+        if lim.command_burst and lim.commands_per_minute < 1:
+            self.fail(
+                self.line(rate, "limits.command_burst"),
+                rate,
+                f"{lim.commands_per_minute} lets no command through while "
+                "limits.command_burst is on; write 1 or more, or set command_burst to 0 to "
+                "turn the throttle off",
+            )
 
 
-def _build(cls: type, path: str, data: Mapping[str, Any]) -> Any:
-    defaults = cls()
-    known = {f.name: f for f in fields(cls) if f.name != "database_url"}
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        where = f"{path}.{key}" if path else str(key)
-        if key not in known:
-            raise ConfigError(f"{where}: unknown key; known keys: {', '.join(known)}")
-        default = getattr(defaults, key)
-        if is_dataclass(default):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where}: expected a section of keys")
-            values[key] = _build(type(default), where, value)
-        else:
-            values[key] = _coerce(where, default, value)
-    return cls(**values)
-
-
-def _without_retired(source: Path, data: dict[str, Any]) -> dict[str, Any]:
-    """The file's keys less the retired ones, each logged with file, key and reason."""
-    kept = dict(data)
-    for (section, key), reason in RETIRED_KEYS.items():
-        values = kept.get(section)
-        if isinstance(values, dict) and key in values:
-            log.warning("%s: %s.%s is ignored: %s", source, section, key, reason)
-            kept[section] = {k: v for k, v in values.items() if k != key}
-    return kept
-
-
-def _check(settings: Settings) -> None:
-    """Cross-field rules that types alone cannot express."""
-    r = settings.reminders
-    if len(r.default_offsets) > r.max_offsets:
-        raise ConfigError("reminders.default_offsets: more offsets than reminders.max_offsets")
-    if any(o > r.max_offset_minutes for o in r.default_offsets):
-        raise ConfigError("reminders.default_offsets: an offset exceeds max_offset_minutes")
-    if not r.write_retry_seconds:
-        raise ConfigError("reminders.write_retry_seconds: give at least one wait, e.g. [1, 5]")
-    if r.replan_seconds <= 0:
-        raise ConfigError("reminders.replan_seconds: expected more than 0, e.g. 60")
-    d = settings.delivery
-    if d.in_flight < 1 or d.batch < 1 or d.max_attempts < 1:
-        raise ConfigError("delivery: in_flight, batch and max_attempts must be at least 1")
-    if not d.backoff_seconds:
-        raise ConfigError("delivery.backoff_seconds: give at least one wait, e.g. [2, 10]")
-    lim = settings.limits
-    if lim.command_burst and lim.commands_per_minute < 1:
-        raise ConfigError(
-            "limits.commands_per_minute: must be at least 1 while limits.command_burst is on "
-            "(set command_burst to 0 to turn the throttle off)"
-        )
-    rate = settings.telegram.messages_per_second
-    if not 1 <= rate <= 1000:
-        raise ConfigError(
-            f"telegram.messages_per_second: expected 1 to 1000 (30 is Telegram's free limit, "
-            f"up to 1000 with paid broadcasts), got {rate}"
-        )
+def _unknown(key: str, known: list[str]) -> str:
+    """An unknown key's message: the likely intended key first, then all of them."""
+    close = get_close_matches(key, known, n=1)
+    guess = f"did you mean {close[0]}? " if close else ""
+    return f"unknown key; {guess}known keys: {', '.join(known)}"
 
 
 def load_settings(
     path: str | Path | None = None, env: Mapping[str, str] | None = None
 ) -> Settings:
-    """Settings from `path` (default config/default.yaml if present) and the environment."""
+    """Settings from `path` (default config/default.yaml if present) and the environment.
+
+    Raises ConfigError carrying every problem of the file, each with its line.
+    """
     env = os.environ if env is None else env
-    data: Any = {}
     source = Path(path) if path else DEFAULT_CONFIG
+    root: yaml.Node | None = None
     if path or source.exists():
         try:
-            data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+            root = compose(source.read_text(encoding="utf-8"), str(source))
         except FileNotFoundError:
-            raise ConfigError(f"{source}: no such file") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{source}: not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: expected a mapping of keys at the top level")
-        data = _without_retired(source, data)
-    try:
-        settings: Settings = _build(Settings, "", data)
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
-    _check(settings)
-    url = env.get("DATABASE_URL") or None
-    return replace(settings, database_url=url)
+            fix = "no such file; pass --config PATH or create config/default.yaml"
+            raise ConfigError([Problem(str(source), 1, "(file)", fix)]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            why = f"cannot read it ({exc}); give a readable UTF-8 file"
+            raise ConfigError([Problem(str(source), 1, "(file)", why)]) from None
+        except YamlSyntaxError as exc:
+            raise ConfigError([exc.problem]) from None
+    reader = _Reader(str(source))
+    settings: Settings = reader.section(Settings, "", root)
+    reader.cross_check(settings)
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return replace(settings, database_url=env.get("DATABASE_URL") or None)

@@ -132,7 +132,7 @@ async def test_a_broken_config_and_schedule_are_each_one_line(config: str, tmp_p
     bad.write_text("delivery:\n  in_flight: many\n", encoding="utf-8")
     status, report = await doctor(str(bad))
     assert status == 1
-    assert line(report, "config").startswith(f"✗ config: {bad}: delivery.in_flight")
+    assert line(report, "config").startswith(f"✗ config: {bad}:2: delivery.in_flight")
     assert line(report, "schedule").startswith("· schedule: not checked")
 
     broken = tmp_path / "schedule.yaml"

@@ -84,7 +84,9 @@ def load_inputs(args: argparse.Namespace, err: TextIO) -> tuple[Settings, Schedu
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
-        print(f"config error: {exc}", file=err)
+        print(f"config errors ({len(exc.problems)}):", file=err)
+        for problem in exc.problems:
+            print(f"  {problem}", file=err)
         return None
     try:
         schedule = load_schedule(args.schedule or settings.schedule)

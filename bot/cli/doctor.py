@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -17,6 +17,7 @@ from bot.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from bot.schedule import ScheduleError, load_schedule
 from bot.store import current_revision, mask_password, normalize_database_url
 from bot.store.migrate import known_revisions
+from bot.yaml_lines import Problem
 
 GOOD, BAD, UNSET = "✓", "✗", "·"
 TIMEOUT = 10.0  # seconds per network check: a silent server must not hang the doctor
@@ -62,11 +63,18 @@ def cmd_doctor(args: argparse.Namespace, context: Context) -> int:
     return 1 if report.wrong else 0
 
 
+def _first_problem(exc: Exception, problems: Sequence[Problem]) -> str:
+    """One line for a file's errors: the first, how many more, and where to see them all."""
+    first = problems[0] if problems else exc
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{first}{more}; `summit-bot check` lists every problem"
+
+
 def _config(args: argparse.Namespace, report: Report) -> Settings | None:
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
-        report.line(BAD, "config", f"{exc}")
+        report.line(BAD, "config", _first_problem(exc, exc.problems))
         return None
     used = args.config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
     report.line(GOOD, "config", f"{used}" if used else f"no {DEFAULT_CONFIG}: the defaults")
@@ -77,9 +85,7 @@ def _schedule(args: argparse.Namespace, settings: Settings, report: Report) -> N
     try:
         schedule = load_schedule(args.schedule or settings.schedule)
     except ScheduleError as exc:
-        first = exc.problems[0] if exc.problems else exc
-        more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
-        report.line(BAD, "schedule", f"{first}{more}; `summit-bot check` lists every problem")
+        report.line(BAD, "schedule", _first_problem(exc, exc.problems))
         return
     timed = sum(1 for s in schedule.sessions if s.start)
     report.line(

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bot.errors import SummitBotError
+from bot.yaml_lines import Problem
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One defect in a schedule file: where it is, which field, what is wrong."""
-
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+__all__ = ["Problem", "ScheduleError"]
 
 
 class ScheduleError(SummitBotError):

@@ -17,6 +17,7 @@ from bot.schedule.model import MAX_LENGTH, Event, Person, Schedule, Session, Tex
 from bot.schedule.problems import Problem, ScheduleError
 from bot.timezones import ZONE_NAMES, get_zone, wall_readings
 from bot.untrusted import clean_text
+from bot.yaml_lines import YamlSyntaxError, compose, line_of
 
 UTC = dt.UTC
 TBA = "tba"
@@ -37,8 +38,7 @@ class _Ctx:
     problems: list[Problem] = field(default_factory=list)
 
     def fail(self, node: yaml.Node | None, path: str, message: str) -> None:
-        line = node.start_mark.line + 1 if node is not None else 1
-        self.problems.append(Problem(self.file, line, path, message))
+        self.problems.append(Problem(self.file, line_of(node), path, message))
 
 
 def _mapping(
@@ -361,23 +361,9 @@ def parse_schedule(text: str, file: str = "<string>") -> Schedule:
     """Parse a schedule from YAML text; raise ScheduleError listing every problem."""
     ctx = _Ctx(file)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        reason = exc.problem or "not valid YAML"
-        raise ScheduleError(
-            [
-                Problem(
-                    file,
-                    line,
-                    "(syntax)",
-                    f"{reason}; check the indentation and quoting near this line",
-                )
-            ]
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ScheduleError([Problem(file, 1, "(syntax)", str(exc))]) from None
+        root = compose(text, file)
+    except YamlSyntaxError as exc:
+        raise ScheduleError([exc.problem]) from None
     if root is None:
         raise ScheduleError(
             [Problem(file, 1, "(file)", "the file is empty; it needs `event:` and `sessions:`")]
