@@ -72,6 +72,10 @@ class Expired:
 Rendered = Message | Expired
 
 
+# The name of a Command that is none: text typed without a slash, or "/" alone.
+NOT_A_COMMAND = ""
+
+
 @dataclass(frozen=True)
 class Command:
     """An incoming command, whatever platform it came from."""
@@ -79,7 +83,7 @@ class Command:
     platform: str  # "telegram", "discord", "console", "memory"
     chat_id: str  # where to answer; the chat the settings belong to
     user_id: str  # who typed it
-    name: str  # without slash or bot suffix, lower case: "subscribe"
+    name: str  # without slash or bot suffix, lower case: "subscribe"; NOT_A_COMMAND: no command
     args: tuple[str, ...] = ()
     text: str = ""  # the whole argument string as typed, for free-text arguments
     chat_kind: str = ChatKind.PRIVATE  # a ChatKind: "private" | "group" | "channel"
@@ -118,19 +122,36 @@ class Reply:
         return cls(tuple(messages), ephemeral)
 
 
-def parse_command(text: str) -> tuple[str, tuple[str, ...], str] | None:
-    """ "/Subscribe@SummitBot s1" → ("subscribe", ("s1",), "s1"); None if not a command.
+# A command line read: its name, its arguments, and the argument text as typed.
+ParsedCommand = tuple[str, tuple[str, ...], str]
 
-    A line without a slash is read as a command too, so that button actions ("subscribe s1")
-    and console input go through the same path.
+
+def _split(line: str) -> ParsedCommand:
+    """ "Subscribe@SummitBot s1" → ("subscribe", ("s1",), "s1")."""
+    # Split on any whitespace: "/broadcast\nen: ..." keeps its lines in the text.
+    head, *tail = line.split(maxsplit=1)
+    rest = tail[0] if tail else ""
+    return head.split("@", 1)[0].lower(), tuple(rest.split()), rest.strip()
+
+
+def parse_command(text: str) -> ParsedCommand | None:
+    """What a viewer typed: "/Subscribe@SummitBot s1" → ("subscribe", ("s1",), "s1").
+
+    Text without a command ("hello there", or "/" alone) is ("", (), ""): a command named
+    "" that the core answers with a hint to /help (in private chats). None: blank text.
     """
     stripped = text.strip()
     if not stripped:
         return None
-    # Split on any whitespace: "/broadcast\nen: ..." keeps its lines in the text.
-    head, *tail = stripped.split(maxsplit=1)
-    rest = tail[0] if tail else ""
-    name = head.removeprefix("/").split("@", 1)[0].lower()
-    if not name:
-        return None
-    return name, tuple(rest.split()), rest.strip()
+    body = stripped.removeprefix("/")
+    if body == stripped or not body or body[0].isspace():
+        return NOT_A_COMMAND, (), ""
+    parsed = _split(body)
+    return parsed if parsed[0] else (NOT_A_COMMAND, (), "")  # "/@SummitBot"
+
+
+def parse_action(action: str) -> ParsedCommand | None:
+    """A button's action, a command line without the slash: "subscribe s1" →
+    ("subscribe", ("s1",), "s1"); None if blank."""
+    stripped = action.strip()
+    return _split(stripped) if stripped else None

@@ -50,10 +50,10 @@ class MemoryAdapter:
         locale: str | None = None,
         is_admin: bool = True,
     ) -> Reply | None:
-        """A viewer types `text`; returns the bot's reply."""
+        """A viewer types `text` ("/help", or words that are no command); returns the reply."""
         assert self._core is not None, "adapter not started"
         parsed = parse_command(text)
-        assert parsed is not None, f"not a command: {text!r}"
+        assert parsed is not None, f"blank text: {text!r}"
         name, args, rest = parsed
         command = Command(
             self.platform,

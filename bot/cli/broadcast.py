@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import re
+from collections.abc import Sequence
 from typing import TextIO
 
 from bot.app import open_store
@@ -26,6 +28,9 @@ from bot.i18n import normalize_language
 from bot.schedule import Schedule
 from bot.store import Author
 from bot.untrusted import clean_text
+
+# What a "LANG=" prefix looks like: a language tag ("fr", "zh-TW", "pt_BR"); "A=B" is text.
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 
 
 def add_broadcast_parser(sub: Subcommands) -> None:
@@ -57,6 +62,49 @@ def add_broadcast_parser(sub: Subcommands) -> None:
     cast.set_defaults(handler=cmd_broadcast)
 
 
+def counted(count: int, noun: str) -> str:
+    """ "1 chat", "2 chats": the command line speaks English, whose plural is one "s"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _language_of(prefix: str, languages: Sequence[str]) -> str | None:
+    """The event language `prefix` names, spelt as /language accepts it ("zh_tw", "中文")."""
+    folded = prefix.casefold().replace("_", "-")
+    exact = next((code for code in languages if code.casefold() == folded), None)
+    code = exact or normalize_language(prefix)
+    return code if code in languages else None
+
+
+def parse_cli_texts(
+    items: Sequence[str], languages: Sequence[str]
+) -> tuple[dict[str, str], list[str]]:
+    """`--text` values → (text by language, one error line per bad value).
+
+    "LANG=TEXT" is LANG's text when LANG names a language (a tag such as "fr" or "zh-TW",
+    or a name /language accepts); an unmarked text is the event's first language's. A
+    language the event does not have, or a second text for one language, is an error: a
+    text is never dropped without a word.
+    """
+    texts: dict[str, str] = {}
+    errors: list[str] = []
+    for item in items:
+        prefix, sep, body = item.partition("=")
+        marked = sep and (_LANGUAGE_TAG.fullmatch(prefix) or normalize_language(prefix))
+        code = _language_of(prefix, languages) if marked else languages[0]
+        # Like a broadcast typed in a chat: what the arguments carry is made safe to send.
+        text = clean_text(body if marked else item)
+        if code is None:
+            use = " or ".join(languages)
+            errors.append(f"--text {item!r}: {prefix} is not a language of this event; use {use}")
+        elif code in texts:
+            errors.append(f"--text {item!r}: a second text for {code}; give one per language")
+        elif not text:
+            errors.append(f"--text {item!r}: the text is empty")
+        else:
+            texts[code] = text
+    return texts, errors
+
+
 def cmd_broadcast(args: argparse.Namespace, context: Context) -> int:
     """Preview, or with --yes queue, a broadcast in the ledger the worker drains."""
     loaded = load_inputs(args, context.err)
@@ -64,14 +112,11 @@ def cmd_broadcast(args: argparse.Namespace, context: Context) -> int:
         return 1
     settings, schedule = loaded
     now = context.clock()
-    texts: dict[str, str] = {}
-    for item in args.text:
-        lang, sep, body = item.partition("=")
-        code = normalize_language(lang) if sep else None
-        if code is None or code not in schedule.event.languages:
-            code, body = schedule.event.languages[0], item
-        # Like a broadcast typed in a chat: what the arguments carry is made safe to send.
-        texts[code] = clean_text(body)
+    texts, errors = parse_cli_texts(args.text, schedule.event.languages)
+    for error in errors:
+        print(f"error: {error}", file=context.err)
+    if errors:
+        return 2
     try:
         audience = parse_audience(args.to, schedule)
     except BroadcastError:
@@ -105,7 +150,8 @@ async def _broadcast(
     try:
         counts = await store.broadcasts.count_audience(audience) if store is not None else {}
         print(
-            f"To {describe_audience(audience, 'en', schedule)}: {sum(counts.values())} chats "
+            f"To {describe_audience(audience, 'en', schedule)}: "
+            f"{counted(sum(counts.values()), 'chat')} "
             f"({', '.join(f'{p} {n}' for p, n in sorted(counts.items())) or 'none'}), "
             f"at {send_at:%Y-%m-%d %H:%M} UTC",
             file=out,
@@ -136,7 +182,8 @@ async def _broadcast(
         )
         rows = await Broadcasts(store, settings).enqueue(record.id, now=now)
         print(
-            f"Broadcast #{record.id} queued: {rows} messages; the running worker sends them.",
+            f"Broadcast #{record.id} queued: {counted(rows, 'message')}; "
+            "the running worker sends them.",
             file=out,
         )
         while args.wait:

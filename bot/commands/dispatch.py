@@ -15,7 +15,7 @@ from bot.commands.throttle import Throttle, Verdict
 from bot.commands.viewer import ViewerCommands
 from bot.constants import ChatKind, ChatStatus
 from bot.i18n import catalog, normalize_language, t
-from bot.messages import Command, Reply
+from bot.messages import NOT_A_COMMAND, Command, Reply
 from bot.store import ChatRecord
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,9 @@ class Commands:
         # Every platform's commands enter here: from now on their text encodes and reads in
         # the order it was typed.
         cmd = cmd.cleaned()
+        if cmd.name == NOT_A_COMMAND and cmd.chat_kind != ChatKind.PRIVATE:
+            # Talk in a group is not for the bot: no answer, nothing written, not throttled.
+            return Reply(())
         lang_hint = normalize_language(cmd.locale_hint)
         try:
             return await self._unless_flooding(cmd, lambda: self._answer(cmd, lang_hint))
@@ -99,6 +102,8 @@ class Commands:
             now=ctx.clock(),
         )
         lang = chat.language or lang_hint or catalog(None).code
+        if cmd.name == NOT_A_COMMAND:
+            return say(t("error.not_a_command", lang))
         if len(cmd.text) > limit:
             return say(t("error.too_long", lang, length=len(cmd.text), max=limit))
         if cmd.name in self.organizer.names:

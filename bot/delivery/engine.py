@@ -103,7 +103,6 @@ class DeliveryEngine:
             # After a failure (the database restarting, say) look again soon.
             wait = 1.0 if failed else idle_poll
             try:
-                self._report(platform)
                 await self.run_idle_hooks()
                 upcoming = await self.store.ledger.next_due(platform)
                 if upcoming is not None:
@@ -124,11 +123,26 @@ class DeliveryEngine:
             except Exception:
                 log.exception("an idle hook of the delivery engine failed")
 
-    def _report(self, platform: str) -> None:
+    async def _report(self, platform: str) -> None:
+        """Once a platform's queue runs dry: what its fan-out did, and what still waits.
+
+        Every row queued is accounted for: settled here, still pending on this platform (a
+        retry, quiet hours), or pending for a platform this worker does not run at all.
+        """
         progress = self.progress[platform]
-        if progress.done:
-            log.info("%s fan-out finished: %s", platform, progress.line())
         self.progress[platform] = Progress()
+        if not progress.touched:
+            return
+        pending = await self.store.ledger.pending_by_platform()
+        elsewhere = {p: n for p, n in sorted(pending.items()) if p not in self.adapters}
+        line = f"{progress.line()}; {pending.get(platform, 0)} still pending on {platform}"
+        if elsewhere:
+            named = ", ".join(f"{p} {n}" for p, n in elsewhere.items())
+            line += (
+                f", {sum(elsewhere.values())} pending for platforms this worker does not run "
+                f"({named})"
+            )
+        log.info("%s fan-out finished: %s", platform, line)
 
     async def drain_once(self, platform: str) -> int:
         """Claim one batch of due rows and send them; returns how many were handled."""
@@ -152,6 +166,7 @@ class DeliveryEngine:
             self._unsure.add(platform)
             raise
         if not rows:
+            await self._report(platform)
             return 0
         # A row holds its slot until its outcome is in the ledger, so that at most
         # `in_flight` rows can have been sent without the ledger knowing (the duplicates a
@@ -254,6 +269,7 @@ class DeliveryEngine:
             log.info("%s fan-out in progress: %s", platform, progress.line())
 
     async def _retry_at(self, row: Claimed, when: dt.datetime, error: str) -> None:
+        self.progress[row.chat.platform].retried += 1
         await record_outcome(
             "a retry",
             lambda: self.store.ledger.retry_later(

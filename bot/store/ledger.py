@@ -385,6 +385,16 @@ class Ledger:
         async with self._db.read() as conn:
             return int((await conn.execute(stmt)).scalar_one())
 
+    async def pending_by_platform(self) -> dict[str, int]:
+        """Count pending rows per platform (platforms with none absent)."""
+        stmt = (
+            sa.select(Delivery.platform, sa.func.count())
+            .where(Delivery.status == "pending")
+            .group_by(Delivery.platform)
+        )
+        async with self._db.read() as conn:
+            return {platform: int(n) for platform, n in await conn.execute(stmt)}
+
     async def next_due(self, platform: str) -> datetime | None:
         """Earliest time a pending row of the platform becomes claimable (None if none)."""
         effective = sa.case(

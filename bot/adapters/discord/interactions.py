@@ -19,7 +19,7 @@ from bot.adapters.discord.translator import CatalogTranslator
 from bot.config import Settings
 from bot.constants import ChatKind
 from bot.i18n import catalog, normalize_language, t
-from bot.messages import Command, Message, Reply, parse_command
+from bot.messages import Command, Message, Reply, parse_action
 from bot.timezones import resolve_timezone
 
 log = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ class Interactions:
 
     async def _on_command(self, interaction: Interaction, line: str) -> None:
         """Run one command for the caller and answer the interaction with the core's reply."""
-        parsed = parse_command(line)
+        parsed = parse_action(line)  # a slash command's name and options, or a button's
         if parsed is None:
             # Discord shows "This interaction failed" to whoever is left unanswered.
             expired = Message(t("discord.button_expired", self._lang(interaction)))

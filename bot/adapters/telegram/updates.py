@@ -41,7 +41,14 @@ from bot.adapters.telegram.render import Renderer
 from bot.adapters.telegram.replies import Replies
 from bot.constants import ChatKind, ChatStatus
 from bot.i18n import DEFAULT_LANGUAGE, normalize_language, t
-from bot.messages import Command, Reply, parse_command
+from bot.messages import (
+    NOT_A_COMMAND,
+    Command,
+    ParsedCommand,
+    Reply,
+    parse_action,
+    parse_command,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +75,8 @@ def _addressed_elsewhere(text: str, username: str) -> bool:
     """Whether "/cmd@OtherBot" names another bot (groups can have several)."""
     head = text.strip().split(maxsplit=1)[0] if text.strip() else ""
     _, at, name = head.partition("@")
-    return bool(at) and name.lower() != username.lower()
+    # ("mail me@example.org" is no command: it is answered with a hint in a private chat.)
+    return head.startswith("/") and bool(at) and name.lower() != username.lower()
 
 
 def _reader_language(hint: str | None) -> str:
@@ -105,7 +113,9 @@ class UpdateHandler:
     def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Add the handlers to `app`, each for the updates it answers."""
         fresh = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST  # not edits
-        app.add_handler(MessageHandler(fresh & filters.COMMAND, self._on_command))
+        # Every text, not only commands: the core hints at /help in a private chat (and says
+        # nothing in a group) when the text is no command.
+        app.add_handler(MessageHandler(fresh & filters.TEXT, self._on_command))
         # Locations only in private chats: in a group, people share places for other reasons.
         private_location = filters.ChatType.PRIVATE & filters.LOCATION
         app.add_handler(MessageHandler(fresh & private_location, self._on_location))
@@ -138,10 +148,14 @@ class UpdateHandler:
         return allowed
 
     async def _command(
-        self, bot: Bot, text: str, chat: Chat, user: User | None, sender_chat: Chat | None
+        self,
+        bot: Bot,
+        parsed: ParsedCommand | None,
+        chat: Chat,
+        user: User | None,
+        sender_chat: Chat | None,
     ) -> Command | None:
-        """The neutral command for `text` said (or pressed) in `chat` by `user`."""
-        parsed = parse_command(text)
+        """The neutral command for what was said (or pressed) in `chat` by `user`."""
         if parsed is None:
             return None
         name, args, rest = parsed
@@ -149,6 +163,8 @@ class UpdateHandler:
             user_id, hint = user.id, user.language_code
         else:  # a channel post, or an anonymous admin: the chat speaks for itself
             user_id, hint = (sender_chat.id if sender_chat else chat.id), None
+        # Text that is no command needs no rights: Telegram is not asked about mere chatter.
+        wanted = name != NOT_A_COMMAND
         return Command(
             self.platform,
             str(chat.id),
@@ -158,7 +174,7 @@ class UpdateHandler:
             rest,
             chat_kind=chat_kind(chat.type),
             locale_hint=hint,
-            is_admin=await self._is_admin(bot, chat, user_id, sender_chat),
+            is_admin=wanted and await self._is_admin(bot, chat, user_id, sender_chat),
             queued=self._queued(),
         )
 
@@ -169,8 +185,9 @@ class UpdateHandler:
         bot: Bot = context.bot
         if _addressed_elsewhere(message.text, bot.username):
             return
+        parsed = parse_command(message.text)
         done = await self._answer(
-            bot, message.text, message.chat, message.from_user, message.sender_chat
+            bot, parsed, message.chat, message.from_user, message.sender_chat
         )
         if done is None:
             return
@@ -182,14 +199,14 @@ class UpdateHandler:
     async def _answer(
         self,
         bot: Bot,
-        text: str,
+        parsed: ParsedCommand | None,
         chat: Chat,
         user: User | None,
         sender_chat: Chat | None,
     ) -> tuple[Command, Reply, bool] | None:
-        """`text` said (or pressed) in `chat` as a command, answered there by the core:
+        """What was said (or pressed) in `chat`, answered there by the core:
         (command, reply, whether the reply went out); None if there was nothing to answer."""
-        command = await self._command(bot, text, chat, user, sender_chat)
+        command = await self._command(bot, parsed, chat, user, sender_chat)
         if command is None:
             return None
         reply = await self._core.on_command(command)
@@ -217,7 +234,7 @@ class UpdateHandler:
             return
         bot: Bot = context.bot
         command = await self._command(
-            bot, "timezone", message.chat, message.from_user, message.sender_chat
+            bot, ("timezone", (), ""), message.chat, message.from_user, message.sender_chat
         )
         if command is None:
             return
@@ -249,7 +266,7 @@ class UpdateHandler:
             notice = html.escape(t("telegram.button_expired", lang), quote=False)
             await self._replies.post(bot, where.chat.id, notice, None)
             return
-        done = await self._answer(bot, action, where.chat, query.from_user, None)
+        done = await self._answer(bot, parse_action(action), where.chat, query.from_user, None)
         if done is not None and isinstance(where, TgMessage):
             # (An inaccessible message is too old to edit: the new one suffices.)
             command, reply, _ = done
