@@ -128,7 +128,7 @@ async def test_a_wellington_reader_reads_wellington_not_auckland(bot: Harness) -
     card = await ask(bot, "/session s1")
     assert "Thu 13 Aug, 21:00–22:40 (Wellington) = Thu 13 Aug, 17:00 Taipei" in card, card
     agenda = await ask(bot, "/schedule")
-    assert "Auckland" not in agenda
+    assert "Auckland" not in agenda.replace("Pacific/Auckland", "")
     await ask(bot, "/subscribe s1")
     sent = await bot.at(S1 - dt.timedelta(hours=1))
     assert "(Wellington)" in sent[0][1].text and "Auckland" not in sent[0][1].text
@@ -141,9 +141,9 @@ async def test_the_chinese_header_and_lines_name_the_place_alike(bot: Harness) -
     await ask(bot, "/language zh-TW")
     assert "時區已設定：布拉格，捷克（Europe/Prague）" in await ask(bot, "/timezone Prague")
     agenda = await ask(bot, "/schedule")
-    assert "時間以 布拉格，捷克（Europe/Prague）顯示" in agenda, agenda
+    assert "時間以此時區顯示：布拉格，捷克（Europe/Prague）" in agenda, agenda
     assert "11:00–12:40（布拉格）＝" in agenda
-    assert "Prague" not in agenda
+    assert "Prague" not in agenda.replace("Europe/Prague", "")
 
 
 async def test_the_chinese_stream_label_has_no_nested_brackets_nor_ascii_colon(
