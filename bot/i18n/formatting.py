@@ -113,8 +113,10 @@ def format_places(places: Sequence[str], lang: str | None, *, alternatives: bool
     with the language's own list pattern (CLDR): "“A, B”, “C” and “D”", "「A，B」、「C」和「D」";
     `alternatives` joins them with "or" ("或")."""
     quoted = [t("list.quoted", lang, text=place) for place in places]
-    style = "or" if alternatives else "standard"
-    return str(format_list(quoted, style=style, locale=babel_locale(lang)))
+    locale = babel_locale(lang)
+    if alternatives:
+        return str(format_list(quoted, style="or", locale=locale))
+    return str(format_list(quoted, style="standard", locale=locale))
 
 
 def language_name(code: str, lang: str | None) -> str:

@@ -95,7 +95,9 @@ def resolve_timezone(query: str, locale: str = "en") -> Resolution:
 
 def _zone_resolution(zone: str, loc: Locale) -> Resolution:
     """A zone typed by name, labelled with its city ("Prague" for Europe/Prague), or itself."""
-    return Resolution(Place(localized_zone_city(zone, loc), zone, "zone"), (), ())
+    # Etc/GMT+5 is five hours *behind* UTC: a label "GMT+5" would read the other way round.
+    label = zone if zone.startswith("Etc/") else localized_zone_city(zone, loc)
+    return Resolution(Place(label, zone, "zone"), (), ())
 
 
 def _country_resolution(country: str, loc: Locale) -> Resolution:
