@@ -103,6 +103,9 @@ def test_the_agenda_command_quotes_its_places() -> None:
     out, err = io.StringIO(), io.StringIO()
     assert main(["agenda", "--tz", "Qwertyville", "--schedule", SCHEDULE], out=out, err=err) == 2
     assert "“Eltville, Germany” or “Kalemie, Congo - Kinshasa”" in err.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["agenda", "--tz", "UTC+8", "--schedule", SCHEDULE], out=out, err=err) == 0
+    assert out.getvalue().startswith("UTC+8 → UTC+08:00\n"), out.getvalue()
 
 
 # Defect 8: a zone label is shown once, and the reader's own place is what they read.
@@ -167,3 +170,9 @@ async def test_latin_words_side_by_side_in_a_chinese_line_are_spaced(berlin: Har
     await ask(berlin, "/language zh-TW")
     card = await ask(berlin, "/session f1")
     assert "主持人：Deutschland Berlin Moderatorin Anna Müller" in card, card
+
+
+async def test_chinese_words_side_by_side_stay_together(bot: Harness) -> None:
+    await ask(bot, "/language zh-TW")
+    card = await ask(bot, "/session s1")
+    assert "• 捷克布拉格 市長 Mr. Zdeněk Hřib" in card, card

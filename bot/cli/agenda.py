@@ -6,7 +6,7 @@ import argparse
 
 from bot.cli.common import Context, Subcommands, add_common, load_inputs, parse_instant
 from bot.i18n import languages, normalize_language
-from bot.i18n.formatting import format_places
+from bot.i18n.formatting import format_places, place_with_zone
 from bot.render import Reader, render_agenda
 from bot.timezones import resolve_timezone
 
@@ -52,7 +52,7 @@ def cmd_agenda(args: argparse.Namespace, context: Context) -> int:
                 print(f"no place or time zone called {args.tz!r}; try: {hint}", file=err)
             return 2
         zone, place, chosen = resolution.match.zone, resolution.match.label, True
-        print(f"{args.tz} → {place} ({zone})", file=out)
+        print(f"{args.tz} → {place_with_zone(place, zone, None)}", file=out)
         others = [c.label for c in resolution.choices]
         if others:
             print(f"  (not this one? also: {format_places(others, None)})", file=out)
