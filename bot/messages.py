@@ -15,6 +15,13 @@ class Link:
 
     label: str
     url: str
+    # The link as a line of text in the reader's language ("觀看德文直播：https://…"), for
+    # platforms that write links out; empty: the label, a colon and the url.
+    line: str = ""
+
+    def as_text(self) -> str:
+        """The link written out, for platforms that show links as text."""
+        return self.line or f"{self.label}: {self.url}"
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,7 @@ class Message:
         """The whole message as plain text, for consoles, logs and tests."""
         parts = [self.title] if self.title else []
         parts.append(self.text)
-        parts.extend(f"{link.label}: {link.url}" for link in self.links)
+        parts.extend(link.as_text() for link in self.links)
         return "\n".join(p for p in parts if p)
 
 

@@ -17,11 +17,14 @@ from bot.i18n.formatting import (
     format_relative,
     format_time,
     format_when,
+    language_name,
     local,
     place_name,
+    place_with_zone,
 )
 from bot.messages import Button, Link, Message
 from bot.schedule import Person, Schedule, Session, Text
+from bot.timezones import short_label
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,18 @@ class Reader:
     def where(self) -> str:
         """The place the reader chose, else their zone's city in their language."""
         return self.place or place_name(self.zone, self.lang)
+
+    def here(self) -> str:
+        """The reader's place in a word, beside a time: "Wellington", never the city their
+        zone is named for ("Auckland"); their zone's city when they chose none."""
+        if self.place is None or self.place.casefold() == self.zone.casefold():
+            return place_name(self.zone, self.lang)
+        return short_label(self.place)
+
+    def where_and_zone(self) -> str:
+        """The reader's place with its zone, "Wellington, New Zealand (Pacific/Auckland)";
+        a place that is its zone's name ("UTC+05:45") once."""
+        return place_with_zone(self.where(), self.zone, self.lang)
 
 
 class ReadingPreferences(Protocol):
@@ -108,14 +123,13 @@ def when_line(session: Session, reader: Reader, schedule: Schedule) -> str:
         local(session.start, reader.zone).utcoffset()
         == local(session.start, event_zone).utcoffset()
     ):
-        return t("session.when_event_zone", lang, span=span, place=place_name(event_zone, lang))
+        return t("session.when_event_zone", lang, span=span, place=reader.here())
     shift = format_day_shift(day_shift(session.start, reader.zone, event_zone), lang)
-    here = place_name(reader.zone, lang)
     return t(
         "session.when_shifted" if shift else "session.when",
         lang,
         span=span,
-        place=here,
+        place=reader.here(),
         shift=shift,
         event_when=format_when(session.start, event_zone, lang),
         event_place=place_name(event_zone, lang),
@@ -123,13 +137,14 @@ def when_line(session: Session, reader: Reader, schedule: Schedule) -> str:
 
 
 def stream_links(session: Session, reader: Reader, schedule: Schedule) -> tuple[Link, ...]:
-    """The livestream link in the reader's language (or the event's first), as a button."""
+    """The livestream link in the reader's language (or the event's first), as a button
+    labelled with the language the stream speaks, named in the reader's."""
     url = session.stream(reader.lang, schedule.event.languages)
     stream_lang = session.stream_language(reader.lang, schedule.event.languages)
     if url is None or stream_lang is None:
         return ()
-    label = t("session.watch", reader.lang, language=catalog(stream_lang).name)
-    return (Link(label, url),)
+    label = t("session.watch", reader.lang, language=language_name(stream_lang, reader.lang))
+    return (Link(label, url, t("session.watch_line", reader.lang, label=label, link=url)),)
 
 
 def _status(session: Session, reader: Reader, now: dt.datetime) -> str:
@@ -152,8 +167,7 @@ def _duration(session: Session, reader: Reader) -> str:
 
 def zone_line(reader: Reader, schedule: Schedule, *, chosen: bool) -> str:
     """Which zone the times are in, and how to change it when the reader never chose one."""
-    place = reader.where()
-    line = t("agenda.times_in", reader.lang, place=place, zone=reader.zone)
+    line = t("agenda.times_in", reader.lang, place=reader.where_and_zone())
     return line if chosen else f"{line}\n{t('agenda.set_zone_hint', reader.lang)}"
 
 

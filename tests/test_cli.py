@@ -137,7 +137,7 @@ def test_agenda_for_medellin_shows_monday_evening_and_a_minus_one_day_marker() -
     assert status == 0 and "America/Bogota" in out.splitlines()[0]
     s2 = block(out, "s2")
     assert s2.startswith("Monday 17 August")
-    assert "Mon 17 Aug, 18:00–19:30 (Bogotá, -1 day) = Tue 18 Aug, 07:00 Taipei" in s2
+    assert "Mon 17 Aug, 18:00–19:30 (Medellín, -1 day) = Tue 18 Aug, 07:00 Taipei" in s2
 
 
 def test_agenda_for_palmerston_north_in_chinese() -> None:

@@ -42,7 +42,7 @@ async def test_medellin_viewer_gets_monday_evening_reminders(bot: Harness) -> No
         message.title
         == "⏰ Mayors' Summit, session 2: the Americas and Asia-Pacific starts in 1 hour"
     )
-    assert "Mon 17 Aug, 18:00–19:30 (Bogotá, -1 day) = Tue 18 Aug, 07:00 Taipei" in message.text
+    assert "Mon 17 Aug, 18:00–19:30 (Medellín, -1 day) = Tue 18 Aug, 07:00 Taipei" in message.text
     assert "Livestream link to be announced" in message.text
     live = await bot.at(S2)
     assert len(live) == 1 and "is live now" in (live[0][1].title or "")
@@ -159,10 +159,12 @@ async def test_a_claim_whose_answer_was_lost_is_sent_without_a_restart(
 async def test_a_chosen_place_is_named_in_the_language_chosen_after_it(bot: Harness) -> None:
     await bot.say("/timezone Prague")
     await bot.say("/language zh-TW")
-    answer = await bot.say("/quiet 23:00-07:00")
-    assert "Prague, 捷克" in answer and "Czechia" not in answer
+    assert "（布拉格時間）" in await bot.say("/quiet 23:00-07:00")
+    answer = await bot.say("/mysubs")
+    assert "時區：布拉格，捷克（Europe/Prague）" in answer and "Czechia" not in answer
     await bot.say("/language en")
-    assert "(Prague, Czechia time)" in await bot.say("/quiet")
+    assert "(Prague time)" in await bot.say("/quiet")
+    assert "Time zone: Prague, Czechia (Europe/Prague)" in await bot.say("/mysubs")
 
 
 async def test_bad_input_gets_a_localized_explanation_with_an_example(bot: Harness) -> None:

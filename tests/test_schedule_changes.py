@@ -153,7 +153,7 @@ async def test_moving_session_2_notifies_its_subscribers_once_and_moves_reminder
     notice = got["100"]
     assert notice.title == "🕒 Mayors' Summit, session 2: the Americas and Asia-Pacific has moved"
     assert (
-        "Now: Mon 17 Aug, 18:30–20:00 (Bogotá, -1 day) = Tue 18 Aug, 07:30 Taipei" in notice.text
+        "Now: Mon 17 Aug, 18:30–20:00 (Medellín, -1 day) = Tue 18 Aug, 07:30 Taipei" in notice.text
     )
     assert "Your reminders follow the new time." in notice.text
     assert notice.when == S2 + 30 * dt.timedelta(minutes=1)

@@ -179,7 +179,12 @@ def test_edinburg_means_edinburgh_but_offers_the_texan_city() -> None:
     ],
 )
 def test_iana_zone_names_in_any_case(query: str, zone: str) -> None:
-    assert resolve_timezone(query) == Resolution(Place(zone, zone, "zone"), (), ())
+    # A zone is labelled with its city ("Prague" for Europe/Prague), a zone without one by
+    # its own name; Etc/GMT+5 keeps its name (it is five hours behind, not ahead of, UTC).
+    cities = {"Europe/Prague": "Prague", "Asia/Taipei": "Taipei", "America/Bogota": "Bogotá"}
+    cities["America/New_York"] = "New York"
+    label = cities.get(zone, zone)
+    assert resolve_timezone(query) == Resolution(Place(label, zone, "zone"), (), ())
 
 
 def test_legacy_one_word_zone_names_yield_to_countries_and_cities() -> None:
@@ -232,8 +237,8 @@ def test_country_with_several_zones_offers_its_most_populous(
 
 def test_country_choices_name_country_and_zone_city() -> None:
     choices = resolve_timezone("Australia").choices
-    assert choices[0].label == "Australia (Sydney)"
-    assert Place("Australia (Perth)", "Australia/Perth", "country") in choices
+    assert choices[0].label == "Sydney, Australia"
+    assert Place("Perth, Australia", "Australia/Perth", "country") in choices
     # Lord Howe (UTC+10:30) has a few hundred people; it must not crowd out Perth.
     assert "Australia/Lord_Howe" not in [choice.zone for choice in choices[:5]]
 
@@ -378,12 +383,13 @@ def test_query_of_exactly_the_limit_is_still_looked_up() -> None:
     resolve_timezone(query)
 
 
-def test_zh_tw_labels_localize_the_country_only() -> None:
-    assert matched("Wellington", "zh-TW").label == "Wellington, 紐西蘭"
-    assert matched("Scranton", "zh-TW").label == "Scranton, Pennsylvania, 美國"
+def test_zh_tw_labels_localize_the_country_and_the_cities_cldr_names() -> None:
+    assert matched("Wellington", "zh-TW").label == "Wellington，紐西蘭"
+    assert matched("Scranton", "zh-TW").label == "Scranton，Pennsylvania，美國"
+    assert matched("Prague", "zh-TW").label == "布拉格，捷克"
     assert matched("Japan", "zh-TW") == Place("日本", "Asia/Tokyo", "country")
     assert matched("捷克", "zh-TW") == Place("捷克", "Europe/Prague", "country")
-    assert resolve_timezone("Australia", "zh-TW").choices[0].label == "澳洲 (雪梨)"
+    assert resolve_timezone("Australia", "zh-TW").choices[0].label == "雪梨，澳洲"
 
 
 def test_unknown_locale_falls_back_to_english() -> None:

@@ -113,7 +113,7 @@ class ConsoleAdapter:
         lines.append(message.text)
         # A link the text already shows is not repeated.
         lines.extend(
-            f"  {link.label}: {link.url}" for link in message.links if link.url not in message.text
+            f"  {link.as_text()}" for link in message.links if link.url not in message.text
         )
         for row in message.buttons:
             lines.append("  " + "   ".join(f"[{b.label}: /{b.action}]" for b in row))

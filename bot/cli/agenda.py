@@ -6,6 +6,7 @@ import argparse
 
 from bot.cli.common import Context, Subcommands, add_common, load_inputs, parse_instant
 from bot.i18n import languages, normalize_language
+from bot.i18n.formatting import format_places, place_with_zone
 from bot.render import Reader, render_agenda
 from bot.timezones import resolve_timezone
 
@@ -45,14 +46,16 @@ def cmd_agenda(args: argparse.Namespace, context: Context) -> int:
                 for choice in resolution.choices:
                     print(f"  --tz {choice.zone!r}   ({choice.label})", file=err)
             else:
-                hint = ", ".join(resolution.suggestions) or "Prague, CZ, Asia/Taipei, UTC+8"
+                examples = resolution.suggestions or ("Prague", "CZ", "Asia/Taipei", "UTC+8")
+                # The lines around the list are English, so is its punctuation.
+                hint = format_places(examples, None, alternatives=True)
                 print(f"no place or time zone called {args.tz!r}; try: {hint}", file=err)
             return 2
         zone, place, chosen = resolution.match.zone, resolution.match.label, True
-        print(f"{args.tz} → {place} ({zone})", file=out)
+        print(f"{args.tz} → {place_with_zone(place, zone, None)}", file=out)
         others = [c.label for c in resolution.choices]
         if others:
-            print(f"  (not this one? also: {'; '.join(others)})", file=out)
+            print(f"  (not this one? also: {format_places(others, None)})", file=out)
     now = args.now or context.clock()
     message = render_agenda(schedule, Reader(lang, zone, place), now, zone_chosen=chosen)
     print(message.plain(), file=out)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from bot.commands.context import CommandContext, Handler, quiet_hours, say
 from bot.constants import ChatKind
 from bot.i18n import catalog, languages, normalize_language, t
-from bot.i18n.formatting import format_when
+from bot.i18n.formatting import format_places, format_when, place_with_zone
 from bot.inputs import InputError, describe_offsets, format_quiet, parse_offsets, parse_quiet
 from bot.messages import Button, Command, Reply
 from bot.render import text
@@ -36,13 +36,15 @@ class PreferenceCommands:
         lang = reader.lang
         query = cmd.text.strip()
         if not query:
-            place = reader.where()
-            return say(t("timezone.current", lang, place=place, zone=reader.zone))
+            return say(t("timezone.current", lang, place=reader.where_and_zone()))
         result = resolve_timezone(query, lang)
         if result.match is None and result.choices:
             buttons = tuple((Button(c.label, f"timezone {c.zone}"),) for c in result.choices[:8])
             lines = [t("timezone.which", lang, query=query)]
-            lines += [t("list.place", lang, label=c.label, zone=c.zone) for c in result.choices]
+            lines += [
+                t("list.place", lang, place=place_with_zone(c.label, c.zone, lang))
+                for c in result.choices
+            ]
             return say("\n".join(lines), buttons=buttons)
         if result.match is None:
             if result.suggestions:
@@ -50,7 +52,7 @@ class PreferenceCommands:
                     "timezone.not_found_suggest",
                     lang,
                     query=query,
-                    suggestions=", ".join(result.suggestions),
+                    suggestions=format_places(result.suggestions, lang, alternatives=True),
                 )
                 buttons = tuple((Button(s, f"timezone {s}"),) for s in result.suggestions[:5])
                 return say(body, buttons=buttons)
@@ -70,8 +72,7 @@ class PreferenceCommands:
             t(
                 "timezone.set",
                 lang,
-                place=place.label,
-                zone=place.zone,
+                place=place_with_zone(place.label, place.zone, lang),
                 time=format_when(now, place.zone, lang),
             )
         ]
@@ -88,7 +89,8 @@ class PreferenceCommands:
             )
         buttons: tuple[tuple[Button, ...], ...] = ()
         if others:
-            lines.append(t("timezone.also", lang, places="; ".join(o.label for o in others[:5])))
+            shown = [o.label for o in others[:5]]
+            lines.append(t("timezone.also", lang, places=format_places(shown, lang)))
             buttons = tuple((Button(o.label, f"timezone {o.zone}"),) for o in others[:5])
         return say("\n".join(lines), buttons=buttons)
 
@@ -191,7 +193,7 @@ class PreferenceCommands:
         reader = self.ctx.reader(chat)
         lang = reader.lang
         value = cmd.text.strip().lower()
-        place = reader.where()
+        place = reader.here()
         if not value:
             return say(
                 t("quiet.current", lang, quiet=format_quiet(quiet_hours(chat), lang), place=place)

@@ -43,8 +43,8 @@ class ViewerCommands:
         schedule = self.ctx.schedule()
         reader = self.ctx.reader(chat)
         lang = reader.lang
-        place = reader.where()
-        body = t("start.body", lang, language=catalog(lang).name, place=place, zone=reader.zone)
+        place = reader.where_and_zone()
+        body = t("start.body", lang, language=catalog(lang).name, place=place)
         buttons = (
             (
                 Button(t("button.subscribe_all", lang), "subscribe all"),
@@ -198,11 +198,10 @@ class ViewerCommands:
             lines += self.ctx.session_list(reader, [s for s in schedule.sessions if s.id in subs])
         else:
             lines = [t("mysubs.none", lang)]
-        place = reader.where()
         lines += [
             "",
             t("mysubs.language", lang, language=catalog(lang).name),
-            t("mysubs.timezone", lang, place=place, zone=reader.zone),
+            t("mysubs.timezone", lang, place=reader.where_and_zone()),
             t("mysubs.reminders", lang, reminders=describe_offsets(self.ctx.offsets(chat), lang)),
             t("mysubs.quiet", lang, quiet=format_quiet(quiet_hours(chat), lang)),
         ]

@@ -10,6 +10,7 @@ needs is refused when it is read, naming the file, the key and the missing categ
 from __future__ import annotations
 
 import string
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -151,7 +152,38 @@ def t(key: str, lang: str | None, **fields: Any) -> str:
         template = _template(catalog(DEFAULT_LANGUAGE), key, fields)
     if template is None:
         raise KeyError(f"no message {key!r} in any catalog")
+    if "}{" in template:
+        return _fill_side_by_side(template, fields)
     return template.format(**fields)
+
+
+def _wide(char: str) -> bool:
+    """Whether `char` is written without spaces around it (Chinese, Japanese, Korean)."""
+    return unicodedata.east_asian_width(char) in ("W", "F")
+
+
+def _fill_side_by_side(template: str, fields: dict[str, Any]) -> str:
+    """Fill a template that sets two fields side by side, as Chinese writes a place
+    ("{country}{city}": 德國柏林), with a space where the words meeting there are not both
+    wide: a fallback to Latin texts reads "Deutschland Berlin", never "DeutschlandBerlin"."""
+    formatter = string.Formatter()
+    out: list[str] = []
+    last_field = ""  # the field just filled, when nothing has followed it yet
+    for literal, name, spec, conversion in formatter.parse(template):
+        if literal:
+            out.append(literal)
+            last_field = ""
+        if name is None:
+            continue
+        value, _ = formatter.get_field(name, (), fields)
+        shown = formatter.format_field(formatter.convert_field(value, conversion), spec or "")
+        if last_field and shown:
+            before, after = last_field[-1], shown[0]
+            if before.isalnum() and after.isalnum() and not (_wide(before) and _wide(after)):
+                out.append(" ")
+        out.append(shown)
+        last_field = shown or last_field
+    return "".join(out)
 
 
 def placeholders(template: str | dict[str, str]) -> frozenset[str]:

@@ -1,11 +1,13 @@
-"""Babel (CLDR) formatting of instants, durations and countdowns for one reader."""
+"""Babel (CLDR) formatting for one reader: instants, durations, countdowns, places, languages."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from babel.core import Locale
+from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_skeleton
+from babel.lists import format_list
 from babel.units import format_unit
 
 from bot.i18n import catalog, t
@@ -96,3 +98,38 @@ def format_relative(target: dt.datetime, now: dt.datetime, lang: str | None) -> 
 def place_name(zone: str, lang: str | None) -> str:
     """A short, localized place for a zone, for inline use: "Bogotá", "台北"."""
     return zone_city(zone, catalog(lang).code)
+
+
+def place_with_zone(place: str, zone: str, lang: str | None) -> str:
+    """A place and its zone, "Wellington, New Zealand (Pacific/Auckland)"; a place that is
+    its zone's own name ("UTC+05:45") is said once."""
+    if place.casefold() == zone.casefold():
+        return place
+    return t("timezone.place_zone", lang, place=place, zone=zone)
+
+
+def format_places(places: Sequence[str], lang: str | None, *, alternatives: bool = False) -> str:
+    """Places as one list: each quoted, since a place's name holds commas itself, and joined
+    with the language's own list pattern (CLDR): "“A, B”, “C” and “D”", "「A，B」、「C」和「D」";
+    `alternatives` joins them with "or" ("或")."""
+    quoted = [t("list.quoted", lang, text=place) for place in places]
+    locale = babel_locale(lang)
+    if alternatives:
+        return str(format_list(quoted, style="or", locale=locale))
+    return str(format_list(quoted, style="standard", locale=locale))
+
+
+def language_name(code: str, lang: str | None) -> str:
+    """A language tag's name in the reader's language (CLDR): "de" is "德文" to a zh-TW
+    reader, "zh-TW" is "Traditional Chinese" to an English one; an unknown tag is itself."""
+    names = babel_locale(lang).languages
+    try:
+        tag = Locale.parse(code, sep="-")
+    except (ValueError, UnknownLocaleError):
+        return code
+    # The most precise name CLDR has: "en_US" (American English), "zh_Hant", then "de".
+    candidates = [f"{tag.language}_{tag.territory}", f"{tag.language}_{tag.script}"]
+    for key in [*candidates, tag.language]:
+        if key in names:
+            return str(names[key])
+    return code

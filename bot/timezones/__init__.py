@@ -8,7 +8,14 @@ city), `wall_time` (daylight-saving gaps and folds), `folding` (lookup keys for 
 from bot.timezones.places import Place, place_at, warm_up
 from bot.timezones.resolve import Resolution, resolve_timezone
 from bot.timezones.wall_time import standard_reading, wall_readings
-from bot.timezones.zones import ZONE_NAMES, UnknownZone, get_zone, is_valid_zone, zone_city
+from bot.timezones.zones import (
+    ZONE_NAMES,
+    UnknownZone,
+    get_zone,
+    is_valid_zone,
+    short_label,
+    zone_city,
+)
 
 __all__ = [
     "ZONE_NAMES",
@@ -19,6 +26,7 @@ __all__ = [
     "is_valid_zone",
     "place_at",
     "resolve_timezone",
+    "short_label",
     "standard_reading",
     "wall_readings",
     "warm_up",

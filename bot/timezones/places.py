@@ -14,7 +14,7 @@ from babel import Locale
 
 from bot.timezones.countries import country_keys, country_name, country_zones
 from bot.timezones.folding import LATIN_RE, fold, fold_many
-from bot.timezones.zones import ZONE_NAMES, is_valid_zone, zone_city
+from bot.timezones.zones import ZONE_NAMES, is_valid_zone, join_label, local_city_name, zone_city
 
 MIN_CITY_POPULATION = 15000
 # Alternate names of smaller cities are matched exactly but kept out of the fuzzy pool:
@@ -181,12 +181,13 @@ def _load_aliases() -> list[_Alias]:
 
 
 def city_label(city: City, index: CityIndex, loc: Locale) -> str:
-    """Label a city "Name, Country", with the state for US cities, which repeat names most."""
-    parts = [city.name]
+    """Label a city "Name, Country", with the state for US cities, which repeat names most;
+    the name in loc's language where CLDR has it, the parts joined as that language does."""
+    parts = [local_city_name(city.name, city.zone, loc)]
     if city.country == "US" and city.admin1 in index.us_states:
         parts.append(index.us_states[city.admin1])
     parts.append(country_name(city.country, loc))
-    return ", ".join(parts)
+    return join_label(parts, loc)
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ from bot.timezones.places import City, CityIndex, Place, city_index, city_label
 from bot.timezones.zones import (
     ZONE_NAME_BY_KEY,
     babel_locale,
+    join_label,
     localized_zone_city,
     offset_zone_name,
 )
@@ -74,7 +75,7 @@ def resolve_timezone(query: str, locale: str = "en") -> Resolution:
     # Area/City names and abbreviations (UTC, EST5EDT, PRC) cannot be mistaken for places;
     # legacy one-word names (Japan, Greenwich, Navajo) are tried after countries and cities.
     if iana is not None and ("/" in iana or iana.isupper()):
-        return Resolution(Place(iana, iana, "zone"), (), ())
+        return _zone_resolution(iana, loc)
 
     country = country_keys().get(fold(text))
     if country is not None:
@@ -88,8 +89,15 @@ def resolve_timezone(query: str, locale: str = "en") -> Resolution:
     if cities:
         return _decide(cities, index, loc)
     if iana is not None:
-        return Resolution(Place(iana, iana, "zone"), (), ())
+        return _zone_resolution(iana, loc)
     return _fuzzy_resolution(text, index, loc, None)
+
+
+def _zone_resolution(zone: str, loc: Locale) -> Resolution:
+    """A zone typed by name, labelled with its city ("Prague" for Europe/Prague), or itself."""
+    # Etc/GMT+5 is five hours *behind* UTC: a label "GMT+5" would read the other way round.
+    label = zone if zone.startswith("Etc/") else localized_zone_city(zone, loc)
+    return Resolution(Place(label, zone, "zone"), (), ())
 
 
 def _country_resolution(country: str, loc: Locale) -> Resolution:
@@ -100,8 +108,10 @@ def _country_resolution(country: str, loc: Locale) -> Resolution:
         return Resolution(Place(name, zones[0], "country"), (), ())
     population = city_index().zone_population
     ranked = sorted(zones, key=lambda zone: -population.get(zone, 0))[:MAX_CHOICES]
+    # Each zone by its city, as a city is labelled: "New York, United States".
     choices = tuple(
-        Place(f"{name} ({localized_zone_city(zone, loc)})", zone, "country") for zone in ranked
+        Place(join_label([localized_zone_city(zone, loc), name], loc), zone, "country")
+        for zone in ranked
     )
     return Resolution(None, choices, ())
 

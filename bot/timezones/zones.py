@@ -19,6 +19,10 @@ FIXED_ZONE_RE = re.compile(r"UTC([+-])([0-9]{2}):([0-9]{2})")
 
 _BABEL_LOCALES = {"en": "en", "zh-TW": "zh_Hant_TW"}
 _DEFAULT_LOCALE = "en"
+# What separates the parts of a place's name ("Beaverton, Oregon, United States"), by Babel
+# language: CLDR has no such pattern, and Chinese writes a full-width comma ("布拉格，捷克").
+_LABEL_SEPARATORS = {"zh": "，"}
+_DEFAULT_LABEL_SEPARATOR = ", "
 
 
 def _zone_names() -> frozenset[str]:
@@ -114,3 +118,25 @@ def localized_zone_city(zone: str, loc: Locale) -> str:
         return str(get_timezone_location(zone, locale=loc, return_city=True))
     except (LookupError, ValueError):
         return zone
+
+
+def join_label(parts: list[str], loc: Locale) -> str:
+    """A place's name from its parts, smallest first: "Beaverton, Oregon, United States"."""
+    return _LABEL_SEPARATORS.get(loc.language, _DEFAULT_LABEL_SEPARATOR).join(parts)
+
+
+def short_label(label: str) -> str:
+    """The first part of a label join_label made, for inline use: "Beaverton"."""
+    for separator in {_DEFAULT_LABEL_SEPARATOR, *_LABEL_SEPARATORS.values()}:
+        label = label.split(separator, 1)[0]
+    return label
+
+
+def local_city_name(name: str, zone: str, loc: Locale) -> str:
+    """A city's name in loc where CLDR knows it, as the city its zone is named for ("布拉格"
+    for Prague in zh_Hant_TW); other cities keep the name they were given."""
+    if loc.language != _DEFAULT_LOCALE and name == localized_zone_city(
+        zone, babel_locale(_DEFAULT_LOCALE)
+    ):
+        return localized_zone_city(zone, loc)
+    return name
