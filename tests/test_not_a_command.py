@@ -15,12 +15,8 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.messages import parse_action, parse_command
 from bot.store import Store
-from tests import test_telegram_adapter as telegram_tests
 from tests.support.harness import S1, Clock, Harness, summit
-from tests.test_telegram_adapter import ADMIN, GROUP, MEMBER, PRAGUE, VIEWER, TelegramWorld
-
-# The Telegram adapter's own test rig, not a copy: pytest finds fixtures among a module's names.
-make_world, world = telegram_tests.make_world, telegram_tests.world
+from tests.support.telegram_world import ADMIN, GROUP, MEMBER, PRAGUE, VIEWER, TelegramWorld
 
 HINT_EN = t("error.not_a_command", "en")
 HINT_ZH = t("error.not_a_command", "zh-TW")
