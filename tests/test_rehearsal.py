@@ -12,13 +12,18 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from bot.app import Worker
 from bot.cli import main
+from bot.config import Organizers, Settings
+from bot.schedule import load_schedule
 from bot.store import Store
 from tests.drills.world import seed_subscribers
+from tests.test_schedule_changes import NOW, make_harness
 from tests.test_worker_process import ROOT, kill, read_until, say, stopped
 
 SCHEDULE = ROOT / "schedule.yaml"
@@ -256,3 +261,32 @@ async def test_a_rehearsal_on_database_url_says_it_is_on_purpose(tmp_path: Path)
         kill(proc)
         await proc.wait()
     assert chosen.exists() and not (tmp_path / "data" / "summit-bot.rehearsal.sqlite3").exists()
+
+
+async def test_the_organizer_who_reloads_reads_the_summary_once_the_others_get_it(
+    store: Store, tmp_path: Path
+) -> None:
+    schedule = copy_schedule(tmp_path)
+    settings = replace(Settings(), organizers=Organizers(telegram_user_ids=("900", "901")))
+    harness = make_harness(store, schedule)
+    harness.settings = settings
+    harness.worker = Worker(
+        settings,
+        load_schedule(schedule),
+        store,
+        [harness.memory],
+        harness.clock,
+        schedule_path=schedule,
+    )
+    await harness.start()
+    try:
+        for organizer in ("900", "901"):
+            await harness.say("/start", chat_id=organizer)
+        edit(schedule, "s2", 'start: "07:00"', 'start: "07:30"')()
+        reply = await harness.say("/reload", chat_id="900")
+        assert "Schedule reloaded from" in reply and "1 change" in reply
+        sent = await harness.at(NOW)
+        assert [chat for chat, _ in sent] == ["901"]
+        assert "Schedule reloaded from" in sent[0][1].plain()
+    finally:
+        await harness.worker.stop()
