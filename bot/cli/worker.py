@@ -123,8 +123,8 @@ def rehearsal_database(
     if env and settings.database_url:
         shown = mask_password(settings.database_url)
         return settings, (
-            f"rehearsal database: {shown} (DATABASE_URL, on purpose: "
-            "what is done in this rehearsal stays in that database)"
+            f"rehearsal database: {shown} (DATABASE_URL, taken as on purpose: "
+            "the subscriptions made in this rehearsal stay there)"
         )
     line = f"rehearsal database: {own}, its own ({note}; --database-url chooses another)"
     return replace(settings, database_url=sqlite_url(own)), line
