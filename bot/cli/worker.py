@@ -30,12 +30,15 @@ from bot.config import ConfigError, Settings
 from bot.reload import ScheduleTransform, shift_by
 from bot.schedule import Schedule
 from bot.store import WorkerLock
+from bot.store.urls import REHEARSAL_SQLITE_FILE, mask_password, sqlite_url
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Libraries that log routine work at INFO: httpx (under python-telegram-bot) a line per
 # request, every long poll; APScheduler a line per job added, removed or run, nine per
 # /subscribe. They are held at WARNING unless DEBUG is asked for.
 CHATTY_LOGGERS = ("httpx", "apscheduler")
+DEMO_TICK = 1.0  # seconds between two looks at whether the demo is over
+END_AFTER = dt.timedelta(seconds=5)  # the demo ends this long after its session started
 
 
 def add_run_parser(sub: Subcommands) -> None:
@@ -54,6 +57,7 @@ def add_run_parser(sub: Subcommands) -> None:
         action="store_true",
         help="chat on this terminal instead of the platforms whose tokens are set",
     )
+    add_database_url(run, "DATABASE_URL; a rehearsal's default: its own SQLite file")
     add_log_level(run, "INFO")
     run.set_defaults(handler=cmd_run)
 
@@ -63,6 +67,7 @@ def add_demo_parser(sub: Subcommands) -> None:
     demo = sub.add_parser("demo", help="a two-minute rehearsal on this terminal, no token needed")
     add_common(demo)
     demo.add_argument("--lang", metavar="CODE", default=None, help="the viewer's language")
+    add_database_url(demo, "a temporary SQLite file, removed at the end")
     # The demo's terminal is a chat: only what goes wrong interrupts it, unless asked.
     add_log_level(demo, "WARNING")
     demo.set_defaults(handler=cmd_demo)
@@ -79,12 +84,50 @@ def add_log_level(parser: argparse.ArgumentParser, default: str) -> None:
     )
 
 
+def add_database_url(parser: argparse.ArgumentParser, default: str) -> None:
+    """The `--database-url` option of the commands that run the worker."""
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help=f"the database to use (default: {default})",
+    )
+
+
 def rehearsal_shift(schedule: Schedule, start: When, now: dt.datetime) -> dt.timedelta:
     """How far to move the schedule so that its first timed session starts at `start`."""
     starts = [s.start for s in schedule.sessions if s.start is not None]
     if not starts:
         raise ValueError("the schedule has no session with a time to rehearse")
     return start(now) - min(starts)
+
+
+def rehearse(
+    schedule: Schedule, start: When, now: dt.datetime
+) -> tuple[Schedule, ScheduleTransform]:
+    """The schedule of a rehearsal starting at `start`, and the shift every reload applies."""
+    transform = shift_by(rehearsal_shift(schedule, start, now))
+    return transform(schedule), transform
+
+
+def rehearsal_database(
+    settings: Settings, option: str | None, own: Path, note: str, *, env: bool = True
+) -> tuple[Settings, str]:
+    """The settings with the database a rehearsal uses, and the line that says which.
+
+    Its own file (`own`) unless `--database-url` or, with `env`, DATABASE_URL names another on
+    purpose: what testers do in a rehearsal must not count as real subscribers.
+    """
+    if option:
+        chosen = replace(settings, database_url=option)
+        return chosen, f"rehearsal database: {mask_password(option)} (--database-url)"
+    if env and settings.database_url:
+        shown = mask_password(settings.database_url)
+        return settings, (
+            f"rehearsal database: {shown} (DATABASE_URL, taken as on purpose: "
+            "the subscriptions made in this rehearsal stay there)"
+        )
+    line = f"rehearsal database: {own}, its own ({note}; --database-url chooses another)"
+    return replace(settings, database_url=sqlite_url(own)), line
 
 
 def configure_logging(level: str) -> None:
@@ -108,8 +151,14 @@ def cmd_run(args: argparse.Namespace, context: Context) -> int:
         adapters = build_adapters(os.environ, settings, console=args.console)
         if args.rehearse:
             # The same shift applies to every reload of the file during the rehearsal.
-            transform = shift_by(rehearsal_shift(schedule, args.rehearse, context.clock()))
-            schedule = transform(schedule)
+            schedule, transform = rehearse(schedule, args.rehearse, context.clock())
+            own = Path(settings.data_dir) / REHEARSAL_SQLITE_FILE
+            settings, line = rehearsal_database(
+                settings, args.database_url, own, "beside the real one, which is not touched"
+            )
+            print(line, file=context.err)
+        elif args.database_url:
+            settings = replace(settings, database_url=args.database_url)
     except (ConfigError, ValueError, argparse.ArgumentTypeError) as exc:
         print(f"error: {exc}", file=context.err)
         return 2
@@ -165,16 +214,33 @@ def cmd_demo(args: argparse.Namespace, context: Context) -> int:
     settings, schedule = loaded
     now = context.clock().replace(microsecond=0)
     configure_logging(args.log_level)
-    schedule = schedule.shifted(rehearsal_shift(schedule, parse_moment("+2"), now))
+    # As in `run --rehearse`: every /reload keeps the shift.
+    schedule, transform = rehearse(schedule, parse_moment("+2"), now)
     # Reminders one minute before and at the start, so that both arrive within the demo.
     reminders = replace(settings.reminders, default_offsets=(1, 0))
     with tempfile.TemporaryDirectory(prefix="summit-bot-demo-") as tmp:
-        settings = replace(settings, data_dir=tmp, database_url=None, reminders=reminders)
-        return asyncio.run(_demo(settings, schedule, args.lang, context.out, context.clock))
+        settings = replace(settings, data_dir=tmp, reminders=reminders)
+        # DATABASE_URL is not read: a demo is tried anywhere, also where it names production.
+        settings, line = rehearsal_database(
+            settings,
+            args.database_url,
+            Path(tmp) / REHEARSAL_SQLITE_FILE,
+            "temporary, removed at the end",
+            env=False,
+        )
+        print(line, file=context.out)
+        return asyncio.run(
+            _demo(settings, schedule, transform, args.lang, context.out, context.clock)
+        )
 
 
 async def _demo(
-    settings: Settings, schedule: Schedule, lang: str | None, out: TextIO, clock: Clock
+    settings: Settings,
+    schedule: Schedule,
+    transform: ScheduleTransform,
+    lang: str | None,
+    out: TextIO,
+    clock: Clock,
 ) -> int:
     interactive = sys.stdin.isatty()
     eof = asyncio.Event()
@@ -187,7 +253,7 @@ async def _demo(
         files_dir=Path(settings.data_dir) / "files",
     )
     store = await open_store(settings)
-    worker = Worker(settings, schedule, store, [console], clock)
+    worker = Worker(settings, schedule, store, [console], clock, schedule_transform=transform)
     stop = asyncio.Event()
     first = schedule.sessions[0]
     assert first.start is not None
@@ -204,8 +270,13 @@ async def _demo(
         console.listen()  # the viewer's own commands come after the scripted ones
         await worker.settle()
         while not stop.is_set():
-            await asyncio.sleep(1)
-            over = clock() > first.start + dt.timedelta(seconds=5)
+            await asyncio.sleep(DEMO_TICK)
+            now = clock()
+            # Reminders follow the demo's clock, whatever the scheduler's timers make of it.
+            await worker.scheduler.run_due(now)
+            # The session as it stands now: a reload may have moved it.
+            session = worker.current_schedule().session(first.id)
+            over = session is None or session.start is None or now > session.start + END_AFTER
             if (
                 over
                 and (eof.is_set() or not interactive)

@@ -43,6 +43,9 @@ ScheduleTransform = Callable[[Schedule], Schedule]
 
 WORKER = "worker"  # the audit platform of reloads nobody typed (file watcher, SIGHUP)
 
+# (platform, chat id) of the organizer who typed /reload; None for the reloads nobody typed.
+Asker = tuple[str, str] | None
+
 
 def shift_by(delta: dt.timedelta) -> ScheduleTransform:
     """The transform of a rehearsal: every schedule moved by the same `delta`."""
@@ -143,13 +146,15 @@ class Reloader:
         now: dt.datetime | None = None,
     ) -> ReloadResult:
         """Load the file; put it in force and notify, or keep the old one and report errors."""
+        # Who typed /reload reads the summary as the reply (a private chat's id is its user's).
+        asker = (platform, actor) if platform != WORKER else None
         async with self._lock:  # a watcher, a SIGHUP and a /reload at once: one at a time
-            result = await self._reload(path, actor=actor, platform=platform, now=now)
+            result = await self._reload(path, actor=actor, asker=asker, now=now)
         self.reloaded.set()
         return result
 
     async def _reload(
-        self, path: str | Path | None, *, actor: str, platform: str, now: dt.datetime | None
+        self, path: str | Path | None, *, actor: str, asker: Asker, now: dt.datetime | None
     ) -> ReloadResult:
         now = now or self.clock()
         where = Path(path) if path is not None else self.path()
@@ -161,14 +166,14 @@ class Reloader:
         try:
             loaded = load_schedule(where)
         except ScheduleError as exc:
-            return await self._refuse(where, exc.problems, version, actor, platform, now)
+            return await self._refuse(where, exc.problems, version, actor, asker, now)
         new = self.transform(loaded) if self.transform is not None else loaded
         return await self._apply(
             self.in_force.current_schedule(),
             new,
             source=str(where),
             actor=actor,
-            platform=platform,
+            asker=asker,
             now=now,
         )
 
@@ -200,7 +205,7 @@ class Reloader:
             return None
         async with self._lock:
             result = await self._apply(
-                old, current, source=current.source, actor="start", platform=WORKER, now=now
+                old, current, source=current.source, actor="start", asker=None, now=now
             )
         self.reloaded.set()
         return result
@@ -223,7 +228,7 @@ class Reloader:
         *,
         source: str,
         actor: str,
-        platform: str,
+        asker: Asker,
         now: dt.datetime,
     ) -> ReloadResult:
         """Put `new` in force in place of `old`: notices, the organizers' report, the audit."""
@@ -256,7 +261,7 @@ class Reloader:
                 lang: changes_text(result.source, changes, notices, new, lang, title=title)
                 for lang in languages()
             }
-            await self._tell_organizers(texts, key, now)
+            await self._tell_organizers(texts, key, now, asker)
         log.info(
             "schedule %s from %s by %s: %d change(s)%s, %d notice(s) queued",
             "checked" if actor == "start" else "reloaded",
@@ -267,7 +272,7 @@ class Reloader:
             notices,
         )
         await self.store.audit.record(
-            platform=platform[:16],
+            platform=(asker[0] if asker else WORKER)[:16],
             actor=actor[:128],
             action="schedule_reload",
             detail={
@@ -287,7 +292,7 @@ class Reloader:
         problems: tuple[Problem, ...],
         version: Fingerprint,
         actor: str,
-        platform: str,
+        asker: Asker,
         now: dt.datetime,
     ) -> ReloadResult:
         """A file with errors: keep the running schedule, log and report every error."""
@@ -301,9 +306,9 @@ class Reloader:
         # One report per broken version of the file, however often it is reloaded.
         key = "schedule-errors:" + (version[2][:16] if version else "unreadable")
         texts = {lang: errors_text(str(where), problems, lang) for lang in languages()}
-        await self._tell_organizers(texts, key, now)
+        await self._tell_organizers(texts, key, now, asker)
         await self.store.audit.record(
-            platform=platform[:16],
+            platform=(asker[0] if asker else WORKER)[:16],
             actor=actor[:128],
             action="schedule_reload",
             detail={"source": str(where), "errors": [str(p) for p in problems][:MAX_LISTED]},
@@ -359,11 +364,16 @@ class Reloader:
             self._recorded = schedule.text
         self.revision = revision
 
-    async def _tell_organizers(self, texts: dict[str, str], key: str, now: dt.datetime) -> None:
+    async def _tell_organizers(
+        self, texts: dict[str, str], key: str, now: dt.datetime, asker: Asker
+    ) -> None:
+        # The organizer who asked has the summary as the reply already: the report is for the
+        # others, and with none there is nobody to tell (not a missing chat worth a warning).
+        chats = [chat for chat in organizer_chats(self.settings) if chat != asker]
+        if asker is not None and not chats:
+            return
         try:
-            queued = await notify_organizers(
-                self.store, organizer_chats(self.settings), texts, key=key, now=now
-            )
+            queued = await notify_organizers(self.store, chats, texts, key=key, now=now)
         except Exception:
             # The reload itself stands; the log has the report too.
             log.exception("could not queue the reload report for the organizers")

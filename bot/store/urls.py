@@ -9,6 +9,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_SQLITE_FILE = "summit-bot.sqlite3"
+# A rehearsal's own database, beside the real one: what testers do there stays there.
+REHEARSAL_SQLITE_FILE = "summit-bot.rehearsal.sqlite3"
 
 _SQLITE_SCHEMES = frozenset({"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"})
 _POSTGRES_SCHEMES = frozenset(
@@ -97,9 +99,13 @@ def _postgres_url(url: str) -> str:
 def normalize_database_url(url: str | None, data_dir: Path) -> str:
     """Return the async SQLAlchemy URL for url, defaulting to a SQLite file in data_dir."""
     if url is None or not url.strip():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite+aiosqlite:///{(data_dir / DEFAULT_SQLITE_FILE).resolve()}"
+        url = sqlite_url(data_dir / DEFAULT_SQLITE_FILE)
     return to_async_url(url)
+
+
+def sqlite_url(path: Path) -> str:
+    """The URL of a SQLite file, absolute: it names the same file from any directory."""
+    return f"sqlite:///{path.expanduser().resolve()}"
 
 
 def sqlite_file(url: str | None, data_dir: Path) -> Path | None:
