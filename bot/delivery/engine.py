@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from typing import Final
 
 from bot.adapters.base import (
     Adapter,
@@ -36,6 +37,11 @@ log = logging.getLogger(__name__)
 IdleHook = Callable[[], Awaitable[None]]
 
 
+# Waits after consecutive failed batches (seconds; the last repeats): soon after a blip, then
+# every few seconds while the database stays away.
+FAILURE_WAITS: Final[tuple[float, ...]] = (1.0, 2.0, 5.0)
+
+
 class DeliveryEngine:
     """One drain loop per platform; the ledger, not memory, says what is left to send."""
 
@@ -48,6 +54,7 @@ class DeliveryEngine:
         clock: Callable[[], dt.datetime],
         *,
         idle_hooks: Sequence[IdleHook] = (),
+        failure_waits: Sequence[float] = FAILURE_WAITS,
     ) -> None:
         self.store = store
         self.adapters = adapters
@@ -61,6 +68,8 @@ class DeliveryEngine:
         self._unsure: set[str] = set()  # platforms whose last batch may have left orphans
         self.progress = {name: Progress() for name in adapters}
         self.idle_hooks = tuple(idle_hooks)
+        # Seconds before another try after consecutive failures (the last repeats).
+        self.failure_waits = tuple(failure_waits)
 
     def wake(self, platform: str | None = None) -> None:
         """New rows may be due: look at the ledger now rather than at the next poll."""
@@ -91,17 +100,22 @@ class DeliveryEngine:
 
     async def _loop(self, platform: str) -> None:
         idle_poll = 5.0
+        failures = 0  # consecutive failed batches: the database restarting, say
         while not self._stopping:
-            failed = False
             try:
                 worked = await self.drain_once(platform)
-            except Exception:
-                log.exception("delivery loop on %s failed; retrying shortly", platform)
-                worked, failed = 0, True
+            except Exception as exc:
+                failures += 1
+                wait = self.failure_waits[min(failures, len(self.failure_waits)) - 1]
+                self._log_failure(platform, exc, failures, wait)
+                await self._wait(platform, wait)
+                continue
+            if failures:
+                log.info("delivery on %s works again after %d failed tries", platform, failures)
+                failures = 0
             if worked:
                 continue
-            # After a failure (the database restarting, say) look again soon.
-            wait = 1.0 if failed else idle_poll
+            wait = idle_poll
             try:
                 await self.run_idle_hooks()
                 upcoming = await self.store.ledger.next_due(platform)
@@ -109,11 +123,32 @@ class DeliveryEngine:
                     wait = min(wait, max((upcoming - self.clock()).total_seconds(), 0.05))
             except Exception:
                 log.exception("looking for due deliveries on %s failed", platform)
-                wait = 1.0
-            event = self._wake[platform]
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=wait)
-            event.clear()
+                wait = self.failure_waits[0]
+            await self._wait(platform, wait)
+
+    async def _wait(self, platform: str, seconds: float) -> None:
+        """Sleep until `seconds` have passed or new rows are announced."""
+        event = self._wake[platform]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout=seconds)
+        event.clear()
+
+    @staticmethod
+    def _log_failure(platform: str, exc: Exception, failures: int, wait: float) -> None:
+        """The first failure with its traceback; the ones that follow in one line each, so
+        a long outage does not bury the log (the SQL and its parameters never shown)."""
+        if failures == 1:
+            log.exception("delivery on %s failed; trying again in %g s", platform, wait)
+            return
+        reason = (str(exc).splitlines() or [""])[0][:200]
+        log.warning(
+            "delivery on %s still failing (%s: %s); try %d in %g s",
+            platform,
+            type(exc).__name__,
+            reason,
+            failures + 1,
+            wait,
+        )
 
     async def run_idle_hooks(self) -> None:
         """Run the hooks that follow a drained queue; a failing hook is logged, not fatal."""
