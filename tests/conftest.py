@@ -7,4 +7,5 @@ pytest_plugins: list[str] = [
     "tests.support.harness",
     "tests.support.telegram_world",
     "tests.support.discord_world",
+    "tests.support.schedule_files",
 ]

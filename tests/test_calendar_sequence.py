@@ -18,13 +18,11 @@ from bot.cli.common import Context
 from bot.cli.ics import add_ics_parser, cmd_ics
 from bot.schedule import parse_schedule
 from bot.timezones import get_zone
-from tests import test_schedule_changes as changes_tests
 from tests.support.harness import Harness
+from tests.support.schedule_files import ORGANIZER, edit
 from tests.test_midnight_sessions import NIGHT
-from tests.test_schedule_changes import ORGANIZER, edit
 
 # The schedule-change tests' rig, not a copy: pytest finds fixtures among a module's names.
-live, schedule_file = changes_tests.live, changes_tests.schedule_file
 
 BUILT = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

@@ -23,8 +23,8 @@ from bot.config import Organizers, Settings
 from bot.schedule import load_schedule
 from bot.store import Store
 from tests.drills.world import seed_subscribers
-from tests.test_schedule_changes import NOW, make_harness
-from tests.test_worker_process import ROOT, kill, read_until, say, stopped
+from tests.support.processes import ROOT, kill, read_until, say, stopped
+from tests.support.schedule_files import NOW, make_harness
 
 SCHEDULE = ROOT / "schedule.yaml"
 # A start in the future of any machine running the tests: the scheduler's own timers (real
