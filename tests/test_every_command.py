@@ -71,8 +71,12 @@ async def test_no_organizer_command_ends_in_the_apology(bot: Harness, lang: str)
 
 
 async def test_session_without_an_id_offers_the_sessions(bot: Harness) -> None:
-    text = await bot.say("/session")
+    reply = await bot.reply("/session")
+    text = "\n".join(m.plain() for m in reply.messages)
     assert "Which session?" in text and "s1" in text and "s2" in text
+    # A button for each session, none for an "all" that /session does not take.
+    actions = [b.action for m in reply.messages for row in m.buttons for b in row]
+    assert actions[:2] == ["session s1", "session s2"] and "session all" not in actions
 
 
 # --- the same walk through the real SDKs, against the fake platforms -------------------------

@@ -65,10 +65,13 @@ class CommandContext:
             )
         )
 
-    def pick_session(self, reader: Reader, verb: str, sessions: list[Session]) -> Reply:
-        """A command given without its session: ask which, with a button per session."""
+    def pick_session(
+        self, reader: Reader, verb: str, sessions: list[Session], *, with_all: bool = True
+    ) -> Reply:
+        """A command given without its session: ask which, with a button per session (and
+        one for all of them, where the command takes `all`)."""
         lines = [t(f"{verb}.which", reader.lang), *self.session_list(reader, sessions)]
-        buttons = [(Button(t("button.all", reader.lang), f"{verb} all"),)]
+        buttons = [(Button(t("button.all", reader.lang), f"{verb} all"),)] if with_all else []
         buttons += [(Button(s.id, f"{verb} {s.id}"),) for s in sessions[:8]]
         return Reply.of(Message("\n".join(lines), buttons=tuple(buttons)))
 

@@ -106,7 +106,10 @@ class ViewerCommands:
         reader = self.ctx.reader(chat)
         schedule = self.ctx.schedule()
         if not cmd.args:
-            return self.ctx.pick_session(reader, "session", list(schedule.sessions))
+            # One card at a time: /session takes no `all`.
+            return self.ctx.pick_session(
+                reader, "session", list(schedule.sessions), with_all=False
+            )
         session = schedule.session(cmd.args[0].lower())
         if session is None:
             return self.ctx.unknown_session(reader, cmd.args[0], "session")
