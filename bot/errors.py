@@ -9,3 +9,10 @@ from __future__ import annotations
 
 class SummitBotError(Exception):
     """Anything the bot itself reports as wrong: bad config, schedule, input, a failed send."""
+
+
+def brief(error: BaseException) -> str:
+    """What went wrong, on one short line, for a log: a database error's own message without
+    the SQL statement and parameters SQLAlchemy appends (they can hold what viewers typed)."""
+    said = str(getattr(error, "orig", None) or error) or type(error).__name__
+    return said.splitlines()[0][:200]

@@ -12,6 +12,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.config import Reminders
 from bot.constants import ALL_SESSIONS
+from bot.errors import brief
 from bot.planner import Planned, Prefs, parse_clock, plan
 from bot.schedule import Schedule
 from bot.store import Store
@@ -177,7 +178,7 @@ class ReminderScheduler:
                     "the database refused the ledger rows of %d reminder group(s) (%s): "
                     "retrying at the next due check",
                     len(groups),
-                    _reason(exc),
+                    brief(exc),
                 )
             elif self._retrier is None or self._retrier.done():
                 self._retrier = asyncio.create_task(self._retry_owed(exc), name="fire-retry")
@@ -202,7 +203,7 @@ class ReminderScheduler:
                 "the database refused the ledger rows of %d reminder group(s) (%s): "
                 "retry %d in %.1f s",
                 len(self._owed),
-                _reason(error),
+                brief(error),
                 retry,
                 wait,
             )
@@ -282,9 +283,3 @@ class ReminderScheduler:
                 pks = await self.store.chats.with_profile(group.session_id, zone, begin, end)
                 added += await enqueue(chat_pks=pks)
         return added
-
-
-def _reason(error: Exception) -> str:
-    """What the database said, on one short line (without the statement and parameters)."""
-    said = str(getattr(error, "orig", None) or error) or type(error).__name__
-    return said.splitlines()[0][:200]

@@ -27,6 +27,7 @@ from bot.delivery.pacing import PlatformPacer
 from bot.delivery.progress import Progress
 from bot.delivery.recording import SentMarks, record_outcome
 from bot.delivery.rendering import RenderCache, Renderer
+from bot.errors import brief
 from bot.messages import Expired
 from bot.planner import is_quiet
 from bot.store import Claimed, Store
@@ -140,12 +141,11 @@ class DeliveryEngine:
         if failures == 1:
             log.exception("delivery on %s failed; trying again in %g s", platform, wait)
             return
-        reason = (str(exc).splitlines() or [""])[0][:200]
         log.warning(
             "delivery on %s still failing (%s: %s); try %d in %g s",
             platform,
             type(exc).__name__,
-            reason,
+            brief(exc),
             failures + 1,
             wait,
         )

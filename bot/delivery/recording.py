@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.errors import brief
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ async def record_outcome(what: str, write: Callable[[], Awaitable[object]]) -> N
             await write()
             return
         except Exception as exc:
-            log.warning("recording %s failed, retrying in %.1f s: %s", what, delay, exc)
+            log.warning("recording %s failed, retrying in %.1f s: %s", what, delay, brief(exc))
         await asyncio.sleep(delay)
         delay = min(delay * 2, 5.0)
 
