@@ -155,10 +155,19 @@ class DueWorld(FanoutWorld):
         return replace(settings, reminders=reminders)
 
 
-def late_wordings(late: dt.timedelta) -> set[str]:
-    """How "N minutes ago" reads in each language, for a reminder `late` after the start."""
+def late_wordings(late: dt.timedelta, spread: dt.timedelta = dt.timedelta(0)) -> set[str]:
+    """How "N minutes ago" reads in each language, for a reminder sent between `late` and
+    `late + spread` after the start (a fan-out takes time: each is worded as it leaves)."""
     start = dt.datetime(2020, 1, 1, tzinfo=UTC)
-    return {format_relative(start, start + late, code) for code in languages()}
+    # Whole minutes either side: the wording rounds ("3 min 40 s ago" may read "4 minutes").
+    first = int(late.total_seconds() // 60)
+    last = -int(-(late + spread).total_seconds() // 60)
+    minutes = range(first, last + 1)
+    return {
+        format_relative(start, start + dt.timedelta(minutes=m), code)
+        for m in minutes
+        for code in languages()
+    }
 
 
 async def run(
@@ -204,9 +213,12 @@ async def run(
                 clock.shift += late  # the outage lasted `late` on the worker's clock
             finally:
                 await fault.close()
+            recovered = clock()
             counts = await world.settled(within=recipients / per_second + 60)
             verdict = world.judge(counts)
-            wordings = late_wordings(late)
+            # The fan-out runs at the platform's rate, on the worker's (shifted real) clock: a
+            # reminder is worded for the moment it leaves, from recovery to the last send.
+            wordings = late_wordings(recovered - due, clock() - recovered)
             texts = [r.text or "" for r in world.fake.requests("sendMessage") if r.ok]
             misworded = [text for text in texts if not any(w in text for w in wordings)]
     finally:
