@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from babel import Locale
 from rapidfuzz import fuzz, process
 
-from bot.timezones.countries import country_keys, country_name, country_zones
+from bot.timezones.countries import (
+    country_keys,
+    country_name,
+    country_zones,
+    local_country_keys,
+)
 from bot.timezones.folding import fold, is_latin
 from bot.timezones.places import City, CityIndex, Place, city_index, city_label
 from bot.timezones.zone_names import is_abbreviation, named_for, zone_names
@@ -94,7 +99,8 @@ def resolve_timezone(query: str, locale: str = "en") -> Resolution:
     if iana is not None and ("/" in iana or iana.isupper()):
         return _zone_resolution(iana, loc)
 
-    country = country_keys().get(fold(text))
+    key = fold(text)
+    country = country_keys().get(key) or local_country_keys(str(loc)).get(key)
     if country is not None:
         return _country_resolution(country, loc)
 

@@ -102,10 +102,17 @@ def _members(metazone: str) -> tuple[str, ...]:
     return tuple(sorted((z for z in _canonical_zones() if _metazone(z) == metazone), key=_rank))
 
 
-def _rank(zone: str) -> tuple[bool, int, int]:
-    """Order zones sharing a name: with daylight saving first (EST is New York's, not
-    Panama's), then by the people their cities hold, then tzdata's own order."""
-    return (not _keeps_summer_time(zone), -_population(zone), _order().get(zone, len(_order())))
+def _rank(zone: str) -> tuple[bool, bool, int, int]:
+    """Order zones sharing a name: a metazone named for a continent means its zones first
+    (Eastern European Time is Bucharest's before Cairo's), then those with daylight saving
+    (EST is New York's, not Panama's), then by the people their cities hold."""
+    area = _metazone(zone).split("_", 1)[0] + "/"
+    return (
+        not zone.startswith(area),
+        not _keeps_summer_time(zone),
+        -_population(zone),
+        _order().get(zone, len(_order())),
+    )
 
 
 @cache
