@@ -17,9 +17,10 @@ import pytest
 from bot.cli import main
 from bot.schedule import load_schedule
 from bot.timezones import get_zone, resolve_timezone
+from tests.support.harness import S2, Harness
 
 SCHEDULE = str(Path(__file__).resolve().parent.parent / "schedule.yaml")
-SESSION_2 = dt.datetime(2020, 8, 17, 23, tzinfo=dt.UTC)
+SESSION_2 = S2
 
 # (query, language, zone, session 2's local start "MM-DD HH:MM")
 QUERIES = [
@@ -175,3 +176,14 @@ def test_agenda_with_an_abbreviation_prints_pacific_time() -> None:
     assert status == 0, err.getvalue()
     assert out.getvalue().splitlines()[0] == "PST → Pacific Time (America/Los_Angeles)"
     assert "Pest" not in out.getvalue()
+
+
+async def test_a_californian_typing_pst_is_reminded_at_4_pm_pacific(bot: Harness) -> None:
+    # PST used to be "Pest, Hungary": every reminder nine hours off.
+    answer = await bot.say("/timezone PST")
+    assert "Pacific Time (America/Los_Angeles)" in answer
+    assert "Pest" not in answer
+    assert "Subscribed" in await bot.say("/subscribe s2")
+    sent = await bot.at(S2 - dt.timedelta(hours=1))
+    assert len(sent) == 1
+    assert "Mon 17 Aug, 16:00–17:30 (Pacific Time, -1 day)" in sent[0][1].text
