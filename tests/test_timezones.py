@@ -544,3 +544,119 @@ def test_zone_helpers_never_raise_except_unknown_zone(name: str) -> None:
     else:
         with pytest.raises(UnknownZone):
             get_zone(name)
+
+
+# Abbreviations and zone names (CLDR metazones via Babel, tzdata's abbreviations).
+
+
+def test_pst_is_pacific_time_never_pest_in_hungary() -> None:
+    # A viewer in California typing PST was told "Pest, Hungary": reminders nine hours off.
+    # (Two letters stay a country code: "PT" is Portugal, as every other code.)
+    for query in ("PST", "pst", "PDT", "Pst"):
+        place = matched(query)
+        assert place.zone == "America/Los_Angeles", query
+        assert place.kind == "zone"
+
+
+@pytest.mark.parametrize(
+    ("query", "zone"),
+    [
+        ("EST", "America/New_York"),
+        ("EDT", "America/New_York"),
+        ("MST", "America/Denver"),
+        ("HST", "Pacific/Honolulu"),
+        ("AKST", "America/Anchorage"),
+        ("AEST", "Australia/Sydney"),
+        ("AEDT", "Australia/Sydney"),
+        ("JST", "Asia/Tokyo"),
+        ("KST", "Asia/Seoul"),
+        ("NZST", "Pacific/Auckland"),
+        ("BST", "Europe/London"),
+    ],
+)
+def test_abbreviations_mean_the_regions_zone_with_its_daylight_saving(
+    query: str, zone: str
+) -> None:
+    # Never the fixed-offset zones "EST", "MST", "HST" that ignore summer time.
+    assert matched(query).zone == zone
+
+
+def test_cet_means_a_central_european_zone_with_summer_time() -> None:
+    zone = matched("CET").zone
+    assert zone.startswith("Europe/") and zone != "CET"
+    july = datetime.datetime(2020, 7, 1, 12, tzinfo=datetime.UTC)
+    assert july.astimezone(get_zone(zone)).utcoffset() == datetime.timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("query", "zone", "others"),
+    [
+        ("IST", "Asia/Kolkata", {"Europe/Dublin", "Asia/Jerusalem"}),
+        ("CST", "America/Chicago", {"Asia/Shanghai", "America/Havana"}),
+        ("BST", "Europe/London", {"Asia/Dhaka"}),
+    ],
+)
+def test_an_abbreviation_of_several_zones_takes_the_likeliest_and_offers_the_others(
+    query: str, zone: str, others: set[str]
+) -> None:
+    resolution = resolve_timezone(query)
+    assert resolution.match is not None and resolution.match.zone == zone
+    assert others <= {choice.zone for choice in resolution.choices}
+    assert zone not in {choice.zone for choice in resolution.choices}
+
+
+@pytest.mark.parametrize(
+    ("query", "locale", "zone"),
+    [
+        ("Pacific Time", "en", "America/Los_Angeles"),
+        ("pacific standard time", "en", "America/Los_Angeles"),
+        ("Central European Time", "en", "Europe/Paris"),
+        ("Central European Summer Time", "en", "Europe/Paris"),
+        ("British Summer Time", "en", "Europe/London"),
+        ("太平洋時間", "zh-TW", "America/Los_Angeles"),
+        ("hora del Pacífico", "es", "America/Los_Angeles"),
+        ("hora del Pacifico", "es", "America/Los_Angeles"),
+        ("heure d'Europe centrale", "fr", "Europe/Paris"),
+        ("heure d’Europe centrale", "fr", "Europe/Paris"),
+    ],
+)
+def test_zone_names_in_the_viewers_language(query: str, locale: str, zone: str) -> None:
+    place = matched(query, locale)
+    assert get_zone(place.zone).utcoffset(datetime.datetime(2020, 8, 17, 23)) == get_zone(
+        zone
+    ).utcoffset(datetime.datetime(2020, 8, 17, 23))
+    assert place.kind == "zone"
+
+
+def test_any_babel_locale_labels_in_its_language() -> None:
+    assert matched("Prague", "fr").label == "Prague, Tchéquie"
+    assert matched("Japan", "es") == Place("Japón", "Asia/Tokyo", "country")
+
+
+@pytest.mark.parametrize(
+    ("query", "locale", "zone"),
+    [
+        ("Lord Howe", "en", "Australia/Lord_Howe"),
+        ("Lord Howe Island", "en", "Australia/Lord_Howe"),
+        ("Chatham Islands", "en", "Pacific/Chatham"),
+        ("Kiritimati", "en", "Pacific/Kiritimati"),
+        ("Svalbard", "en", "Arctic/Longyearbyen"),
+        ("Dumont d'Urville Station", "en", "Antarctica/DumontDUrville"),
+        ("Dumont-d’Urville", "fr", "Antarctica/DumontDUrville"),
+        ("New Salem, North Dakota", "en", "America/North_Dakota/New_Salem"),
+        ("Pitcairn", "en", "Pacific/Pitcairn"),
+        ("heure de Lord Howe", "fr", "Australia/Lord_Howe"),
+        ("豪勳爵島", "zh-TW", "Australia/Lord_Howe"),
+    ],
+)
+def test_zones_exemplar_cities_and_their_islands(query: str, locale: str, zone: str) -> None:
+    assert matched(query, locale).zone == zone
+
+
+def test_shared_name_takes_the_most_populous_and_offers_the_others() -> None:
+    # St. John's, Newfoundland (111k) over Antigua's (52k) and Florida's St. Johns (40k):
+    # the city its zone is named for, and the most populous.
+    resolution = resolve_timezone("St. John's")
+    assert resolution.match == Place("St. John's, Canada", "America/St_Johns", "city")
+    zones = {choice.zone for choice in resolution.choices}
+    assert {"America/Antigua", "America/New_York"} <= zones

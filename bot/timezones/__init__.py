@@ -2,12 +2,14 @@
 
 The package's API; its modules each hold one concept: `zones` (names, offsets, a zone's
 city), `wall_time` (daylight-saving gaps and folds), `folding` (lookup keys for names),
-`countries`, `places` (the city index, a point's zone) and `resolve` (a viewer's query).
+`countries`, `places` (the city index, a point's zone), `zone_names` (abbreviations, zone
+names, the places zones are named for) and `resolve` (a viewer's query).
 """
 
-from bot.timezones.places import Place, place_at, warm_up
+from bot.timezones.places import Place, place_at
 from bot.timezones.resolve import Resolution, resolve_timezone
 from bot.timezones.wall_time import standard_reading, wall_readings
+from bot.timezones.zone_names import warm_up
 from bot.timezones.zones import (
     ZONE_NAMES,
     UnknownZone,

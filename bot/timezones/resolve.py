@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -10,12 +11,19 @@ from dataclasses import dataclass
 from babel import Locale
 from rapidfuzz import fuzz, process
 
-from bot.timezones.countries import country_keys, country_name, country_zones
+from bot.timezones.countries import (
+    country_keys,
+    country_name,
+    country_zones,
+    local_country_keys,
+)
 from bot.timezones.folding import fold, is_latin
 from bot.timezones.places import City, CityIndex, Place, city_index, city_label
+from bot.timezones.zone_names import is_abbreviation, named_for, zone_names
 from bot.timezones.zones import (
     ZONE_NAME_BY_KEY,
     babel_locale,
+    get_zone,
     join_label,
     localized_zone_city,
     offset_zone_name,
@@ -45,6 +53,11 @@ MAX_SUGGESTIONS = 5
 _NAME_PUNCTUATION = frozenset(" -‐'’ʻʼʿ`.")
 _OFFSET_RE = re.compile(r"(?:utc|gmt)?\s*([+\-\u2212])\s*([0-9]{1,2})(?:[:h]?([0-9]{2}))?", re.I)
 _CITY_SUFFIX = "市"
+# A winter and a summer instant: a zone at UTC in both is UTC under another name.
+_SEASONS = (
+    dt.datetime(2020, 1, 15, tzinfo=dt.UTC),
+    dt.datetime(2020, 7, 15, tzinfo=dt.UTC),
+)
 
 
 @dataclass(frozen=True)
@@ -72,25 +85,56 @@ def resolve_timezone(query: str, locale: str = "en") -> Resolution:
         return _NOTHING if zone is None else Resolution(Place(zone, zone, "offset"), (), ())
 
     iana = ZONE_NAME_BY_KEY.get(text.lower().replace(" ", "_"))
+    # An abbreviation in capitals is one (PST is Pacific Time, never Pest, Hungary), and
+    # means its region's zone with summer time (EST is New York's, not the fixed-offset EST
+    # zone) unless it names UTC itself (GMT, UTC). Two letters are a country code (PT).
+    if (
+        (iana is not None or (text.isupper() and len(text) > 2))
+        and is_abbreviation(text, loc)
+        and not _is_utc(iana)
+    ):
+        return _named_zone_resolution(text, loc)
     # Area/City names and abbreviations (UTC, EST5EDT, PRC) cannot be mistaken for places;
     # legacy one-word names (Japan, Greenwich, Navajo) are tried after countries and cities.
     if iana is not None and ("/" in iana or iana.isupper()):
         return _zone_resolution(iana, loc)
 
-    country = country_keys().get(fold(text))
+    key = fold(text)
+    country = country_keys().get(key) or local_country_keys(str(loc)).get(key)
     if country is not None:
         return _country_resolution(country, loc)
 
     index = city_index()
+    # Zone names ("Pacific Time", "hora del Pacífico"), abbreviations in any case and the
+    # places zones are named for ("Lord Howe"), after cities: "Paris" is Paris, France.
+    named = fold(text) in zone_names(loc).by_key
     if "," in text:
-        return _qualified_resolution(text, index, loc)
+        return (
+            _named_zone_resolution(text, loc) if named else _qualified_resolution(text, index, loc)
+        )
 
     cities = _exact_cities(text, index)
     if cities:
         return _decide(cities, index, loc)
+    if named:
+        return _named_zone_resolution(text, loc)
     if iana is not None:
         return _zone_resolution(iana, loc)
     return _fuzzy_resolution(text, index, loc, None)
+
+
+def _is_utc(zone: str | None) -> bool:
+    """Whether a zone is UTC itself under some name (GMT, UCT): no region's zone."""
+    if zone is None:
+        return False
+    tz = get_zone(zone)
+    return all(instant.astimezone(tz).utcoffset() == dt.timedelta(0) for instant in _SEASONS)
+
+
+def _named_zone_resolution(text: str, loc: Locale) -> Resolution:
+    """A zone name or abbreviation: its likeliest zone, the others it may mean offered."""
+    match, *others = zone_names(loc).by_key[fold(text)]
+    return Resolution(match, tuple(others), ())
 
 
 def _zone_resolution(zone: str, loc: Locale) -> Resolution:
@@ -137,7 +181,9 @@ def _decide(cities: Sequence[City], index: CityIndex, loc: Locale) -> Resolution
     unique = list({city.ident: city for city in cities}.values())
     ranked = sorted(unique, key=lambda city: (not city.curated, -city.population, city.name))
     winner: City | None = None
-    if ranked[0].curated:
+    # The most populous namesake wins outright when its zone is named for it: St. John's,
+    # Newfoundland (America/St_Johns) over Antigua's, although not three times as big.
+    if ranked[0].curated or named_for(ranked[0].name, ranked[0].zone):
         winner = ranked[0]
     else:
         totals: dict[str, int] = {}

@@ -8,7 +8,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from zoneinfo import ZoneInfo
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import get_timezone_location
 
 from bot.errors import SummitBotError
@@ -92,10 +92,14 @@ def offset_zone_name(sign: str, hours: str, minutes: str | None) -> str | None:
     return f"UTC{'+' if total > 0 else '-'}{abs(total) // 60:02d}:{abs(total) % 60:02d}"
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=64)
 def babel_locale(locale: str) -> Locale:
-    """Map the bot's locale codes to Babel's, falling back to English."""
-    return Locale.parse(_BABEL_LOCALES.get(locale, _DEFAULT_LOCALE))
+    """Map the bot's locale codes ("zh-TW") and any Babel locale ("es", "pt-BR") to Babel's,
+    falling back to English for codes Babel does not know."""
+    try:
+        return Locale.parse(_BABEL_LOCALES.get(locale, locale.replace("-", "_")))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return Locale.parse(_DEFAULT_LOCALE)
 
 
 def babel_locale_names() -> tuple[str, ...]:
