@@ -90,6 +90,13 @@ class Organizers:
     discord_user_ids: tuple[str, ...] = ruled((), ids_of="Discord user ids")
     discord_role_ids: tuple[str, ...] = ruled((), ids_of="Discord role ids")
 
+    def private_chats(self) -> list[tuple[str, str]]:
+        """(platform, chat id) of every organizer's private chat with the bot."""
+        # On both platforms a private chat's id is the user's id (Discord: the core's chat id).
+        chats = [("telegram", uid) for uid in self.telegram_user_ids]
+        chats += [("discord", uid) for uid in self.discord_user_ids]
+        return chats
+
 
 @dataclass(frozen=True)
 class AnnouncementChannels:

@@ -36,7 +36,12 @@ class Planned:
     @property
     def nominal(self) -> dt.datetime:
         """When the reminder would go out without quiet hours."""
-        return self.start - dt.timedelta(minutes=self.offset)
+        return self.reference.nominal
+
+    @property
+    def reference(self) -> ReminderRef:
+        """What the reminder's ledger reference names."""
+        return ReminderRef(self.session_id, self.offset, self.start)
 
     @property
     def job_id(self) -> str:
@@ -50,7 +55,7 @@ class Planned:
         The start is part of it so that a session moved to a new time is reminded again,
         while a restart never re-sends a reminder already sent for the same start.
         """
-        return str(ReminderRef(self.session_id, self.offset, self.start))
+        return str(self.reference)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,16 @@ class ReminderRef:
 
     def __str__(self) -> str:
         return f"{self.session_id}:{self.offset}:{int(self.start.timestamp())}"
+
+    @property
+    def nominal(self) -> dt.datetime:
+        """When the reminder is due without quiet hours: `offset` minutes before the start."""
+        return self.start - dt.timedelta(minutes=self.offset)
+
+    def is_for(self, start: dt.datetime) -> bool:
+        """Whether it was planned for a session starting at `start` (to the second, as
+        stored: a rehearsal's shifted starts carry microseconds)."""
+        return int(self.start.timestamp()) == int(start.timestamp())
 
     @classmethod
     def parse(cls, text: str) -> ReminderRef | None:

@@ -3,7 +3,7 @@
 from bot.commands.context import CommandContext
 from bot.commands.dispatch import Commands
 from bot.commands.organizer import NextJobs, OrganizerCommands, ReloadHook
-from bot.commands.permissions import LOCAL_PLATFORMS, is_organizer, organizer_chats
+from bot.commands.permissions import LOCAL_PLATFORMS, is_organizer
 from bot.commands.registry import HELP_ORDER, ORGANIZER_ORDER, SETTINGS_COMMANDS
 
 __all__ = [
@@ -17,5 +17,4 @@ __all__ = [
     "OrganizerCommands",
     "ReloadHook",
     "is_organizer",
-    "organizer_chats",
 ]

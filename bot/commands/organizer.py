@@ -213,11 +213,11 @@ class OrganizerCommands:
         now = self.ctx.clock()
         stored = await self.ctx.store.ledger.last_reminder_ref(now)
         last = ReminderRef.parse(stored) if stored is not None else None
-        if stored is not None and last is not None:
+        if last is not None:
             counts = await self.ctx.store.ledger.delivery_counts(
-                kind=DeliveryKind.REMINDER, ref_prefix=stored
+                kind=DeliveryKind.REMINDER, ref_prefix=str(last)
             )
-            nominal = last.start - dt.timedelta(minutes=last.offset)
+            nominal = last.nominal
             lines.append(
                 t(
                     "stats.last_reminder",

@@ -22,12 +22,3 @@ def is_organizer(cmd: Command, settings: Settings) -> bool:
         roles = {r for r in cmd.extra.get("roles", "").split(",") if r}
         return bool(roles & set(org.discord_role_ids))
     return False
-
-
-def organizer_chats(settings: Settings) -> list[tuple[str, str]]:
-    """(platform, chat id) of every organizer's private chat with the bot."""
-    org = settings.organizers
-    # On both platforms a private chat's id is the user's id (Discord: the core's chat id).
-    chats = [("telegram", uid) for uid in org.telegram_user_ids]
-    chats += [("discord", uid) for uid in org.discord_user_ids]
-    return chats

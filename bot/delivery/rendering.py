@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from bot.constants import EVERY_LANGUAGE, DeliveryKind
 from bot.messages import Expired, Rendered
+from bot.planner import ReminderRef
 from bot.render import Reader, combine, reader_of, render_reminder
 from bot.schedule import Schedule
 from bot.store import Claimed
@@ -29,7 +30,8 @@ async def render_reminder_row(
     session = schedule.session(row.session_id or "")
     if session is None:
         return Expired("session removed from the schedule")
-    if session.start is None or not row.ref.endswith(f":{int(session.start.timestamp())}"):
+    planned = ReminderRef.parse(row.ref)
+    if session.start is None or planned is None or not planned.is_for(session.start):
         return Expired("session moved since this reminder was planned")
     message = render_reminder(schedule, session, reader, now)
     return message if message is not None else Expired("session ended before delivery")

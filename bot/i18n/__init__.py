@@ -38,11 +38,17 @@ class Catalog:
 
     def plural_category(self, count: float) -> str:
         """The CLDR plural category of `count` in this language ("one", "few", "other"...)."""
-        return str(Locale.parse(self.babel).plural_form(count))
+        return str(_locale(self.babel).plural_form(count))
 
     def required_categories(self) -> frozenset[str]:
         """The plural categories this language distinguishes (always including `other`)."""
-        return frozenset(Locale.parse(self.babel).plural_form.tags) | {"other"}
+        return frozenset(_locale(self.babel).plural_form.tags) | {"other"}
+
+
+@cache
+def _locale(babel: str) -> Locale:
+    # Parsed once per catalog: a count's form is picked on every message that shows one.
+    return Locale.parse(babel)
 
 
 def _is_plural(node: Any) -> bool:

@@ -20,7 +20,6 @@ from typing import Protocol
 
 from bot.broadcasts import notify_organizers
 from bot.changes import CANCELLED, Change, diff, notice_ref, worth_notifying
-from bot.commands.permissions import organizer_chats
 from bot.config import Settings
 from bot.constants import DeliveryKind
 from bot.i18n import languages, t
@@ -369,7 +368,7 @@ class Reloader:
     ) -> None:
         # The organizer who asked has the summary as the reply already: the report is for the
         # others, and with none there is nobody to tell (not a missing chat worth a warning).
-        chats = [chat for chat in organizer_chats(self.settings) if chat != asker]
+        chats = [chat for chat in self.settings.organizers.private_chats() if chat != asker]
         if asker is not None and not chats:
             return
         try:
