@@ -16,13 +16,15 @@ REDACTED: Final = "<redacted>"
 MIN_SECRET_LENGTH: Final = 8
 
 _secrets: set[str] = set()
+# Longest first (one secret may contain another), kept sorted here rather than on every record.
+_ordered: tuple[str, ...] = ()
 _lock = threading.Lock()
 _installed = False
 
 
 def redact(text: str) -> str:
     """`text` with every registered secret replaced by a placeholder."""
-    for secret in sorted(_secrets, key=len, reverse=True):
+    for secret in _ordered:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
@@ -48,10 +50,11 @@ def _scrub(record: logging.LogRecord) -> None:
 
 def protect(secret: str) -> None:
     """Register a secret: from now on no log record in this process contains it."""
-    global _installed
+    global _installed, _ordered
     with _lock:
         if len(secret) >= MIN_SECRET_LENGTH:
             _secrets.add(secret)
+            _ordered = tuple(sorted(_secrets, key=len, reverse=True))
         if _installed:
             return
         # A record factory rather than a logging.Filter: a logger's filter never sees records
@@ -62,7 +65,7 @@ def protect(secret: str) -> None:
 
         def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
             record = previous(*args, **kwargs)
-            if _secrets:
+            if _ordered:
                 _scrub(record)
             return record
 

@@ -47,8 +47,13 @@ class Catalog:
 
 @cache
 def _locale(babel: str) -> Locale:
-    # Parsed once per catalog: a count's form is picked on every message that shows one.
+    # Parsed once per catalog: dates, times and counts are formatted on every message.
     return Locale.parse(babel)
+
+
+def catalog_locale(cat: Catalog) -> Locale:
+    """The CLDR locale a catalog formats dates, times, lists and counts with (parsed once)."""
+    return _locale(cat.babel)
 
 
 def _is_plural(node: Any) -> bool:

@@ -10,13 +10,13 @@ from babel.dates import format_skeleton
 from babel.lists import format_list
 from babel.units import format_unit
 
-from bot.i18n import catalog, t
+from bot.i18n import catalog, catalog_locale, t
 from bot.timezones import get_zone, zone_city
 
 
 def babel_locale(lang: str | None) -> Locale:
     """The CLDR locale that formats for a viewer's language."""
-    return Locale.parse(catalog(lang).babel)
+    return catalog_locale(catalog(lang))
 
 
 def local(instant: dt.datetime, zone: str) -> dt.datetime:

@@ -17,7 +17,8 @@ from bot.adapters.base import Core
 from bot.adapters.discord.markdown import atoms, clip
 from bot.adapters.discord.render import cut
 from bot.config import Settings
-from bot.i18n import catalog, t
+from bot.i18n import t
+from bot.i18n.formatting import language_name
 from bot.schedule import Schedule, Session
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,9 @@ class EventSpec:
         if session.streams:
             lines.append("")
             for lang, url in session.streams:
-                label = t("session.watch", first, language=catalog(lang).name)
-                lines.append(f"{label}: {url}")
+                # Worded as a session card words it, in the event's first language.
+                label = t("session.watch", first, language=language_name(lang, first))
+                lines.append(t("session.watch_line", first, label=label, link=url))
         # Discord shows an event's description as markdown: the schedule's text is escaped
         # there. Its name and location are shown as typed, markup and all, so they are not.
         description = atoms("\n".join(lines).strip(), longest=MAX_DESCRIPTION)

@@ -20,7 +20,7 @@ from bot.adapters.base import Blocked, Migrated, Rejected, RetryAfter, SendError
 from bot.adapters.redaction import redact
 
 
-def _flood_wait(exc: TgRetryAfter) -> float:
+def flood_wait(exc: TgRetryAfter) -> float:
     """The seconds a PTB flood error asks to wait.
 
     PTB 22 gives `retry_after` as whole seconds unless the process opted in (the
@@ -37,7 +37,7 @@ def send_error(exc: BaseException) -> SendError:
     """The delivery engine's view of a failed PTB call (messages carry no secret)."""
     reason = redact(str(exc)) or type(exc).__name__
     if isinstance(exc, TgRetryAfter):
-        return RetryAfter(_flood_wait(exc), reason)
+        return RetryAfter(flood_wait(exc), reason)
     if isinstance(exc, ChatMigrated):
         return Migrated(str(exc.new_chat_id))
     if isinstance(exc, Forbidden):

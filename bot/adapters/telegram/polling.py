@@ -18,6 +18,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
 from bot.adapters.redaction import redact
+from bot.adapters.telegram.errors import flood_wait
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,7 @@ class Poller:
                 return
             except TelegramError as exc:
                 if isinstance(exc, RetryAfter):
-                    delay = exc.retry_after
-                    wait = delay if isinstance(delay, float | int) else delay.total_seconds()
+                    wait = flood_wait(exc)
                 else:
                     wait = self.retry_delays[min(failures, len(self.retry_delays) - 1)]
                 failures += 1
