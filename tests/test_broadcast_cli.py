@@ -63,7 +63,11 @@ def test_the_spellings_language_accepts_name_a_language(preview: Run) -> None:
 
 def test_an_equals_sign_in_a_text_is_text(preview: Run) -> None:
     status, out, err = preview("Room change: A=B", "x=1 is the answer")
-    assert status == 2  # two unmarked texts: both for en
+    # Two unmarked texts, both for en: refused as such, neither read as a language prefix.
+    assert status == 2
+    assert err.splitlines() == [
+        "error: --text 'x=1 is the answer': a second text for en; give one per language"
+    ]
     status, out, err = preview("en=x=1 now", "zh-TW=Room change: A=B")
     assert status == 0, err
     assert "  [en] x=1 now\n" in out and "  [zh-TW] Room change: A=B\n" in out

@@ -41,6 +41,12 @@ async def bot(store: Store) -> AsyncIterator[Harness]:
     await harness.worker.stop()
 
 
+def apologises(text: str) -> bool:
+    """Whether a reply is the generic failure, in any language (a reply in the wrong
+    language would otherwise slip past)."""
+    return any(t("error.internal", code) in text for code in languages())
+
+
 def _plain(reply: Reply | None) -> str:
     assert reply is not None and reply.messages, "a command got no reply at all"
     return "\n\n".join(m.plain() for m in reply.messages)
@@ -49,25 +55,23 @@ def _plain(reply: Reply | None) -> str:
 @pytest.mark.parametrize("lang", languages())
 async def test_no_viewer_command_ends_in_the_apology(bot: Harness, lang: str) -> None:
     await bot.say(f"/language {lang}")
-    apology = t("error.internal", lang)
     for name in (*HELP_ORDER, "agenda"):
         for argument in ARGUMENTS:
             text = await bot.say(f"/{name} {argument}".strip())
-            assert apology not in text, f"/{name} {argument[:20]!r} in {lang}: {text}"
+            assert not apologises(text), f"/{name} {argument[:20]!r} in {lang}: {text}"
             assert text.strip(), f"/{name} {argument[:20]!r} in {lang} got an empty reply"
 
 
 @pytest.mark.parametrize("lang", languages())
 async def test_no_organizer_command_ends_in_the_apology(bot: Harness, lang: str) -> None:
     # The console's operator is an organizer: the organizer's own paths run, not the refusal.
-    apology = t("error.internal", lang)
     for name in ORGANIZER_ORDER:
         for argument in ARGUMENTS:
             command = Command(
                 "console", "op", "op", name, tuple(argument.split()), argument, locale_hint=lang
             )
             text = _plain(await bot.worker.on_command(command))
-            assert apology not in text, f"/{name} {argument[:20]!r} in {lang}: {text}"
+            assert not apologises(text), f"/{name} {argument[:20]!r} in {lang}: {text}"
 
 
 async def test_session_without_an_id_offers_the_sessions(bot: Harness) -> None:
@@ -93,14 +97,13 @@ async def test_no_command_on_telegram_ends_in_the_apology(
     make_world: WorldFactory, lang: str
 ) -> None:
     world = await make_world()
-    apology = t("error.internal", lang)
     chat = 90_000
     for name in (*HELP_ORDER, *ORGANIZER_ORDER):
         for argument in ("", "nosuch-thing", TELEGRAM_LONG):
             chat += 1
             text = await world.say(chat, f"/{name} {argument}".strip(), language_code=lang.lower())
             assert text.strip(), f"/{name} {argument[:20]!r} in {lang} got an empty reply"
-            assert apology not in text, f"/{name} {argument[:20]!r} in {lang}: {text}"
+            assert not apologises(text), f"/{name} {argument[:20]!r} in {lang}: {text}"
 
 
 @pytest.mark.parametrize("lang", languages())
@@ -115,7 +118,6 @@ async def test_no_slash_command_on_discord_ends_in_the_apology(
     guild, ana, _ = people
     settings = settings_for(guild, scheduled_events=False)
     settings = replace(settings, limits=replace(settings.limits, command_burst=0))
-    apology = t("error.internal", lang)
     async with Rig(fake_discord, store, schedule, settings, Clock(now)) as rig:
         for name in (*HELP_ORDER, *ORGANIZER_ORDER):
             option = OPTIONS.get(name)
@@ -128,4 +130,4 @@ async def test_no_slash_command_on_discord_ends_in_the_apology(
                 )
                 text = text_of(answer.message)
                 assert text.strip(), f"/{name} {argument[:20]!r} in {lang} got an empty reply"
-                assert apology not in text, f"/{name} {argument[:20]!r} in {lang}: {text}"
+                assert not apologises(text), f"/{name} {argument[:20]!r} in {lang}: {text}"

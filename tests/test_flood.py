@@ -9,7 +9,6 @@ itself is tested alone with an injected clock.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -59,11 +58,10 @@ async def test_a_flood_from_one_chat_leaves_another_viewer_answered_at_once(
     tg = world.tg
     for _ in range(FLOOD):
         tg.push_message(FLOODER, "/mysubs")
-    began = time.monotonic()
     tg.push_message(VIEWER, "/mysubs")
+    # Within 2 s although 200 of the flooder's updates came first (the old code: never).
     answer = plain(await tg.pop_message(VIEWER, timeout=2.0))
     assert "subscri" in answer.lower()
-    assert time.monotonic() - began < 2.0
 
     # The flooder's first BURST commands are answered, then one "slow down", then nothing.
     # A button pressed last is answered only after every earlier update of the chat was

@@ -134,9 +134,14 @@ async def test_a_forged_update_is_refused_and_reaches_nothing(hook: Hook) -> Non
     assert await hook.post(forged("/broadcast FORGED: visit evil.example")) == 403
     assert await hook.post(forged("/broadcast confirm 1"), secret="guessed") == 403
     assert await hook.post(forged("/start"), secret="") == 403
-    await asyncio.sleep(0)  # anything queued would be handled by now
+    # A real update after them, answered: whatever the forged ones had queued is handled by
+    # then (one queue, and the core answers in order of arrival across chats' lanes soon).
+    hook.tg.deliver_webhooks_to(hook.url)
+    hook.tg.push_message(VIEWER, "/help")
+    assert parse_html(await hook.tg.pop_message(VIEWER))[0]
     assert await hook.worker.store.chats.get("telegram", str(ORGANIZER)) is None
-    assert hook.tg.requests("sendMessage") == []
+    sent_to = {r.params.get("chat_id") for r in hook.tg.requests("sendMessage")}
+    assert sent_to == {VIEWER}
 
 
 async def test_a_huge_body_without_the_secret_is_refused_before_it_is_read(hook: Hook) -> None:
