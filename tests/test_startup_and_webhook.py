@@ -2,7 +2,7 @@
 ends the worker, and a start that cannot succeed says so in one line.
 
 Each test drives the real SDK (python-telegram-bot, discord.py) against the fakes; `summit-bot
-run` runs in-process, on a thread, while the fake answers on the test's event loop.
+run` runs as a subprocess, while the fake answers on the test's event loop.
 """
 
 from __future__ import annotations
