@@ -10,6 +10,7 @@ import pytest
 
 from bot.adapters.base import Blocked, RetryAfter, Transient
 from bot.config import AnnouncementChannels, Settings
+from bot.messages import Command
 from bot.store import Store
 from tests.support.harness import S1, S2, Harness, TelegramLike, summit
 
@@ -235,3 +236,15 @@ async def test_calendar_file_of_my_sessions(bot: Harness) -> None:
     ics = message.attachment.data.decode()
     assert "UID:s2@scms2020.summit-bot" in ics and "UID:s1@" not in ics
     assert any(link.url.startswith("https://calendar.google.com/") for link in message.links)
+
+
+async def test_a_chat_first_seen_through_a_shared_location_reads_its_platforms_language(
+    bot: Harness,
+) -> None:
+    # A viewer whose app is in Chinese shares a location before typing anything.
+    located = Command("memory", "556", "556", "location", locale_hint="zh-TW")
+    reply = await bot.worker.on_location(located, 50.0875, 14.4214)  # Prague
+    assert reply.lang == "zh-TW" and "Europe/Prague" in reply.messages[0].text
+    chat = await bot.store.chats.get("memory", "556")
+    assert chat is not None and chat.language == "zh-TW" and chat.timezone == "Europe/Prague"
+    assert "語言" in await bot.say("/mysubs", chat_id="556")  # and it stays Chinese

@@ -60,9 +60,27 @@ class Commands:
         if cmd.name == NOT_A_COMMAND and cmd.chat_kind != ChatKind.PRIVATE:
             # Talk in a group is not for the bot: no answer, nothing written, not throttled.
             return Reply(())
+        return await self._guarded(cmd)
+
+    async def set_zone_from_location(
+        self, cmd: Command, latitude: float, longitude: float
+    ) -> Reply:
+        """Set a chat's zone from a shared location; the reply names the zone found.
+
+        A shared location is a /timezone without words: the same rights in a group, the same
+        throttle, the same answer when the database fails.
+        """
+
+        async def from_location(located: Command, chat: ChatRecord) -> Reply:
+            return await self.preferences.zone_from_location(located, chat, latitude, longitude)
+
+        return await self._guarded(replace(cmd.cleaned(), name="timezone"), from_location)
+
+    async def _guarded(self, cmd: Command, handler: Handler | None = None) -> Reply:
+        """`cmd` answered within the throttle, with an apology for any failure around it."""
         lang_hint = normalize_language(cmd.locale_hint)
         try:
-            return await self._unless_flooding(cmd, lambda: self._answer(cmd, lang_hint))
+            return await self._unless_flooding(cmd, lambda: self._answer(cmd, lang_hint, handler))
         except Exception:
             # Finding or creating the chat (or auditing) failed, a database fault most likely:
             # the chat's language is unknown, so the apology is in the platform's hint.
@@ -89,8 +107,11 @@ class Commands:
         lang = (chat.language if chat is not None else None) or hint or catalog(None).code
         return replace(say(t("error.slow_down", lang)), lang=lang)
 
-    async def _answer(self, cmd: Command, lang_hint: str | None) -> Reply:
-        """Find the chat, check limits and rights, run the handler (its failures apologised)."""
+    async def _answer(
+        self, cmd: Command, lang_hint: str | None, handler: Handler | None = None
+    ) -> Reply:
+        """Find the chat, check limits and rights, run the handler (its failures apologised):
+        `handler`, or the one the command's name picks."""
         ctx = self.ctx
         limit = ctx.settings.limits.max_command_length
         chat, _ = await ctx.store.chats.get_or_create(
@@ -108,7 +129,7 @@ class Commands:
             return say(t("error.too_long", lang, length=len(cmd.text), max=limit))
         if cmd.name in self.organizer.names:
             return await self._organizer_command(cmd, chat, lang)
-        handler = self._handlers.get(cmd.name)
+        handler = handler or self._handlers.get(cmd.name)
         if handler is None:
             return say(t("error.unknown_command", lang, name=cmd.name[:40]))
         if (
@@ -164,16 +185,3 @@ class Commands:
         except Exception:
             log.exception("organizer command /%s failed on %s", cmd.name, cmd.platform)
             return say(t("error.internal", lang))
-
-    async def set_zone_from_location(
-        self, cmd: Command, latitude: float, longitude: float
-    ) -> Reply:
-        """Set a chat's zone from a shared location; the reply names the zone found.
-
-        A shared location is input like a command: a flood of them is throttled alike.
-        """
-        cleaned = cmd.cleaned()
-        return await self._unless_flooding(
-            cleaned,
-            lambda: self.preferences.set_zone_from_location(cleaned, latitude, longitude),
-        )

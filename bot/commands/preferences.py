@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.commands.context import CommandContext, Handler, quiet_hours, say
-from bot.constants import ChatKind
 from bot.i18n import catalog, languages, normalize_language, t
 from bot.i18n.formatting import format_places, format_when, place_with_zone
 from bot.inputs import InputError, describe_offsets, format_quiet, parse_offsets, parse_quiet
@@ -94,20 +93,11 @@ class PreferenceCommands:
             buttons = tuple((Button(o.label, f"timezone {o.zone}"),) for o in others[:5])
         return say("\n".join(lines), buttons=buttons)
 
-    async def set_zone_from_location(
-        self, cmd: Command, latitude: float, longitude: float
+    async def zone_from_location(
+        self, cmd: Command, chat: ChatRecord, latitude: float, longitude: float
     ) -> Reply:
         """Set a chat's zone from a shared location; the reply names the zone found."""
-        chat, _ = await self.ctx.store.chats.get_or_create(
-            cmd.platform,
-            cmd.chat_id,
-            user_id=cmd.user_id,
-            kind=cmd.chat_kind,
-            now=self.ctx.clock(),
-        )
         lang = self.ctx.reader(chat).lang
-        if cmd.chat_kind != ChatKind.PRIVATE and not cmd.is_admin:
-            return say(t("error.admins_only", lang))
         place = place_at(latitude, longitude, lang)
         if place is None:
             return say(t("timezone.no_zone_there", lang))
