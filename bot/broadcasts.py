@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from bot.audience import Audience, AudienceKind
 from bot.config import Settings
-from bot.constants import BroadcastStatus, DeliveryKind, DeliveryStatus
+from bot.constants import BroadcastStatus, DeliveryKind, DeliveryStatus, still_waiting
 from bot.errors import SummitBotError
 from bot.i18n import normalize_language, t
+from bot.i18n.formatting import language_name
 from bot.messages import Expired, Message, Rendered
 from bot.render import Reader, text
 from bot.schedule import Schedule
@@ -118,7 +119,9 @@ def describe_audience(audience: Audience, lang: str, schedule: Schedule) -> str:
         title = text(session.title, Reader(lang, "UTC"), schedule) if session else "?"
         return t("broadcast.to_session", lang, title=title)
     if audience.kind is AudienceKind.LANGUAGE:
-        return t("broadcast.to_language", lang, language=str(audience.language))
+        return t(
+            "broadcast.to_language", lang, language=language_name(str(audience.language), lang)
+        )
     return t(f"broadcast.to_{audience.kind.value}", lang)
 
 
@@ -169,7 +172,7 @@ class Broadcasts:
         counts = await self.store.ledger.delivery_counts(broadcast_id=broadcast_id)
         started = record.send_at if record else now
         elapsed = max((now - started).total_seconds(), 0.0)
-        waiting = counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0)
+        waiting = still_waiting(counts)
         key = "broadcast.progress" if waiting else "broadcast.report"
         body = t(
             key,
@@ -207,7 +210,7 @@ class Broadcasts:
         finished = []
         for record in await self.store.broadcasts.recent(status=BroadcastStatus.SENDING):
             counts = await self.store.ledger.delivery_counts(broadcast_id=record.id)
-            if counts.get(DeliveryStatus.PENDING, 0) or counts.get(DeliveryStatus.SENDING, 0):
+            if still_waiting(counts):
                 continue
             await self.store.broadcasts.set_status(record.id, BroadcastStatus.DONE, now=now)
             finished.append(record.id)

@@ -6,6 +6,7 @@ stores exactly as the bare string did; no migration is needed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Final
 
@@ -56,6 +57,11 @@ class DeliveryStatus(StrEnum):
     def final(self) -> bool:
         """Whether nothing more will happen to the row."""
         return self not in (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+
+
+def still_waiting(counts: Mapping[str, int]) -> int:
+    """How many rows of a delivery count (status → rows) are not final yet."""
+    return sum(n for status, n in counts.items() if not DeliveryStatus(status).final)
 
 
 class BroadcastStatus(StrEnum):

@@ -82,7 +82,7 @@ async def test_broadcast_to_one_language_and_bad_input(event: Harness) -> None:
     await event.say("/subscribe all", chat_id="7")
     await event.say("/subscribe all", chat_id="8")
     preview = await event.say("/broadcast to=zh-TW 中文觀眾你好", chat_id=ORGANIZER)
-    assert "(1: telegram 1)" in preview
+    assert "(1: telegram 1)" in preview and "subscribers reading Traditional Chinese" in preview
     assert "audience “mars”" in await event.say("/broadcast to=mars hi", chat_id=ORGANIZER)
     assert "time “tomorrow”" in await event.say("/broadcast at=tomorrow hi", chat_id=ORGANIZER)
     assert "no text" in await event.say("/broadcast to=all", chat_id=ORGANIZER)

@@ -24,6 +24,7 @@ from bot.cli.common import (
     parse_moment,
 )
 from bot.config import Settings
+from bot.constants import still_waiting
 from bot.i18n import normalize_language
 from bot.schedule import Schedule
 from bot.store import Author
@@ -189,7 +190,7 @@ async def _broadcast(
         while args.wait:
             await asyncio.sleep(1)  # progress for a person watching, not a test
             done = await store.ledger.delivery_counts(broadcast_id=record.id)
-            waiting = done.get("pending", 0) + done.get("sending", 0)
+            waiting = still_waiting(done)
             elapsed = (clock() - send_at).total_seconds()
             print(
                 f"#{record.id}: {done.get('sent', 0)} sent, {done.get('blocked', 0)} blocked, "

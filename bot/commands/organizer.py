@@ -9,7 +9,13 @@ from typing import Protocol
 from bot.broadcasts import BroadcastError, Broadcasts, describe_audience, parse_broadcast
 from bot.commands.context import CommandContext
 from bot.commands.registry import ORGANIZER_ORDER
-from bot.constants import ALL_SESSIONS, BroadcastStatus, DeliveryKind, DeliveryStatus
+from bot.constants import (
+    ALL_SESSIONS,
+    BroadcastStatus,
+    DeliveryKind,
+    DeliveryStatus,
+    still_waiting,
+)
 from bot.i18n import catalog, t
 from bot.i18n.formatting import format_when
 from bot.inputs import describe_offsets
@@ -226,8 +232,7 @@ class OrganizerCommands:
                     sent=counts.get(DeliveryStatus.SENT, 0),
                     blocked=counts.get(DeliveryStatus.BLOCKED, 0),
                     failed=counts.get(DeliveryStatus.FAILED, 0),
-                    pending=counts.get(DeliveryStatus.PENDING, 0)
-                    + counts.get(DeliveryStatus.SENDING, 0),
+                    pending=still_waiting(counts),
                 )
             )
         jobs = self.next_jobs()[:5]
