@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
+from typing import Final
 
-from bot.adapters.base import Adapter, MenuEntry, start_with_retries
+from bot.adapters.base import Adapter, Core, MenuEntry, StartFailed
 from bot.broadcasts import Broadcasts
 from bot.changes import render_notice_row
 from bot.clock import utcnow
@@ -28,6 +29,33 @@ from bot.scheduler import ReminderScheduler
 from bot.store import Store, WorkerLock, normalize_database_url
 
 log = logging.getLogger(__name__)
+
+
+# Seconds between attempts to start a platform that could not be reached: five tries over
+# about a minute, then the worker gives up and says why (a supervisor may restart it).
+START_RETRY_DELAYS: Final[tuple[float, ...]] = (2.0, 5.0, 10.0, 15.0, 30.0)
+
+
+async def start_with_retries(
+    adapter: Adapter, core: Core, delays: Sequence[float] | None = None
+) -> None:
+    """Start `adapter`, trying again after each delay while its failure may pass."""
+    waits = START_RETRY_DELAYS if delays is None else delays
+    for attempt in range(len(waits) + 1):
+        try:
+            await adapter.start(core)
+            return
+        except StartFailed as failed:
+            if not failed.transient or attempt == len(waits):
+                raise
+            log.warning(
+                "%s; retrying in %g s (attempt %d of %d)",
+                failed,
+                waits[attempt],
+                attempt + 2,
+                len(waits) + 1,
+            )
+            await asyncio.sleep(waits[attempt])
 
 
 class Worker:
@@ -100,7 +128,7 @@ class Worker:
         self._accepting = False
         self.started = asyncio.Event()  # set once commands are taken
         # Seconds between attempts to start a platform that could not be reached (None: the
-        # contract's START_RETRY_DELAYS); tests pass milliseconds.
+        # START_RETRY_DELAYS above); tests pass milliseconds.
         self.start_delays = start_delays
         self.failures: list[str] = []  # why a platform could not go on, one line each
         self.halted = asyncio.Event()  # set by platform_failed: the worker must stop

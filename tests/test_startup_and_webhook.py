@@ -186,7 +186,7 @@ async def test_a_body_over_the_cap_is_refused_unread_even_with_the_secret(hook: 
 
 # `summit-bot run`, with the start's retry delays in milliseconds instead of a minute.
 RUN = (
-    "import sys; import bot.adapters.base as base; base.START_RETRY_DELAYS = {delays!r}; "
+    "import sys; import bot.app as app; app.START_RETRY_DELAYS = {delays!r}; "
     "from bot.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 

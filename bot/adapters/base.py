@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import ClassVar, Final, Protocol
+from typing import ClassVar, Protocol
 
 from bot.errors import SummitBotError
 from bot.messages import Command, Message, Reply
 from bot.schedule import Schedule
-
-log = logging.getLogger(__name__)
-
-# Seconds between attempts to start a platform that could not be reached: five tries over
-# about a minute, then the worker gives up and says why (a supervisor may restart it).
-START_RETRY_DELAYS: Final[tuple[float, ...]] = (2.0, 5.0, 10.0, 15.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -166,28 +158,6 @@ class Adapter(Protocol):
 
     async def send(self, to: Recipient, message: Message, *, key: str) -> None:
         """Send one message; `key` is the ledger row, for platforms that can deduplicate."""
-
-
-async def start_with_retries(
-    adapter: Adapter, core: Core, delays: Sequence[float] | None = None
-) -> None:
-    """Start `adapter`, trying again after each delay while its failure may pass."""
-    waits = START_RETRY_DELAYS if delays is None else delays
-    for attempt in range(len(waits) + 1):
-        try:
-            await adapter.start(core)
-            return
-        except StartFailed as failed:
-            if not failed.transient or attempt == len(waits):
-                raise
-            log.warning(
-                "%s; retrying in %g s (attempt %d of %d)",
-                failed,
-                waits[attempt],
-                attempt + 2,
-                len(waits) + 1,
-            )
-            await asyncio.sleep(waits[attempt])
 
 
 def _lines(units: Sequence[str]) -> list[list[str]]:
