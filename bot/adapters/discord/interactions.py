@@ -292,14 +292,9 @@ class Interactions:
         none = discord.AllowedMentions.none()
         for post in posts:
             kwargs: dict[str, Any] = {"allowed_mentions": none, "ephemeral": reply.ephemeral}
-            for name, value in (("content", post.content), ("embed", post.embed)):
-                if value is not None:
-                    kwargs[name] = value
-            if post.view is not None:
-                kwargs["view"] = post.view
-            upload = post.file()
-            if upload is not None:
-                kwargs["file"] = upload
+            kwargs |= post.parts()
+            if post.content is not None:
+                kwargs["content"] = post.content
             if not interaction.response.is_done():
                 await interaction.response.send_message(**kwargs)
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -38,6 +39,12 @@ class Post:
         if self.attachment is None:
             return None
         return discord.File(io.BytesIO(self.attachment.data), filename=self.attachment.filename)
+
+    def parts(self) -> dict[str, Any]:
+        """The embed, components and file, as keywords of discord.py's send calls (the
+        ones not set left out: discord.py treats a given None differently)."""
+        found = {"embed": self.embed, "view": self.view, "file": self.file()}
+        return {name: value for name, value in found.items() if value is not None}
 
 
 class Renderer:

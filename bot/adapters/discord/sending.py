@@ -4,7 +4,6 @@ failures mapped to the contract's SendError kinds for the delivery engine."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import aiohttp
 import discord
@@ -98,14 +97,7 @@ class Sender:
             else:
                 channel = client.get_partial_messageable(int(to.chat_id))
             for i, post in enumerate(self.renderer.posts(message, mention=mention)):
-                kwargs: dict[str, Any] = {}
-                if post.embed is not None:
-                    kwargs["embed"] = post.embed
-                if post.view is not None:
-                    kwargs["view"] = post.view
-                upload = post.file()
-                if upload is not None:
-                    kwargs["file"] = upload
+                kwargs = post.parts()
                 # The ledger row id as nonce (discord.py then sets enforce_nonce): a POST
                 # retried after a lost response is not posted twice.
                 await channel.send(
