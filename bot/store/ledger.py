@@ -124,7 +124,7 @@ class Ledger:
             sa.literal(ref, sa.String),
             sa.literal(session_id, sa.String),
             sa.literal(broadcast_id, sa.Integer),
-            sa.literal("pending", sa.String),
+            sa.literal(DeliveryStatus.PENDING, sa.String),
             sa.literal(0, sa.Integer),
             sa.literal(due_at, UtcDateTime()),
             sa.literal(now, UtcDateTime()),
@@ -171,7 +171,7 @@ class Ledger:
                     "ref": r.ref,
                     "session_id": r.session_id,
                     "broadcast_id": r.broadcast_id,
-                    "status": "pending",
+                    "status": DeliveryStatus.PENDING,
                     "attempts": 0,
                     "due_at": r.due_at,
                     "created_at": now,
@@ -199,19 +199,23 @@ class Ledger:
         stmt = (
             sa.update(Delivery)
             .where(
-                Delivery.kind == "reminder",
+                Delivery.kind == DeliveryKind.REMINDER,
                 Delivery.session_id == session_id,
-                Delivery.status == "pending",
+                Delivery.status == DeliveryStatus.PENDING,
                 Delivery.due_at < now,
                 sa.exists().where(
                     newer.chat_pk == Delivery.chat_pk,
-                    newer.kind == "reminder",
+                    newer.kind == DeliveryKind.REMINDER,
                     newer.session_id == session_id,
                     newer.due_at > Delivery.due_at,
                     newer.due_at <= now,
                 ),
             )
-            .values(status="expired", last_error="superseded by a later reminder", updated_at=now)
+            .values(
+                status=DeliveryStatus.EXPIRED,
+                last_error="superseded by a later reminder",
+                updated_at=now,
+            )
         )
         async with self._db.write() as conn:
             return (await conn.execute(stmt)).rowcount
@@ -220,8 +224,12 @@ class Ledger:
         """Expire a broadcast's rows not yet sent; return how many."""
         stmt = (
             sa.update(Delivery)
-            .where(Delivery.broadcast_id == broadcast_id, Delivery.status == "pending")
-            .values(status="expired", last_error="broadcast cancelled", updated_at=now)
+            .where(
+                Delivery.broadcast_id == broadcast_id, Delivery.status == DeliveryStatus.PENDING
+            )
+            .values(
+                status=DeliveryStatus.EXPIRED, last_error="broadcast cancelled", updated_at=now
+            )
         )
         async with self._db.write() as conn:
             return (await conn.execute(stmt)).rowcount
@@ -273,7 +281,7 @@ class Ledger:
                         sa.update(Delivery)
                         .where(Delivery.id.in_(ids))
                         .values(
-                            status="blocked",
+                            status=DeliveryStatus.BLOCKED,
                             last_error=f"chat is {chat_status}",
                             # Nothing was attempted: undo the claim's bookkeeping.
                             attempts=Delivery.attempts - 1,
@@ -337,8 +345,8 @@ class Ledger:
         """Put rows left "sending" by a crash back to pending (one platform's, or all)."""
         stmt = (
             sa.update(Delivery)
-            .where(Delivery.status == "sending")
-            .values(status="pending", updated_at=now)
+            .where(Delivery.status == DeliveryStatus.SENDING)
+            .values(status=DeliveryStatus.PENDING, updated_at=now)
         )
         if platform is not None:
             stmt = stmt.where(Delivery.platform == platform)
@@ -370,7 +378,7 @@ class Ledger:
         """The ref of the latest reminder due by `now` (for organizers' statistics)."""
         stmt = (
             sa.select(Delivery.ref)
-            .where(Delivery.kind == "reminder", Delivery.due_at <= now)
+            .where(Delivery.kind == DeliveryKind.REMINDER, Delivery.due_at <= now)
             .order_by(Delivery.due_at.desc(), Delivery.id.desc())
             .limit(1)
         )
@@ -379,7 +387,11 @@ class Ledger:
 
     async def pending_count(self, platform: str | None = None) -> int:
         """Count pending rows (of one platform, or all)."""
-        stmt = sa.select(sa.func.count()).select_from(Delivery).where(Delivery.status == "pending")
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(Delivery)
+            .where(Delivery.status == DeliveryStatus.PENDING)
+        )
         if platform is not None:
             stmt = stmt.where(Delivery.platform == platform)
         async with self._db.read() as conn:
@@ -389,7 +401,7 @@ class Ledger:
         """Count pending rows per platform (platforms with none absent)."""
         stmt = (
             sa.select(Delivery.platform, sa.func.count())
-            .where(Delivery.status == "pending")
+            .where(Delivery.status == DeliveryStatus.PENDING)
             .group_by(Delivery.platform)
         )
         async with self._db.read() as conn:
@@ -405,7 +417,7 @@ class Ledger:
             else_=Delivery.due_at,
         )
         stmt = sa.select(sa.type_coerce(sa.func.min(effective), UtcDateTime())).where(
-            Delivery.platform == platform, Delivery.status == "pending"
+            Delivery.platform == platform, Delivery.status == DeliveryStatus.PENDING
         )
         async with self._db.read() as conn:
             value: datetime | None = (await conn.execute(stmt)).scalar_one()

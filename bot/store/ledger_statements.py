@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from bot.constants import ChatStatus, DeliveryStatus
 from bot.store.chats import CHAT_COLUMNS
 from bot.store.db import Dialect
 from bot.store.tables import Chat, Delivery, UtcDateTime
@@ -18,18 +19,18 @@ LEDGER_CHATS = sa.select(*CHAT_COLUMNS).where(Chat.id.in_(sa.bindparam("pks", ex
 MARK_SENT = (
     sa.update(Delivery)
     .where(Delivery.id.in_(sa.bindparam("ids", expanding=True)))
-    .values(status="sent", sent_at=NOW, last_error=None, updated_at=NOW)
+    .values(status=DeliveryStatus.SENT, sent_at=NOW, last_error=None, updated_at=NOW)
 )
 MARK_BLOCKED = (
     sa.update(Delivery)
     .where(Delivery.id == sa.bindparam("b_id"))
-    .values(status="blocked", last_error=sa.bindparam("error"), updated_at=NOW)
+    .values(status=DeliveryStatus.BLOCKED, last_error=sa.bindparam("error"), updated_at=NOW)
     .returning(Delivery.chat_pk)
 )
 BLOCK_CHAT = (
     sa.update(Chat)
-    .where(Chat.id == sa.bindparam("pk"), Chat.status == "active")
-    .values(status="blocked", updated_at=NOW)
+    .where(Chat.id == sa.bindparam("pk"), Chat.status == ChatStatus.ACTIVE)
+    .values(status=ChatStatus.BLOCKED, updated_at=NOW)
 )
 SET_FINAL = (
     sa.update(Delivery)
@@ -40,7 +41,7 @@ RETRY_LATER = (
     sa.update(Delivery)
     .where(Delivery.id == sa.bindparam("b_id"))
     .values(
-        status="pending",
+        status=DeliveryStatus.PENDING,
         not_before=sa.bindparam("b_not_before", type_=UtcDateTime()),
         last_error=sa.bindparam("error"),
         updated_at=NOW,
@@ -54,7 +55,7 @@ def claim_statement(dialect: Dialect) -> sa.Update:
         sa.select(Delivery.id)
         .where(
             Delivery.platform == sa.bindparam("b_platform"),
-            Delivery.status == "pending",
+            Delivery.status == DeliveryStatus.PENDING,
             Delivery.due_at <= NOW,
             sa.or_(Delivery.not_before.is_(None), Delivery.not_before <= NOW),
         )
@@ -73,9 +74,11 @@ def claim_statement(dialect: Dialect) -> sa.Update:
     claim = (
         sa.update(Delivery)
         # status re-checked: on PostgreSQL a row may have changed since the snapshot.
-        .where(Delivery.id.in_(sa.select(claimable.c.id)), Delivery.status == "pending")
+        .where(
+            Delivery.id.in_(sa.select(claimable.c.id)), Delivery.status == DeliveryStatus.PENDING
+        )
         .values(
-            status="sending",
+            status=DeliveryStatus.SENDING,
             claimed_at=NOW,
             attempts=Delivery.attempts + 1,
             updated_at=NOW,
