@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from bot.errors import SummitBotError
+from bot.i18n import normalize_language
 from bot.messages import Command, Message, Reply
 from bot.schedule import Schedule
 
@@ -123,6 +124,16 @@ class Transient(SendError):
 
 class Rejected(SendError):
     """The platform refused this message for good (e.g. chat not found): fail the row."""
+
+
+def hinted_language(core: Core, hint: str | None) -> str:
+    """The language for the few texts an adapter words itself: the platform's hint (the
+    app's language), else the bot's first.
+
+    The chat's own choice lives in the store, which the Core protocol does not expose; a
+    viewer who chose another language than their app's sees these few texts in the app's.
+    """
+    return normalize_language(hint) or core.languages()[0]
 
 
 class StartFailed(SummitBotError):

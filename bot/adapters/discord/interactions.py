@@ -12,13 +12,13 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.adapters.base import Core
+from bot.adapters.base import Core, hinted_language
 from bot.adapters.discord.client import Interaction
 from bot.adapters.discord.render import Renderer, cut
 from bot.adapters.discord.translator import CatalogTranslator
 from bot.config import Settings
 from bot.constants import ChatKind
-from bot.i18n import catalog, normalize_language, t
+from bot.i18n import catalog, t
 from bot.messages import Command, Message, Reply, parse_action
 from bot.timezones import resolve_timezone
 
@@ -159,7 +159,7 @@ class Interactions:
 
     def _lang(self, interaction: Interaction) -> str:
         """The catalog language of the caller's Discord client."""
-        return normalize_language(interaction.locale.value) or self.core.languages()[0]
+        return hinted_language(self.core, interaction.locale.value)
 
     # --- autocomplete --------------------------------------------------------------------
 

@@ -35,12 +35,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.adapters.base import Core
+from bot.adapters.base import Core, hinted_language
 from bot.adapters.redaction import redact
 from bot.adapters.telegram.render import Renderer
 from bot.adapters.telegram.replies import Replies
 from bot.constants import ChatKind, ChatStatus
-from bot.i18n import DEFAULT_LANGUAGE, normalize_language, t
+from bot.i18n import t
 from bot.messages import (
     NOT_A_COMMAND,
     Command,
@@ -77,15 +77,6 @@ def _addressed_elsewhere(text: str, username: str) -> bool:
     _, at, name = head.partition("@")
     # ("mail me@example.org" is no command: it is answered with a hint in a private chat.)
     return head.startswith("/") and bool(at) and name.lower() != username.lower()
-
-
-def _reader_language(hint: str | None) -> str:
-    """The language for the few texts the adapter adds itself: the platform's hint.
-
-    The chat's own choice lives in the store, which the Core protocol does not expose; a
-    viewer who chose another language than their app's sees these few texts in the app's.
-    """
-    return normalize_language(hint) or DEFAULT_LANGUAGE
 
 
 class UpdateHandler:
@@ -219,7 +210,7 @@ class UpdateHandler:
 
         `hint` is the reply's language (the viewer's choice) or else the app's language.
         """
-        lang = _reader_language(hint)
+        lang = hinted_language(self._core, hint)
         keyboard = ReplyKeyboardMarkup(
             [[KeyboardButton(t("telegram.location_button", lang), request_location=True)]],
             resize_keyboard=True,
@@ -262,7 +253,7 @@ class UpdateHandler:
         data = query.data or ""
         action = await self._renderer.action_of(data)
         if action is None:
-            lang = _reader_language(query.from_user.language_code)
+            lang = hinted_language(self._core, query.from_user.language_code)
             notice = html.escape(t("telegram.button_expired", lang), quote=False)
             await self._replies.post(bot, where.chat.id, notice, None)
             return
