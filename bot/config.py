@@ -120,6 +120,17 @@ class TelegramConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The worker's web server: health, metrics, the public page, feeds, the dashboard."""
+
+    enabled: bool = True
+    # host:port; the PORT environment variable, as hosting platforms set it, means 0.0.0.0:PORT.
+    listen: str = "127.0.0.1:8080"
+    # The address links point to (calendar feeds, sign-in links); empty: http://<listen>.
+    public_url: str = ""
+
+
+@dataclass(frozen=True)
 class DiscordConfig:
     """Discord adapter settings (the token comes from DISCORD_BOT_TOKEN)."""
 
@@ -133,6 +144,8 @@ class Settings:
     """Everything the worker is configured with; secrets stay in `env`."""
 
     schedule: str = "schedule.yaml"
+    # A schedule at an https:// URL is fetched again this often (minutes).
+    schedule_poll_minutes: int = ruled(5, low=1)
     data_dir: str = ruled("data", folder=True)
     reminders: Reminders = field(default_factory=Reminders)
     delivery: Delivery = field(default_factory=Delivery)
@@ -141,6 +154,7 @@ class Settings:
     announcement_channels: AnnouncementChannels = field(default_factory=AnnouncementChannels)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     database_url: str | None = None  # from DATABASE_URL
 
 

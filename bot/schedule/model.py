@@ -65,6 +65,14 @@ class Session:
     speakers: tuple[Person, ...]
     streams: tuple[tuple[str, str], ...]  # (language, url); empty: to be announced
     line: int = 0  # where the session is defined in its file, for error messages
+    # Where and in which strand of the programme it runs; imported schedules of conferences
+    # have dozens of rooms and tracks (None: the event has one stage).
+    room: str | None = None
+    track: str | None = None
+    # The language the talk is given in (a tag such as "en"), where the source says.
+    language: str | None = None
+    # A break, a lunch, a registration desk: shown in the agenda, never offered for reminders.
+    service: bool = False
 
     @property
     def time_known(self) -> bool:

@@ -142,6 +142,11 @@ def _ident(ctx: _Ctx, node: yaml.Node | None, path: str) -> str | None:
     return value
 
 
+def _label(ctx: _Ctx, node: yaml.Node | None, path: str) -> str | None:
+    """A room's or a track's name, as the programme prints it: "Main Hall", "Security"."""
+    return _scalar(ctx, node, path, '"Main Hall"')
+
+
 def _sequence(ctx: _Ctx, node: yaml.Node | None, path: str, example: str) -> list[yaml.Node]:
     if node is None:
         return []
@@ -273,6 +278,8 @@ def _session(ctx: _Ctx, node: yaml.Node, path: str, zone: dt.tzinfo | None) -> S
         "streams",
         "host",
         "speakers",
+        "room",
+        "track",
     )
     entries = _mapping(ctx, node, path, allowed=allowed, required=("id", "title", "date", "start"))
     if entries is None:
@@ -293,6 +300,8 @@ def _session(ctx: _Ctx, node: yaml.Node, path: str, zone: dt.tzinfo | None) -> S
     host = _person(ctx, host_node, f"{path}.host") if host_node is not None else None
     speaker_nodes = _sequence(ctx, entries.get("speakers"), f"{path}.speakers", "[{name: ...}]")
     speakers = [p for _, p in _each(ctx, speaker_nodes, f"{path}.speakers", _person)]
+    room = _label(ctx, entries.get("room"), f"{path}.room")
+    track = _label(ctx, entries.get("track"), f"{path}.track")
 
     start = end = None
     if isinstance(start_t, dt.time) and end_node is None:
@@ -318,6 +327,8 @@ def _session(ctx: _Ctx, node: yaml.Node, path: str, zone: dt.tzinfo | None) -> S
         speakers=tuple(p for p in speakers if p),
         streams=streams,
         line=node.start_mark.line + 1,
+        room=room,
+        track=track,
     )
 
 
