@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import string
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -35,6 +36,8 @@ class Catalog:
     messages: dict[str, str]
     # Messages with a count: key → {CLDR category → template}.
     plurals: dict[str, dict[str, str]]
+    # 12 or 24 where the catalog pins the clock; None: the hour cycle CLDR gives the locale.
+    clock: int | None = None
 
     def plural_category(self, count: float) -> str:
         """The CLDR plural category of `count` in this language ("one", "few", "other"...)."""
@@ -89,8 +92,11 @@ def catalogs() -> dict[str, Catalog]:
         _flatten("", data, messages, plurals)
         code = entry.name.removesuffix(".yaml")
         aliases = tuple(str(a) for a in meta.get("aliases", ()))
+        clock = meta.get("clock")
+        if clock not in (None, 12, 24):
+            raise ValueError(f"bot/i18n/{entry.name}: _meta.clock: {clock!r}; write 12 or 24")
         found[code] = Catalog(
-            code, str(meta["name"]), str(meta["babel"]), aliases, messages, plurals
+            code, str(meta["name"]), str(meta["babel"]), aliases, messages, plurals, clock
         )
         check_plural_forms(entry.name, found[code])
     return found
@@ -119,7 +125,14 @@ def _fold(text: str) -> str:
 
 
 def normalize_language(text: str | None) -> str | None:
-    """A supported language code for what a viewer typed or a platform hinted, else None."""
+    """A supported language code for what a viewer typed or a platform hinted, else None.
+
+    A code or alias of a catalog first ("zh-Hant-TW", "en-us"), then the base language of a
+    regional or script variant: "es-419", "es-MX", "fr-CA", "pt-BR" (None: no Portuguese
+    catalog). Every Chinese hint, Simplified ones too ("zh-CN", "zh-Hans"), is zh-TW, the one
+    Chinese the bot writes: a Chinese reader reads Traditional characters more easily than
+    the English the alternative would be.
+    """
     if not text:
         return None
     wanted = _fold(text)
@@ -133,6 +146,16 @@ def normalize_language(text: str | None) -> str | None:
         if base == _fold(code) or base in (_fold(a) for a in catalog.aliases):
             return code
     return None
+
+
+def first_spoken(codes: Sequence[str]) -> str:
+    """The first of `codes` (an event's languages) the bot speaks, else the default language:
+    the language of a viewer whose platform hinted none the bot speaks."""
+    for code in codes:
+        spoken = normalize_language(code)
+        if spoken is not None:
+            return spoken
+    return DEFAULT_LANGUAGE
 
 
 def catalog(lang: str | None) -> Catalog:
