@@ -25,7 +25,10 @@ from bot.i18n.formatting import format_duration, format_time
 from bot.messages import Reply
 from bot.schedule import ScheduleError, load_schedule
 from bot.store import Store
+from tests.fakes.discord import FakeGuild, FakeUser
+from tests.support.discord_world import Rig, text_of
 from tests.support.harness import ROOT, S1, Harness, TelegramLike
+from tests.support.telegram_world import VIEWER, TelegramWorld, keyboard
 
 SUMMIT = str(ROOT / "schedule.yaml")  # an en and zh-TW event, in August 2020
 ORGANIZER = "900"
@@ -384,3 +387,38 @@ def test_the_agenda_in_every_language(lang: str) -> None:
             english = t(key, "en", place="Prague")
             if t(key, lang, place="Prague") != english:
                 assert english.split("Prague")[0] not in out, key
+
+
+async def test_the_language_picker_on_telegram(world: TelegramWorld) -> None:
+    await world.say(VIEWER, "/language")
+    (request,) = world.tg.requests("sendMessage", chat_id=VIEWER)[-1:]
+    rows = keyboard(request)
+    assert all(len(row) <= 3 for row in rows)
+    order = expected_order(["en", "zh-TW"])
+    assert [b["text"] for row in rows for b in row] == [catalog(c).name for c in order]
+    assert [b["callback_data"] for row in rows for b in row] == [f"language {c}" for c in order]
+    last = order[-1]
+    answer = await world.press(VIEWER, f"language {last}")
+    assert answer == t("language.set", last, language=catalog(last).name)
+
+
+async def test_the_language_picker_on_discord(
+    rig: Rig, people: tuple[FakeGuild, FakeUser, FakeUser]
+) -> None:
+    guild, ana, _ = people
+    answer = await rig.slash("language", user_id=ana.id, guild_id=guild.id)
+    assert answer.message is not None
+    rows = answer.message["components"]
+    # Discord's grid: at most 5 rows of at most 5 buttons; every language has its button.
+    assert len(rows) <= 5 and all(len(row["components"]) <= 5 for row in rows)
+    order = expected_order(["en", "zh-TW"])
+    buttons = [c for row in rows for c in row["components"]]
+    assert [b["label"] for b in buttons] == [catalog(c).name for c in order]
+    # /start shows its own buttons and every language's within the same grid.
+    welcome = (await rig.slash("start", user_id=ana.id, guild_id=guild.id)).message
+    assert welcome is not None and len(welcome["components"]) <= 5
+    ids = [c["custom_id"] for row in welcome["components"] for c in row["components"]]
+    assert [i for i in ids if i.startswith("language ")] == [f"language {c}" for c in order]
+    last = order[-1]
+    chosen = await rig.answer(await rig.dc.send_button(f"language {last}", user_id=ana.id))
+    assert t("language.set", last, language=catalog(last).name) in text_of(chosen.message)
