@@ -151,42 +151,53 @@ def test_check_names_the_catalog_a_variant_spelling_means(tmp_path: Path) -> Non
     assert f'{path}:5: event.languages[1]: "zh-tw" is the catalog "zh-TW" here; write zh-TW' in err
 
 
-ES_EVENT = """\
+# An event whose first language is not English: Spanish (with its catalog), or Chinese.
+EVENT = """\
 event:
   id: cumbre2020
-  name: {es: "Cumbre de alcaldes", en: "Mayors' summit"}
-  organizer: {es: Ayuntamiento de Madrid, en: Madrid City Council}
+  name: {{{first}: "Cumbre de alcaldes", en: "Mayors' summit"}}
+  organizer: {{{first}: Ayuntamiento de Madrid, en: Madrid City Council}}
   timezone: Europe/Madrid
-  languages: [es, en]
+  languages: [{first}, en]
 sessions:
   - id: s1
     kind: summit
-    title: {es: "Sesión uno: ciudades", en: "Session one: cities"}
+    title: {{{first}: "Sesión uno: ciudades", en: "Session one: cities"}}
     date: 2020-08-13
     start: "11:00"
     end: "12:40"
     streams:
-      es: https://example.org/en-espanol
+      {first}: https://example.org/first-language
       en: https://example.org/in-english
 """
+FIRST_LINK = "https://example.org/first-language"
+# A platform hint that is a variant of the event's first language.
+VARIANT = {"es": "es-419", "zh-TW": "zh-Hant"}
+
+
+@pytest.fixture(params=["es", "zh-TW"])
+def first(request: pytest.FixtureRequest) -> str:
+    """The event's first language."""
+    code = str(request.param)
+    need(code)
+    return code
 
 
 @pytest.fixture
-def es_schedule(tmp_path: Path) -> Path:
-    """A Spanish-first event, in Madrid, at the time of the summit's session 1."""
-    need("es")
+def event_file(tmp_path: Path, first: str) -> Path:
+    """The event, in Madrid, at the time of the summit's session 1."""
     path = tmp_path / "cumbre.yaml"
-    path.write_text(ES_EVENT, encoding="utf-8")
+    path.write_text(EVENT.format(first=first), encoding="utf-8")
     return path
 
 
 @pytest.fixture
-async def cumbre(store: Store, es_schedule: Path) -> AsyncIterator[Harness]:
-    """The Spanish-first event two days before its session, with one organizer."""
+async def cumbre(store: Store, event_file: Path) -> AsyncIterator[Harness]:
+    """The event two days before its session, with one organizer."""
     settings = replace(Settings(), organizers=Organizers(telegram_user_ids=(ORGANIZER,)))
     harness = Harness(
         store,
-        load_schedule(es_schedule),
+        load_schedule(event_file),
         settings,
         S1 - dt.timedelta(days=2),
         memory=TelegramLike(),
@@ -196,19 +207,17 @@ async def cumbre(store: Store, es_schedule: Path) -> AsyncIterator[Harness]:
     await harness.worker.stop()
 
 
-async def test_a_spanish_first_event_end_to_end(cumbre: Harness) -> None:
+async def test_an_event_in_another_first_language_end_to_end(cumbre: Harness, first: str) -> None:
     # No hint, or a hint the bot cannot serve (pt-BR): the event's first language.
-    welcome = await cumbre.say("/start", chat_id="1")
-    assert t("start.title", "es", event="Cumbre de alcaldes") in welcome
-    assert t("start.title", "es", event="Cumbre de alcaldes") in await cumbre.say(
-        "/start", chat_id="2", locale="pt-BR"
-    )
-    # An English app gets English; a Latin American Spanish one Spanish.
+    title = t("start.title", first, event="Cumbre de alcaldes")
+    assert title in await cumbre.say("/start", chat_id="1")
+    assert title in await cumbre.say("/start", chat_id="2", locale="pt-BR")
+    # An English app gets English; a variant of the first language that language.
     assert "Mayors' summit" in await cumbre.say("/start", chat_id="3", locale="en-US")
-    assert "Cumbre de alcaldes" in await cumbre.say("/start", chat_id="4", locale="es-419")
+    assert title in await cumbre.say("/start", chat_id="4", locale=VARIANT[first])
 
     agenda = await cumbre.say("/schedule", chat_id="1")
-    august = catalog_locale(catalog("es")).months["format"]["wide"][8]
+    august = catalog_locale(catalog(first)).months["format"]["wide"][8]
     assert "Sesión uno: ciudades" in agenda and august in agenda
     assert "Session one: cities" in await cumbre.say("/schedule", chat_id="3")
 
@@ -216,17 +225,16 @@ async def test_a_spanish_first_event_end_to_end(cumbre: Harness) -> None:
         await cumbre.say("/subscribe s1", chat_id=chat)
     sent = await cumbre.at(S1)
     links = {chat: message.plain() for chat, message in sent}
-    assert "https://example.org/en-espanol" in links["1"]
-    assert "https://example.org/en-espanol" in links["2"]
+    assert FIRST_LINK in links["1"] and FIRST_LINK in links["2"]
     assert "https://example.org/in-english" in links["3"]
     assert "in-english" not in links["1"]
 
 
-async def test_a_broadcast_to_the_spanish_readers(cumbre: Harness) -> None:
-    await cumbre.say("/subscribe all", chat_id="1")  # reads Spanish, the event's first
+async def test_a_broadcast_to_the_first_languages_readers(cumbre: Harness, first: str) -> None:
+    await cumbre.say("/subscribe all", chat_id="1")  # reads the event's first language
     await cumbre.say("/subscribe all", chat_id="3", locale="en")
     preview = await cumbre.reply(
-        "/broadcast to=es\nes: ¡Empezamos pronto!\nen: Starting soon!",
+        f"/broadcast to={first}\n{first}: ¡Empezamos pronto!\nen: Starting soon!",
         chat_id=ORGANIZER,
         locale="en",
     )
@@ -239,25 +247,25 @@ async def test_a_broadcast_to_the_spanish_readers(cumbre: Harness) -> None:
     assert to_viewers == [("1", "¡Empezamos pronto!")]
 
 
-def test_the_command_line_serves_a_spanish_first_event(es_schedule: Path, tmp_path: Path) -> None:
+def test_the_command_line_serves_the_event(event_file: Path, tmp_path: Path, first: str) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(f"data_dir: {tmp_path / 'data'}\n", encoding="utf-8")
-    where = ("--schedule", str(es_schedule), "--config", str(config))
+    where = ("--schedule", str(event_file), "--config", str(config))
     status, out, err = run("check", *where)
     assert status == 0, err
-    assert "languages es, en" in out
+    assert f"languages {first}, en" in out
 
-    status, out, err = run("agenda", "--lang", "es", "--tz", "Madrid", *where)
+    status, out, err = run("agenda", "--lang", first, "--tz", "Madrid", *where)
     assert status == 0, err
-    assert "Sesión uno: ciudades" in out and "https://example.org/en-espanol" in out
+    assert "Sesión uno: ciudades" in out and FIRST_LINK in out
 
-    status, out, err = run("broadcast", "--to", "es", "--text", "es=Hola", *where)
+    status, out, err = run("broadcast", "--to", first, "--text", f"{first}=Hola", *where)
     assert status == 0, err
-    assert "  [es] Hola\n" in out
+    assert f"  [{first}] Hola\n" in out
 
     status, out, err = run("ics", *where)  # the event's first language
     assert status == 0, err
-    assert "Sesión uno: ciudades" in out and "https://example.org/en-espanol" in out
+    assert "Sesión uno: ciudades" in out and FIRST_LINK in out
     status, out, err = run("ics", "--lang", "en", *where)
     assert status == 0, err
     assert "Session one: cities" in out and "https://example.org/in-english" in out
@@ -300,10 +308,12 @@ async def test_the_language_picker_offers_the_events_languages_first(bot: Harnes
     )
 
 
-async def test_a_spanish_first_event_offers_spanish_first(cumbre: Harness) -> None:
+async def test_the_picker_offers_the_events_first_language_first(
+    cumbre: Harness, first: str
+) -> None:
     rows = picker(await cumbre.reply("/language", chat_id="1"))
     assert [action for row in rows for _, action in row] == [
-        f"language {code}" for code in expected_order(["es", "en"])
+        f"language {code}" for code in expected_order([first, "en"])
     ]
 
 
