@@ -432,3 +432,11 @@ async def test_the_language_picker_on_discord(
     last = order[-1]
     chosen = await rig.answer(await rig.dc.send_button(f"language {last}", user_id=ana.id))
     assert t("language.set", last, language=catalog(last).name) in text_of(chosen.message)
+
+
+def test_counts_are_written_with_the_languages_digit_grouping() -> None:
+    queued = t("broadcast.queued", "en", id=1234, count=1500)
+    assert "#1234" in queued and "1,500 messages" in queued  # an id is a name, not an amount
+    assert t("stats.total", "en", total=100_000) == "Subscribers: 100,000"
+    need("ru")
+    assert "100\xa0000" in t("stats.total", "ru", total=100_000)

@@ -19,10 +19,14 @@ from typing import Any
 
 import yaml
 from babel import Locale
+from babel.numbers import format_decimal
 
 DEFAULT_LANGUAGE = "en"
 # CLDR's plural categories: a mapping with only these keys (and `other`) is one plural message.
 PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
+# Fields that count things, written with the language's digit grouping ("1,500" in English,
+# "1 500" in Russian); ids and revisions ("#1234") are names, not amounts, and stay as they are.
+COUNTED_FIELDS = frozenset({"count", "sent", "blocked", "failed", "total", "pending", "waiting"})
 
 
 @dataclass(frozen=True)
@@ -186,9 +190,17 @@ def t(key: str, lang: str | None, **fields: Any) -> str:
         template = _template(catalog(DEFAULT_LANGUAGE), key, fields)
     if template is None:
         raise KeyError(f"no message {key!r} in any catalog")
+    fields = {name: _amount(name, value, chosen) for name, value in fields.items()}
     if "}{" in template:
         return _fill_side_by_side(template, fields)
     return template.format(**fields)
+
+
+def _amount(name: str, value: Any, cat: Catalog) -> Any:
+    """A counted field as the language writes the number; any other field unchanged."""
+    if name in COUNTED_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+        return format_decimal(value, locale=_locale(cat.babel))
+    return value
 
 
 def _wide(char: str) -> bool:
