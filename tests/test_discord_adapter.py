@@ -126,13 +126,12 @@ async def test_a_429_storm_loses_nothing_and_sends_nothing_twice(
 
 def discord_locales() -> dict[str, str]:
     """Discord locale → the catalog language it shows, for every catalog but English: "es"
-    serves es-ES and es-419, "zh-TW" zh-TW (Discord's zh-CN stays English: a Simplified
-    Chinese client is not offered Traditional command names)."""
+    serves es-ES and es-419, "zh-TW" zh-TW and zh-CN (as replies to a zh-CN client are)."""
+    bases = {lang.split("-")[0]: lang for lang in languages()[1:]}
     return {
-        locale.value: lang
-        for lang in languages()[1:]
+        locale.value: bases[locale.value.split("-")[0]]
         for locale in discord.Locale
-        if lang in (locale.value, locale.value.split("-", 1)[0])
+        if locale.value.split("-")[0] in bases
     }
 
 
