@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -440,3 +441,16 @@ def test_counts_are_written_with_the_languages_digit_grouping() -> None:
     assert t("stats.total", "en", total=100_000) == "Subscribers: 100,000"
     need("ru")
     assert "100\xa0000" in t("stats.total", "ru", total=100_000)
+
+
+@pytest.mark.parametrize("lang", languages())
+def test_discord_accepts_every_catalogs_command_names(lang: str) -> None:
+    # Discord refuses a whole command sync over one bad or repeated name: every localized
+    # name must be valid (else it stays English) and no two commands may share one.
+    from bot.adapters.discord.translator import valid_name
+
+    english = catalog("en").messages
+    keys = [k for k in english if k.startswith("discord.command.")]
+    shown = [valid_name(catalog(lang).messages[k]) or english[k] for k in keys]
+    assert len(set(shown)) == len(shown), sorted(shown)
+    assert all(re.fullmatch(r"[-_'\w]{1,32}", name) and name == name.lower() for name in shown)
