@@ -149,7 +149,10 @@ def test_check_names_the_catalog_a_variant_spelling_means(tmp_path: Path) -> Non
     path = write_schedule(tmp_path, "[en, zh-tw]")
     status, _, err = run("check", "--schedule", str(path))
     assert status == 1
-    assert f'{path}:5: event.languages[1]: "zh-tw" is the catalog "zh-TW" here; write zh-TW' in err
+    assert (
+        f'{path}:5: event.languages[1]: no catalog is called "zh-tw"; '
+        "write zh-TW, the catalog it means"
+    ) in err
 
 
 # An event whose first language is not English: Spanish (with its catalog), or Chinese.

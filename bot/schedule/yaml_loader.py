@@ -337,7 +337,7 @@ def _unspoken(lang: str, spoken: str | None) -> str:
     """Why an event language is refused: another spelling of a catalog's code ("zh-tw",
     "es-MX" → "es"), or a language without a catalog."""
     if spoken is not None:
-        return f'"{lang}" is the catalog "{spoken}" here; write {spoken}'
+        return f'no catalog is called "{lang}"; write {spoken}, the catalog it means'
     return f'"{lang}" is not a language the bot speaks; it speaks {", ".join(languages())}'
 
 
