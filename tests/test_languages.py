@@ -6,10 +6,11 @@ bot/i18n; with all eleven catalogs every one of them runs.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,7 +30,7 @@ from bot.store import Store
 from tests.fakes.discord import FakeGuild, FakeUser
 from tests.support.discord_world import Rig, text_of
 from tests.support.harness import ROOT, S1, Harness, TelegramLike
-from tests.support.telegram_world import VIEWER, TelegramWorld, keyboard
+from tests.support.telegram_world import VIEWER, TelegramWorld, WorldFactory, keyboard
 
 SUMMIT = str(ROOT / "schedule.yaml")  # an en and zh-TW event, in August 2020
 ORGANIZER = "900"
@@ -457,3 +458,42 @@ def test_discord_accepts_every_catalogs_command_names(lang: str) -> None:
     shown = [valid_name(catalog(lang).messages[k]) or english[k] for k in keys]
     assert len(set(shown)) == len(shown), sorted(shown)
     assert all(re.fullmatch(r"[-_'\w]{1,32}", name) and name == name.lower() for name in shown)
+
+
+# --- the first /timezone in any language does not wait for the zone index -------------------
+
+
+@pytest.fixture
+def warmed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """What the adapters warm up at start (recorded instead of built: tests share one index)."""
+    calls: list[tuple[str, ...]] = []
+    for adapter in ("telegram", "discord"):
+        monkeypatch.setattr(
+            f"bot.adapters.{adapter}.adapter.warm_up",
+            lambda langs=(): calls.append(tuple(langs)),
+        )
+    return calls
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (briefly) for work an adapter started in a thread."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("not done within 5 s")
+
+
+async def test_telegram_warms_up_every_language_at_start(
+    warmed: list[tuple[str, ...]], make_world: WorldFactory
+) -> None:
+    await make_world()
+    await until(lambda: bool(warmed))
+    assert warmed == [languages()]
+
+
+async def test_discord_warms_up_every_language_at_start(
+    warmed: list[tuple[str, ...]], rig: Rig
+) -> None:
+    await until(lambda: bool(warmed))
+    assert warmed == [languages()]
