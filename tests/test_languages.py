@@ -20,6 +20,8 @@ import pytest
 from babel import Locale
 
 from bot.adapters.base import Core, hinted_language
+from bot.adapters.console import ConsoleAdapter
+from bot.app import Worker
 from bot.cli import main
 from bot.config import Organizers, Settings
 from bot.i18n import catalog, catalog_locale, languages, normalize_language, placeholders, t
@@ -29,7 +31,7 @@ from bot.schedule import ScheduleError, load_schedule
 from bot.store import Store
 from tests.fakes.discord import FakeGuild, FakeUser
 from tests.support.discord_world import Rig, text_of
-from tests.support.harness import ROOT, S1, Harness, TelegramLike
+from tests.support.harness import ROOT, S1, Clock, Harness, TelegramLike, summit
 from tests.support.telegram_world import VIEWER, TelegramWorld, WorldFactory, keyboard
 
 SUMMIT = str(ROOT / "schedule.yaml")  # an en and zh-TW event, in August 2020
@@ -497,3 +499,22 @@ async def test_discord_warms_up_every_language_at_start(
 ) -> None:
     await until(lambda: bool(warmed))
     assert warmed == [languages()]
+
+
+async def test_the_language_picker_on_the_console(store: Store) -> None:
+    out = io.StringIO()
+    console = ConsoleAdapter(stdin=io.StringIO(), stdout=out, listen_at_start=False)
+    worker = Worker(Settings(), summit(), store, [console], Clock(S1))
+    await worker.start(background=False)
+    try:
+        await console.type("/language")
+        offered = out.getvalue()
+        last = expected_order(["en", "zh-TW"])[-1]
+        await console.type(f"/language {last}")
+    finally:
+        await worker.stop()
+    # Buttons print as the commands to type, in rows of three: the event's languages first.
+    rows = [line for line in offered.splitlines() if "[" in line and "/language " in line]
+    shown = [f"[{catalog(c).name}: /language {c}]" for c in expected_order(["en", "zh-TW"])]
+    assert rows == ["  " + "   ".join(shown[i : i + 3]) for i in range(0, len(shown), 3)], offered
+    assert t("language.set", last, language=catalog(last).name) in out.getvalue()
