@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import cache
 
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_skeleton
@@ -49,7 +50,13 @@ def time_skeleton(lang: str | None) -> str:
     chosen = catalog(lang)
     if chosen.clock is not None:
         return "hm" if chosen.clock == 12 else "Hm"
-    pattern = catalog_locale(chosen).time_formats["short"].pattern
+    return _cldr_time_skeleton(chosen.babel)
+
+
+@cache
+def _cldr_time_skeleton(babel: str) -> str:
+    # Read once per locale: an agenda formats dozens of times.
+    pattern = Locale.parse(babel).time_formats["short"].pattern
     return "hm" if "h" in pattern or "K" in pattern else "Hm"
 
 
