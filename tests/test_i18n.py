@@ -172,7 +172,7 @@ def test_any_instant_formats_in_every_locale_and_zone(
 @settings(max_examples=200, deadline=None)
 @given(instant=INSTANTS, zone=ZONES)
 def test_an_instant_is_the_same_whatever_zone_shows_it(instant: dt.datetime, zone: str) -> None:
-    # The same instant (compared as instants: Python never calls a wall time in a repeated
-    # hour equal to an instant of another zone).
+    # Compared as timestamps: Python calls a wall time in a repeated hour (fold=1) unequal
+    # to every instant of another zone (PEP 495), though it is the same instant.
     assert local(instant, zone).timestamp() == instant.timestamp()
     assert local(instant, zone).astimezone(UTC) == instant
