@@ -4,8 +4,9 @@ Sections (all by default, or some with --only): `fanout` (3,000 subscribers at 3
 the engine against python-telegram-bot's AIORateLimiter), `raw` (throughput with the limit
 off), `scale` (100,000 subscribers on SQLite and PostgreSQL), `flood` (500 commands from one
 chat while others ask; `--baseline DIR` runs the same on older code), `drills` (the fault
-drills). The fake Bot API runs in a process of its own (the flood's in the measured one,
-which pushes the updates into it). See BENCHMARKS.md.
+drills), `timezone` (`/timezone` p99 in every catalog language). The fake Bot API runs in a
+process of its own (the flood's in the measured one, which pushes the updates into it). See
+BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -475,6 +476,27 @@ async def flood(report: Report, count: int, viewers: int, baseline: str | None) 
     )
 
 
+# --- /timezone in every language ---------------------------------------------------------
+
+
+async def timezone(report: Report, rounds: int) -> None:
+    """`/timezone` p99 over cities, typos, countries, offsets, zone names and abbreviations in
+    every catalog language, after the first call (reported apart, as is the warm-up)."""
+    result = await run_json("bench.worker", {"scenario": "timezone", "rounds": rounds})
+    report.raw["timezone"] = result
+    print(f"  timezone: {json.dumps(result)}", file=sys.stderr)
+    languages = len(result["languages"])
+    section = f"6. /timezone: {result['queries']} queries x {rounds}, {languages} languages"
+    report.add(
+        section,
+        "/timezone p99 (p50) after the first call",
+        "<= 50 ms",
+        f"{result['p99_ms']:.1f} ms ({result['p50_ms']:.1f})",
+        f"first call {result['first_ms']:.0f} ms; adapters' warm-up {result['warm_up_ms']:.0f} ms",
+        result["p99_ms"] <= 50,
+    )
+
+
 # --- figure 4: drills ----------------------------------------------------------------------
 
 
@@ -622,7 +644,7 @@ async def run(options: argparse.Namespace) -> Report:
     quick = options.quick
     size = "quick" if quick else "full"
     report = Report(size)
-    every = {"fanout", "raw", "scale", "drills", "flood"}
+    every = {"fanout", "raw", "scale", "drills", "flood", "timezone"}
     only = set(options.only.split(",")) if options.only else every
     if options.before:
         async with fake_process() as fake:
@@ -649,6 +671,8 @@ async def run(options: argparse.Namespace) -> Report:
         drills(report, quick)
     if "flood" in only:
         await flood(report, 500, 20 if quick else 50, options.baseline)
+    if "timezone" in only:
+        await timezone(report, 10 if quick else 50)
     return report
 
 
@@ -658,7 +682,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (about 3 minutes)")
     parser.add_argument(
         "--only",
-        help="comma-separated sections: fanout,raw,scale,flood,drills (or none, with --before)",
+        help="comma-separated sections: fanout,raw,scale,flood,drills,timezone "
+        "(or none, with --before)",
     )
     parser.add_argument("--repeat", type=int, help="runs per approach (medians are quoted)")
     parser.add_argument("--json", help="also write every raw figure to this file")

@@ -4,7 +4,8 @@ The JSON names the scenario and its arguments; the last stdout line is the resul
 Scenarios: `engine` (the worker fans one reminder out through the real Telegram adapter),
 `naive` (python-telegram-bot `send_message` over the subscribers with `asyncio.gather`),
 `scale` (start-up, memory at rest, command latency and one reminder's ledger rows), `flood`
-(one chat floods, how long others wait for their answer).
+(one chat floods, how long others wait for their answer), `timezone` (`/timezone` latency in
+every catalog language).
 """
 
 from __future__ import annotations
@@ -373,7 +374,94 @@ async def flood(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-SCENARIOS = {"engine": engine, "naive": naive, "seed": seed, "scale": scale, "flood": flood}
+# What viewers type to /timezone, by language: cities, typos, countries, offsets, zone names
+# and abbreviations; a language without a catalog is left out (its viewers read English).
+ZONE_QUERIES: tuple[tuple[str, str], ...] = (
+    ("en", "Prague"),
+    ("en", "Medellin"),
+    ("en", "Pragu"),
+    ("en", "Wellington"),
+    ("en", "St. John's"),
+    ("en", "CZ"),
+    ("en", "UTC+8"),
+    ("en", "europe/prague"),
+    ("en", "PST"),
+    ("en", "IST"),
+    ("en", "Pacific Time"),
+    ("zh-TW", "太平洋時間"),
+    ("zh-TW", "布拉格"),
+    ("es", "hora del Pacífico"),
+    ("es", "Praga"),
+    ("fr", "heure normale d’Europe centrale"),
+    ("cs", "Praha"),
+    ("pl", "Warszawa"),
+    ("ru", "Прага"),
+    ("ko", "서울"),
+    ("vi", "Hà Nội"),
+)
+
+
+async def timezone(args: dict[str, Any]) -> dict[str, Any]:
+    """/timezone as viewers of every language type it: the first call (the city index built
+    on demand) apart, the adapters' warm-up of every language timed, then `rounds` rounds."""
+    from bot.adapters.memory import MemoryAdapter
+    from bot.i18n import languages
+    from bot.timezones import warm_up
+
+    base = Settings()
+    settings = replace(base, limits=replace(base.limits, command_burst=0))  # no throttle
+    store = await Store.open(_db_url(args))
+    memory = MemoryAdapter()
+    worker = Worker(
+        settings, summit_at(dt.datetime.now(UTC) + dt.timedelta(days=2)), store, [memory]
+    )
+    await worker.start()
+    queries = [(lang, query) for lang, query in ZONE_QUERIES if lang in languages()]
+    for lang in {lang for lang, _ in queries}:
+        await memory.push(f"/language {lang}", chat_id=f"tz-{lang}")
+
+    async def ask(lang: str, query: str) -> float:
+        began = time.perf_counter()
+        reply = await memory.push(f"/timezone {query}", chat_id=f"tz-{lang}")
+        elapsed = (time.perf_counter() - began) * 1000
+        assert reply is not None and reply.messages
+        return elapsed
+
+    first = await ask("en", "Prague")
+    began = time.perf_counter()
+    warm_up(languages())  # what the Telegram and Discord adapters do at start
+    warm_ms = (time.perf_counter() - began) * 1000
+    latencies: list[float] = []
+    slowest: dict[str, float] = {}
+    for _ in range(int(args.get("rounds", 20))):
+        for lang, query in queries:
+            elapsed = await ask(lang, query)
+            latencies.append(elapsed)
+            key = f"{lang}:{query}"
+            slowest[key] = max(slowest.get(key, 0.0), elapsed)
+    await worker.stop()
+    await store.close()
+    worst = sorted(slowest.items(), key=lambda item: -item[1])[:3]
+    return {
+        "first_ms": first,
+        "warm_up_ms": warm_ms,
+        "p99_ms": percentile(latencies, 99),
+        "p50_ms": percentile(latencies, 50),
+        "count": len(latencies),
+        "queries": len(queries),
+        "languages": sorted({lang for lang, _ in queries}),
+        "slowest": dict(worst),
+    }
+
+
+SCENARIOS = {
+    "engine": engine,
+    "naive": naive,
+    "seed": seed,
+    "scale": scale,
+    "flood": flood,
+    "timezone": timezone,
+}
 
 
 def main() -> None:

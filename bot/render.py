@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.i18n import catalog, t
+from bot.i18n import first_spoken, t
 from bot.i18n.formatting import (
     day_shift,
     format_date,
@@ -70,7 +70,7 @@ class ReadingPreferences(Protocol):
 
 def reader_of(chat: ReadingPreferences, schedule: Schedule) -> Reader:
     """How this chat reads: its language and zone, or the defaults."""
-    lang = chat.language or catalog(None).code
+    lang = chat.language or first_spoken(schedule.event.languages)
     return Reader(lang, chat.timezone or schedule.event.timezone, chat.tz_label)
 
 

@@ -9,6 +9,7 @@ import os
 from dataclasses import replace
 from typing import Any
 
+import discord
 import discord.gateway
 import discord.http
 import pytest
@@ -19,7 +20,7 @@ from bot.adapters.discord import DiscordAdapter
 from bot.app import Worker
 from bot.commands import HELP_ORDER
 from bot.config import AnnouncementChannels, ConfigError, DiscordConfig, Organizers, Settings
-from bot.i18n import t
+from bot.i18n import languages, t
 from bot.messages import Command, Message
 from bot.schedule import Schedule
 from bot.store import Store
@@ -123,6 +124,17 @@ async def test_a_429_storm_loses_nothing_and_sends_nothing_twice(
     assert dc.max_in_any_window(1.0, method="POST", path_pattern=MESSAGES) <= 50
 
 
+def discord_locales() -> dict[str, str]:
+    """Discord locale → the catalog language it shows, for every catalog but English: "es"
+    serves es-ES and es-419, "zh-TW" zh-TW and zh-CN (as replies to a zh-CN client are)."""
+    bases = {lang.split("-")[0]: lang for lang in languages()[1:]}
+    return {
+        locale.value: bases[locale.value.split("-")[0]]
+        for locale in discord.Locale
+        if locale.value.split("-")[0] in bases
+    }
+
+
 async def test_commands_are_synced_to_the_guild_with_zh_tw_localizations(
     rig: Rig, people: tuple[FakeGuild, FakeUser, FakeUser]
 ) -> None:
@@ -133,14 +145,22 @@ async def test_commands_are_synced_to_the_guild_with_zh_tw_localizations(
     assert list(commands) == [*HELP_ORDER, "broadcast", "stats", "reload"]
     subscribe = commands["subscribe"]
     assert subscribe["description"] == t("menu.subscribe", "en")
-    assert subscribe["name_localizations"] == {"zh-TW": "訂閱"}
-    assert subscribe["description_localizations"] == {"zh-TW": t("menu.subscribe", "zh-TW")}
+    # Every catalog language Discord has a locale for: its name and description there.
+    expected = discord_locales()
+    assert subscribe["name_localizations"]["zh-TW"] == "訂閱"
+    assert subscribe["name_localizations"] == {
+        locale: t("discord.command.subscribe", lang) for locale, lang in expected.items()
+    }
+    assert subscribe["description_localizations"] == {
+        locale: t("menu.subscribe", lang) for locale, lang in expected.items()
+    }
     (option,) = subscribe["options"]
     assert option["name"] == "session" and option["autocomplete"] is True
-    assert option["name_localizations"] == {"zh-TW": "場次"}
+    assert option["name_localizations"]["zh-TW"] == "場次"
+    assert set(option["name_localizations"]) == set(expected)
     assert not option.get("required")
     (language,) = commands["language"]["options"]
-    assert [c["value"] for c in language["choices"]] == ["en", "zh-TW"]
+    assert [c["value"] for c in language["choices"]] == list(languages())
     assert commands["timezone"]["options"][0]["name"] == "place"
     assert "options" not in commands["mysubs"] or commands["mysubs"]["options"] == []
 

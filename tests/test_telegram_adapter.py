@@ -39,6 +39,7 @@ from bot.adapters.telegram.bot_api import BotApiPoster
 from bot.app import Worker
 from bot.audience import Audience
 from bot.config import ConfigError, Settings, TelegramConfig, load_settings
+from bot.i18n import languages, t
 from bot.messages import Attachment, Button, Link, Message
 from bot.store import Author, Store
 from tests.drills.world import free_port, seed_subscribers
@@ -71,6 +72,14 @@ async def test_command_menus_are_registered_in_both_languages(world: TelegramWor
     assert {"command": "language", "description": "設定語言"} in chinese
     assert [c["command"] for c in chinese] == [c["command"] for c in english]
     assert world.tg.commands_for("en") == []  # English is the default menu, not a language
+
+
+async def test_a_command_menu_for_every_catalog_language(world: TelegramWorld) -> None:
+    # Telegram keys menus by the app's two-letter ISO 639-1 code: zh-TW's is "zh".
+    for lang in languages()[1:]:
+        menu = world.tg.commands_for(lang.split("-")[0])
+        assert {"command": "language", "description": t("menu.language", lang)} in menu, lang
+        assert len(menu) == len(world.tg.commands_for(""))
 
 
 async def test_prague_viewer_subscribes_with_a_button_and_reads_chinese(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from bot.errors import SummitBotError
-from bot.i18n import normalize_language
+from bot.i18n import first_spoken, normalize_language
 from bot.messages import Command, Message, Reply
 from bot.schedule import Schedule
 
@@ -128,12 +128,13 @@ class Rejected(SendError):
 
 def hinted_language(core: Core, hint: str | None) -> str:
     """The language for the few texts an adapter words itself: the platform's hint (the
-    app's language), else the bot's first.
+    app's language: "es-419", "pt-BR", "zh-Hant"; see `normalize_language`), else the
+    event's first language.
 
     The chat's own choice lives in the store, which the Core protocol does not expose; a
     viewer who chose another language than their app's sees these few texts in the app's.
     """
-    return normalize_language(hint) or core.languages()[0]
+    return normalize_language(hint) or first_spoken(core.current_schedule().event.languages)
 
 
 class StartFailed(SummitBotError):

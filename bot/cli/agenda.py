@@ -16,7 +16,9 @@ def add_agenda_parser(sub: Subcommands) -> None:
     agenda = sub.add_parser("agenda", help="print the agenda as a viewer's /schedule shows it")
     add_common(agenda)
     agenda.add_argument("--tz", metavar="QUERY", help="a city, country, zone or UTC offset")
-    agenda.add_argument("--lang", metavar="CODE", default="en", help="en or zh-TW (default en)")
+    agenda.add_argument(
+        "--lang", metavar="CODE", default="en", help="a language the bot speaks (default en)"
+    )
     agenda.add_argument(
         "--now",
         metavar="ISO",

@@ -32,7 +32,9 @@ def add_check_parser(sub: Subcommands) -> None:
         help="also list what subscribers would be told: the file against the schedule in force "
         "in the database (DATABASE_URL, or the embedded SQLite file)",
     )
-    check.add_argument("--lang", metavar="CODE", default="en", help="en or zh-TW (default en)")
+    check.add_argument(
+        "--lang", metavar="CODE", default="en", help="a language the bot speaks (default en)"
+    )
     check.add_argument(
         "--now", metavar="ISO", type=parse_instant, help="pretend it is this instant"
     )

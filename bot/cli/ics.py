@@ -30,7 +30,9 @@ def add_ics_parser(sub: Subcommands) -> None:
         help="only this session (repeat for several; default: every session)",
     )
     ics.add_argument(
-        "--lang", metavar="CODE", help="en or zh-TW (default: the event's first language)"
+        "--lang",
+        metavar="CODE",
+        help="a language the bot speaks (default: the event's first language)",
     )
     ics.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     ics.set_defaults(handler=cmd_ics)

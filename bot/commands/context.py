@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.i18n import t
+from bot.i18n import catalog, languages, t
 from bot.i18n.formatting import format_when
 from bot.messages import Button, Command, Message, Reply
 from bot.planner import parse_clock
@@ -17,6 +17,9 @@ from bot.store import ChatRecord, Store
 
 # Answers one command for one chat.
 Handler = Callable[[Command, ChatRecord], Awaitable[Reply]]
+# Language buttons per row: three of the longest names ("中文（台灣）", "Tiếng Việt") fit a
+# phone's Telegram keyboard, and Discord's 5×5 grid holds 11 languages below two other rows.
+LANGUAGES_PER_ROW = 3
 
 
 @dataclass
@@ -38,6 +41,18 @@ class CommandContext:
         if chat.offsets is None:
             return self.settings.reminders.default_offsets
         return chat.offsets
+
+    def language_choices(self) -> tuple[str, ...]:
+        """The languages a viewer may choose: the event's own first, in its order, then
+        every other language the bot speaks."""
+        event = [c for c in self.schedule().event.languages if c in languages()]
+        return (*event, *(c for c in languages() if c not in event))
+
+    def language_buttons(self) -> tuple[tuple[Button, ...], ...]:
+        """A button per language, each in its own name ("Español", "中文（台灣）"), in rows."""
+        buttons = [Button(catalog(c).name, f"language {c}") for c in self.language_choices()]
+        step = LANGUAGES_PER_ROW
+        return tuple(tuple(buttons[i : i + step]) for i in range(0, len(buttons), step))
 
     def session_list(self, reader: Reader, sessions: list[Session]) -> list[str]:
         """One line per session: id, title and time, for the reader."""

@@ -14,7 +14,7 @@ from bot.commands.registry import ALIASES, HELP_ORDER, SETTINGS_COMMANDS
 from bot.commands.throttle import Throttle, Verdict
 from bot.commands.viewer import ViewerCommands
 from bot.constants import ChatKind, ChatStatus
-from bot.i18n import catalog, normalize_language, t
+from bot.i18n import first_spoken, normalize_language, t
 from bot.messages import NOT_A_COMMAND, Command, Reply
 from bot.store import ChatRecord
 
@@ -85,7 +85,12 @@ class Commands:
             # Finding or creating the chat (or auditing) failed, a database fault most likely:
             # the chat's language is unknown, so the apology is in the platform's hint.
             log.exception("command /%s failed on %s before its handler", cmd.name, cmd.platform)
-            return say(t("error.internal", lang_hint or catalog(None).code))
+            return say(t("error.internal", lang_hint or self._event_language()))
+
+    def _event_language(self) -> str:
+        """The language of a chat that chose none and whose platform hinted none the bot
+        speaks: the event's first."""
+        return first_spoken(self.ctx.schedule().event.languages)
 
     async def _unless_flooding(
         self, cmd: Command, answer: Callable[[], Awaitable[Reply]]
@@ -104,7 +109,7 @@ class Commands:
             log.exception("reading a flooding chat's language failed")
             chat = None
         hint = normalize_language(cmd.locale_hint)
-        lang = (chat.language if chat is not None else None) or hint or catalog(None).code
+        lang = (chat.language if chat is not None else None) or hint or self._event_language()
         return replace(say(t("error.slow_down", lang)), lang=lang)
 
     async def _answer(
@@ -122,7 +127,7 @@ class Commands:
             language=lang_hint,
             now=ctx.clock(),
         )
-        lang = chat.language or lang_hint or catalog(None).code
+        lang = chat.language or lang_hint or self._event_language()
         if cmd.name == NOT_A_COMMAND:
             return say(t("error.not_a_command", lang))
         if len(cmd.text) > limit:

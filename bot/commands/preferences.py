@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.commands.context import CommandContext, Handler, quiet_hours, say
-from bot.i18n import catalog, languages, normalize_language, t
+from bot.i18n import catalog, normalize_language, t
 from bot.i18n.formatting import format_places, format_when, place_with_zone
 from bot.inputs import InputError, describe_offsets, format_quiet, parse_offsets, parse_quiet
 from bot.messages import Button, Command, Reply
@@ -108,11 +108,11 @@ class PreferenceCommands:
         reader = self.ctx.reader(chat)
         wanted = normalize_language(cmd.text.strip()) if cmd.text.strip() else None
         if wanted is None:
-            buttons = (tuple(Button(catalog(c).name, f"language {c}") for c in languages()),)
+            codes = ", ".join(self.ctx.language_choices())
             key = "language.which" if not cmd.text.strip() else "language.unknown"
             return say(
-                t(key, reader.lang, text=cmd.text.strip()[:40], codes=", ".join(languages())),
-                buttons=buttons,
+                t(key, reader.lang, text=cmd.text.strip()[:40], codes=codes),
+                buttons=self.ctx.language_buttons(),
             )
         label = chat.tz_label
         if label and chat.timezone:

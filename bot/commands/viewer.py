@@ -9,7 +9,7 @@ from bot.commands.context import CommandContext, Handler, quiet_hours, say
 from bot.commands.permissions import is_organizer
 from bot.commands.registry import HELP_ORDER
 from bot.constants import ALL_SESSIONS
-from bot.i18n import catalog, languages, t
+from bot.i18n import catalog, t
 from bot.inputs import describe_offsets, format_quiet
 from bot.messages import Button, Command, Message, Reply
 from bot.render import Reader, render_agenda, render_session, text
@@ -50,7 +50,7 @@ class ViewerCommands:
                 Button(t("button.subscribe_all", lang), "subscribe all"),
                 Button(t("button.schedule", lang), "schedule"),
             ),
-            tuple(Button(catalog(code).name, f"language {code}") for code in languages()),
+            *self.ctx.language_buttons(),
         )
         welcome = Message(
             body,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import string
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -18,10 +19,14 @@ from typing import Any
 
 import yaml
 from babel import Locale
+from babel.numbers import format_decimal
 
 DEFAULT_LANGUAGE = "en"
 # CLDR's plural categories: a mapping with only these keys (and `other`) is one plural message.
 PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
+# Fields that count things, written with the language's digit grouping ("1,500" in English,
+# "1 500" in Russian); ids and revisions ("#1234") are names, not amounts, and stay as they are.
+COUNTED_FIELDS = frozenset({"count", "sent", "blocked", "failed", "total", "pending", "waiting"})
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class Catalog:
     messages: dict[str, str]
     # Messages with a count: key → {CLDR category → template}.
     plurals: dict[str, dict[str, str]]
+    # 12 or 24 where the catalog pins the clock; None: the hour cycle CLDR gives the locale.
+    clock: int | None = None
 
     def plural_category(self, count: float) -> str:
         """The CLDR plural category of `count` in this language ("one", "few", "other"...)."""
@@ -89,8 +96,11 @@ def catalogs() -> dict[str, Catalog]:
         _flatten("", data, messages, plurals)
         code = entry.name.removesuffix(".yaml")
         aliases = tuple(str(a) for a in meta.get("aliases", ()))
+        clock = meta.get("clock")
+        if clock not in (None, 12, 24):
+            raise ValueError(f"bot/i18n/{entry.name}: _meta.clock: {clock!r}; write 12 or 24")
         found[code] = Catalog(
-            code, str(meta["name"]), str(meta["babel"]), aliases, messages, plurals
+            code, str(meta["name"]), str(meta["babel"]), aliases, messages, plurals, clock
         )
         check_plural_forms(entry.name, found[code])
     return found
@@ -119,7 +129,14 @@ def _fold(text: str) -> str:
 
 
 def normalize_language(text: str | None) -> str | None:
-    """A supported language code for what a viewer typed or a platform hinted, else None."""
+    """A supported language code for what a viewer typed or a platform hinted, else None.
+
+    A code or alias of a catalog first ("zh-Hant-TW", "en-us"), then the base language of a
+    regional or script variant: "es-419", "es-MX", "fr-CA", "pt-BR" (None: no Portuguese
+    catalog). Every Chinese hint, Simplified ones too ("zh-CN", "zh-Hans"), is zh-TW, the one
+    Chinese the bot writes: a Chinese reader reads Traditional characters more easily than
+    the English the alternative would be.
+    """
     if not text:
         return None
     wanted = _fold(text)
@@ -133,6 +150,16 @@ def normalize_language(text: str | None) -> str | None:
         if base == _fold(code) or base in (_fold(a) for a in catalog.aliases):
             return code
     return None
+
+
+def first_spoken(codes: Sequence[str]) -> str:
+    """The first of `codes` (an event's languages) the bot speaks, else the default language:
+    the language of a viewer whose platform hinted none the bot speaks."""
+    for code in codes:
+        spoken = normalize_language(code)
+        if spoken is not None:
+            return spoken
+    return DEFAULT_LANGUAGE
 
 
 def catalog(lang: str | None) -> Catalog:
@@ -163,9 +190,17 @@ def t(key: str, lang: str | None, **fields: Any) -> str:
         template = _template(catalog(DEFAULT_LANGUAGE), key, fields)
     if template is None:
         raise KeyError(f"no message {key!r} in any catalog")
+    fields = {name: _amount(name, value, chosen) for name, value in fields.items()}
     if "}{" in template:
         return _fill_side_by_side(template, fields)
     return template.format(**fields)
+
+
+def _amount(name: str, value: Any, cat: Catalog) -> Any:
+    """A counted field as the language writes the number; any other field unchanged."""
+    if name in COUNTED_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+        return format_decimal(value, locale=_locale(cat.babel))
+    return value
 
 
 def _wide(char: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import cache
 
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_skeleton
@@ -41,9 +42,28 @@ def format_date(day: dt.date, lang: str | None) -> str:
     return str(format_skeleton("MMMEd", day, locale=babel_locale(lang)))
 
 
+def time_skeleton(lang: str | None) -> str:
+    """The CLDR skeleton of a time of day in the reader's own clock: "Hm" where the locale
+    (or its catalog's `clock`) counts 24 hours ("18:00"), "hm" where it counts twice 12
+    ("6:00 PM", "오후 6:00"). Babel resolves no "j" skeleton, so the locale's short time
+    pattern says which clock it uses."""
+    chosen = catalog(lang)
+    if chosen.clock is not None:
+        return "hm" if chosen.clock == 12 else "Hm"
+    return _cldr_time_skeleton(chosen.babel)
+
+
+@cache
+def _cldr_time_skeleton(babel: str) -> str:
+    # Read once per locale: an agenda formats dozens of times.
+    pattern = Locale.parse(babel).time_formats["short"].pattern
+    return "hm" if "h" in pattern or "K" in pattern else "Hm"
+
+
 def format_time(instant: dt.datetime, zone: str, lang: str | None) -> str:
-    """The wall-clock time in `zone`: "18:00"."""
-    return str(format_skeleton("Hm", local(instant, zone), locale=babel_locale(lang)))
+    """The wall-clock time in `zone` on the reader's clock: "18:00", "오후 6:00"."""
+    when = local(instant, zone)
+    return str(format_skeleton(time_skeleton(lang), when, locale=babel_locale(lang)))
 
 
 def format_when(instant: dt.datetime, zone: str, lang: str | None) -> str:
@@ -54,7 +74,7 @@ def format_when(instant: dt.datetime, zone: str, lang: str | None) -> str:
         "time.date_time",
         lang,
         date=format_skeleton("MMMEd", when, locale=locale),
-        time=format_skeleton("Hm", when, locale=locale),
+        time=format_skeleton(time_skeleton(lang), when, locale=locale),
     )
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from bot.i18n import languages, normalize_language
 from bot.i18n.formatting import format_duration
 from bot.schedule.model import MAX_LENGTH, Event, Person, Schedule, Session, Text
 from bot.schedule.problems import Problem, ScheduleError
@@ -332,20 +333,35 @@ def _session(ctx: _Ctx, node: yaml.Node, path: str, zone: dt.tzinfo | None) -> S
     )
 
 
+def _unspoken(lang: str, spoken: str | None) -> str:
+    """Why an event language is refused: another spelling of a catalog's code ("zh-tw",
+    "es-MX" → "es"), or a language without a catalog."""
+    if spoken is not None:
+        return f'no catalog is called "{lang}"; write {spoken}, the catalog it means'
+    return f'"{lang}" is not a language the bot speaks; it speaks {", ".join(languages())}'
+
+
 def _event(ctx: _Ctx, node: yaml.Node) -> Event | None:
     keys = ("id", "name", "organizer", "timezone", "languages", "url")
     entries = _mapping(ctx, node, "event", allowed=keys, required=keys[:5])
     if entries is None:
         return None
     langs: list[str] = []
-    for item in _sequence(ctx, entries.get("languages"), "event.languages", "[en, zh-TW]"):
-        lang = _scalar(ctx, item, "event.languages", "en")
+    items = _sequence(ctx, entries.get("languages"), "event.languages", "[en, zh-TW]")
+    for index, item in enumerate(items):
+        where = f"event.languages[{index}]"
+        lang = _scalar(ctx, item, where, "en")
         if lang is None:
             continue
+        spoken = normalize_language(lang) if _LANG_RE.match(lang) else None
         if not _LANG_RE.match(lang):
-            ctx.fail(item, "event.languages", f'"{lang}" is not a language tag; e.g. en, zh-TW')
+            ctx.fail(item, where, f'"{lang}" is not a language tag; e.g. en, zh-TW')
+        elif lang not in languages():
+            # Every text a viewer reads comes from a catalog: an event language without one
+            # would leave its readers with another language's words around the event's texts.
+            ctx.fail(item, where, _unspoken(lang, spoken))
         elif lang in langs:
-            ctx.fail(item, "event.languages", f'"{lang}" is listed twice')
+            ctx.fail(item, where, f'"{lang}" is listed twice')
         else:
             langs.append(lang)
     if "languages" in entries and not langs:

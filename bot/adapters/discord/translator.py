@@ -9,12 +9,14 @@ from discord import app_commands
 
 from bot.adapters.base import Core
 from bot.adapters.discord.render import cut
-from bot.i18n import catalogs
+from bot.i18n import catalogs, normalize_language
 
 
 def locales_of(lang: str) -> list[str]:
-    """The Discord locales a catalog serves: "zh-TW" → ["zh-TW"], "fr" → ["fr"]."""
-    return [loc.value for loc in discord.Locale if lang in (loc.value, loc.value.split("-", 1)[0])]
+    """The Discord locales a catalog serves, as a locale hint picks a catalog for replies:
+    "es" → ["es-ES", "es-419"], "fr" → ["fr"], "zh-TW" → ["zh-TW", "zh-CN"] (the one
+    Chinese the bot writes)."""
+    return [loc.value for loc in discord.Locale if normalize_language(loc.value) == lang]
 
 
 def valid_name(text: str) -> str | None:

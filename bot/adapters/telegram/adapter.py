@@ -37,6 +37,7 @@ from bot.adapters.telegram.updates import ALLOWED_UPDATES, UpdateHandler
 from bot.adapters.telegram.webhook import WebhookServer
 from bot.config import ConfigError, Settings
 from bot.messages import Message
+from bot.timezones import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class TelegramAdapter:
         self._ready = asyncio.Event()
         self._starting = False
         self._intake: Poller | WebhookServer | None = None
+        self._warming: asyncio.Future[None] | None = None
         self._poster = BotApiPoster(self.api_root, token, timeout=timeout, redact=redact)
         # Built once, so that what they keep (button tokens, parts already sent, bodies built)
         # outlives a restart; the update handler is built per start, with the core.
@@ -223,6 +225,9 @@ class TelegramAdapter:
         self._app = app
         self._starting = False
         self._ready.set()
+        if self._warming is None:
+            # The first /timezone would wait ~1 s for the city index, 0.2 s more per language.
+            self._warming = asyncio.ensure_future(asyncio.to_thread(warm_up, core.languages()))
         log.info(
             "telegram: @%s taking updates by %s",
             app.bot.username,
