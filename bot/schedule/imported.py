@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import PurePath
 from urllib.parse import urlparse
@@ -223,12 +224,14 @@ def assemble(source: Imported, overlay: Overlay | None, text: str) -> Schedule:
         if end is not None and not (start < end <= start + MAX_LENGTH):
             end = None  # a source's odd end is not worth refusing the whole schedule for
         links: tuple[tuple[str, str], ...] = ()
+        # The most specific link wins: the overlay's for this session, the source's own for
+        # it (a Sessionize liveUrl, a calendar's CONFERENCE), then the overlay's for its room.
         if override is not None and override.streams:
             links = override.streams
-        elif overlay is not None and talk.room in overlay.streams:
-            links = overlay.streams[talk.room][1]
         elif talk.links:
             links = ((ANY_LANGUAGE, talk.links[0]),)
+        elif overlay is not None and talk.room in overlay.streams:
+            links = overlay.streams[talk.room][1]
         title = Text.neutral(talk.title)
         if override is not None and override.title is not None:
             title = override.title
@@ -272,3 +275,66 @@ def assemble(source: Imported, overlay: Overlay | None, text: str) -> Schedule:
     sessions.sort(key=lambda s: (s.start or dt.datetime.max.replace(tzinfo=UTC), s.id))
     event = Event(event_id, name, organizer, zone_name, languages, url)
     return Schedule(event, tuple(sessions), source=source.file, text=text)
+
+
+_CLOCK_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+
+
+def parse_duration(value: object) -> dt.timedelta | None:
+    """A length as exports write it: "01:30", "1:30:00", "0:45", "1:02:30:00" (days first) or
+    a number of minutes; None when it is none of these."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return dt.timedelta(minutes=value)
+    text = text_of(value)
+    if text is None:
+        return None
+    if text.isdigit():
+        return dt.timedelta(minutes=int(text))
+    parts = text.split(":")
+    if not all(p.isdigit() for p in parts) or not 2 <= len(parts) <= 4:
+        return None
+    numbers = [int(p) for p in parts]
+    if len(numbers) == 4:
+        days, hours, minutes, seconds = numbers
+    elif len(numbers) == 3:
+        days, (hours, minutes, seconds) = 0, numbers
+    else:
+        days, (hours, minutes), seconds = 0, numbers, 0
+    return dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def parse_datetime(value: object) -> dt.datetime | None:
+    """An ISO date-time ("2026-10-24T10:00:00+02:00", "...Z", or without a zone)."""
+    text = text_of(value)
+    if text is None or len(text) < 16 or not text[:4].isdigit():
+        return None
+    try:
+        return dt.datetime.fromisoformat(text.replace("z", "Z").replace(" ", "T", 1))
+    except ValueError:
+        return None
+
+
+def parse_date(value: object) -> dt.date | None:
+    """An ISO date, or the date of an ISO date-time."""
+    text = text_of(value)
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def on_day(day: dt.date, clock: object, day_start: dt.datetime | None) -> dt.datetime | None:
+    """A talk's start written as a time of a conference day: a time before the day's own
+    start is after midnight (a talk at 01:00 listed under the day before). A wall time
+    (naive): the caller knows which zone it is in."""
+    text = text_of(clock)
+    match = _CLOCK_RE.match(text) if text else None
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        return None
+    time = dt.time(int(match[1]), int(match[2]), int(match[3] or 0))
+    start = dt.datetime.combine(day, time)
+    if day_start is not None and time < day_start.time() and day_start.date() == day:
+        start += dt.timedelta(days=1)
+    return start
