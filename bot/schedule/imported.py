@@ -83,6 +83,12 @@ def stable_id(key: str) -> str:
     return "i" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
 
 
+def event_id(name: str) -> str:
+    """An event id from its acronym or title: "Prague Python Autumn" is "prague-python-autumn"."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:32].strip("-")
+    return slug if _ID_RE.match(slug) else stable_id(name)
+
+
 def is_service_kind(kind: object) -> bool:
     """Whether a source's type of item marks a break rather than a talk."""
     text = text_of(kind)
@@ -138,7 +144,10 @@ def _zone(source: Imported, overlay: Overlay | None) -> tuple[str | None, list[P
         return overlay.timezone, []
     if source.timezone in ZONE_NAMES and not source.zone_required:
         return source.timezone, []
-    floating = any(t.start is not None and t.start.tzinfo is None for t in source.talks)
+    # All-day events are dates, not times: they alone need no zone.
+    floating = any(
+        t.start is not None and t.start.tzinfo is None and not t.all_day for t in source.talks
+    )
     if source.zone_required or floating:
         where = overlay.file if overlay is not None else _default_overlay_name(source.file)
         return None, [
@@ -173,9 +182,7 @@ def assemble(source: Imported, overlay: Overlay | None, text: str) -> Schedule:
     fallback_name = source.title or PurePath(source.file).stem or "Event"
     name = (overlay.name if overlay else None) or Text.neutral(fallback_name)
     organizer = (overlay.organizer if overlay else None) or name
-    event_id = (overlay.event_id if overlay else None) or stable_id(
-        source.acronym or fallback_name
-    )
+    ident = (overlay.event_id if overlay else None) or event_id(source.acronym or fallback_name)
     url = (overlay.url if overlay else None) or source.url
     rooms = {t.room for t in source.talks if t.room}
     tracks = {t.track for t in source.talks if t.track}
@@ -273,7 +280,7 @@ def assemble(source: Imported, overlay: Overlay | None, text: str) -> Schedule:
     if problems:
         raise ScheduleError(problems)
     sessions.sort(key=lambda s: (s.start or dt.datetime.max.replace(tzinfo=UTC), s.id))
-    event = Event(event_id, name, organizer, zone_name, languages, url)
+    event = Event(ident, name, organizer, zone_name, languages, url)
     return Schedule(event, tuple(sessions), source=source.file, text=text)
 
 

@@ -158,10 +158,9 @@ class _Reader:
             value = self.scalar(value_node, f"{path}.{lang}", "a text")
             if value is not None:
                 values.append((lang, value))
-        if not values:
+        if not entries:
             self.fail(node, path, "expected one text per language: {en: ...}")
-            return None
-        return Text(tuple(values))
+        return Text(tuple(values)) if values else None
 
     def streams(self, node: yaml.Node, path: str) -> tuple[tuple[str, str], ...] | None:
         """One link for every language, or one link per language."""

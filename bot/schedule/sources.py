@@ -130,12 +130,17 @@ def read_source(data: bytes | str, *, origin: str, overlay: Overlay | None = Non
     else:
         imported = pretalx_json.read(_json(text, origin), origin)
     schedule = assemble(imported, overlay, _record(text, origin, overlay))
-    return Loaded(schedule, kind, _hints(schedule, overlay))
+    return Loaded(schedule, kind, _hints(schedule, imported, overlay))
 
 
-def _hints(schedule: Schedule, overlay: Overlay | None) -> tuple[str, ...]:
+def _hints(schedule: Schedule, imported: Imported, overlay: Overlay | None) -> tuple[str, ...]:
     """What an overlay could add to an imported schedule."""
     hints: list[str] = []
+    if imported.timezone is None and (overlay is None or overlay.timezone is None):
+        hints.append(
+            f"the source names no time zone: {schedule.event.timezone} assumed for its dates; "
+            "name it in an overlay (event.timezone)"
+        )
     if not any(s.streams for s in schedule.sessions):
         hints.append("no livestream links: add streams per room in an overlay (streams:)")
     if overlay is None or not overlay.languages:
