@@ -80,7 +80,11 @@ def text(value: Text, reader: Reader, schedule: Schedule) -> str:
 
 
 def person_line(person: Person, reader: Reader, schedule: Schedule) -> str:
-    """A host or speaker on one line: "Mr. Zdeněk Hřib, Mayor, Prague, Czech Republic"."""
+    """A host or speaker on one line: "Mr. Zdeněk Hřib, Mayor, Prague, Czech Republic"; an
+    imported speaker, of whom the source gives the name alone, by name."""
+    details = (person.role, person.city, person.country)
+    if not any(text(part, reader, schedule) for part in details):
+        return text(person.name, reader, schedule)
     return t(
         "session.person",
         reader.lang,
