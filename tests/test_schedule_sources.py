@@ -150,6 +150,14 @@ def test_a_billion_laughs_file_is_refused_not_expanded() -> None:
     assert "billion-laughs.xml:3:" in problem and "refused" in problem and "entities" in problem
 
 
+def test_xml_in_the_encoding_it_declares() -> None:
+    text = (DATA / "frab.xml").read_text(encoding="utf-8")
+    latin = text.replace('encoding="UTF-8"', 'encoding="ISO-8859-2"').encode("iso-8859-2")
+    schedule = parse_source(latin, origin="frab.xml")
+    assert schedule.event.name.get("en") == "Podzimní setkání 2026"
+    assert parse_source(schedule.text, origin="(recorded)") == schedule
+
+
 def test_broken_xml_says_where() -> None:
     with pytest.raises(ScheduleError) as exc:
         parse_source("<schedule>\n<day>\n</schedule>", origin="x.xml")
@@ -236,6 +244,26 @@ def test_icalendar_ids_are_stable_across_imports() -> None:
     first = load_source(DATA / "calendar.ics").session_ids()
     assert first == load_source(DATA / "calendar.ics").session_ids()
     assert all(len(i) <= 32 and i == i.lower() for i in first)
+
+
+def test_a_recurring_event_is_each_of_its_occurrences() -> None:
+    schedule = load_source(DATA / "meetup.ics")  # no overlay: X-WR-TIMEZONE names the zone
+    assert schedule.event.timezone == "Europe/Prague"
+    assert [(s.start, s.title.get("en")) for s in schedule.sessions] == [
+        (utc("2026-10-15 16:00"), "Python evening"),
+        (utc("2026-10-22 16:00"), "Python evening"),
+        (utc("2026-10-29 19:00"), "Python evening (moved to 20:00)"),  # after the change
+        (utc("2026-11-05 17:00"), "Python evening"),
+    ]
+    assert len(set(schedule.session_ids())) == 4  # the cancelled series is never expanded
+    # Before the organizer moved it, the 29 October evening had the same id: subscribers of
+    # it are told it moved, not that it was cancelled and another added.
+    text = (DATA / "meetup.ics").read_text(encoding="utf-8")
+    moved = text.index("BEGIN:VEVENT\nUID:weekly-evening@meetups.example\nRECURRENCE-ID")
+    before = text[:moved] + text[text.index("END:VEVENT\n", moved) + len("END:VEVENT\n") :]
+    unmoved = parse_source(before, origin=str(DATA / "meetup.ics"))
+    assert unmoved.session_ids() == schedule.session_ids()
+    assert unmoved.sessions[2].start == utc("2026-10-29 17:00")
 
 
 def test_floating_times_without_a_zone_need_the_overlay(tmp_path: Path) -> None:

@@ -3,6 +3,10 @@ icalendar library: times with a TZID (a standard zone or the file's own VTIMEZON
 floating (the event's zone, which the overlay then names) and all-day events (kept in the
 agenda, never reminded of at midnight).
 
+A recurring event (`RRULE`, `RDATE`, with moved occurrences under `RECURRENCE-ID`) is expanded
+by recurring-ical-events into one talk per occurrence within a year of the feed's first event;
+each keeps its id across imports (its UID and the occurrence it replaces).
+
 Links: RFC 7986 `CONFERENCE`, then `URL`, then `LOCATION` where they are http(s), in that
 order, are taken as the talk's stream; a `LOCATION` that is no link is its room. A cancelled
 event (`STATUS:CANCELLED`) is left out. A problem names the event by its UID and SUMMARY.
@@ -11,16 +15,23 @@ event (`STATUS:CANCELLED`) is left out. A problem names the event by its UID and
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
+import recurring_ical_events
 
 from bot.schedule.imported import Imported, Talk, http_link, text_of
 from bot.schedule.problems import Problem, ScheduleError
 from bot.timezones import ZONE_NAMES
 
 FORMAT = "iCalendar"
+# How far past the feed's first event a recurring one is expanded, and at most how many
+# occurrences of each: a weekly meetup's year.
+HORIZON = dt.timedelta(days=366)
+MAX_OCCURRENCES = 400
 
 
 def looks_like(text: str) -> bool:
@@ -72,6 +83,56 @@ def _zone_of(talks: list[Talk], named: str | None) -> str | None:
     return None
 
 
+def _first_start(calendar: icalendar.Calendar) -> dt.datetime | None:
+    """The earliest start written in the feed (UTC for comparison), where the expansion begins."""
+    found: list[dt.datetime] = []
+    for event in calendar.walk("VEVENT"):
+        start, _ = _moment(event.get("DTSTART"))
+        if start is not None:
+            found.append(start if start.tzinfo else start.replace(tzinfo=dt.UTC))
+    return min((s.astimezone(dt.UTC) for s in found), default=None)
+
+
+def _recurring(calendar: icalendar.Calendar) -> set[str]:
+    """The UIDs of events that recur (or of which one occurrence was moved), but for a
+    cancelled series, which is not expanded at all."""
+    return {
+        str(event.get("UID"))
+        for event in calendar.walk("VEVENT")
+        if any(name in event for name in ("RRULE", "RDATE", "RECURRENCE-ID"))
+        and not (("RRULE" in event) and _cancelled(event))
+    }
+
+
+def _cancelled(event: Any) -> bool:
+    return (text_of(event.get("STATUS")) or "").upper() == "CANCELLED"
+
+
+def _occurrences(calendar: icalendar.Calendar, recurring: set[str]) -> Iterator[Any]:
+    """Every event, a recurring one once per occurrence within HORIZON of the feed's first
+    start (at most MAX_OCCURRENCES of each: never an RRULE of every second, forever)."""
+    for event in calendar.walk("VEVENT"):
+        if str(event.get("UID")) not in recurring:
+            yield event
+    first = _first_start(calendar)
+    if first is None or not recurring:
+        return
+    begin = (first - dt.timedelta(days=1)).replace(tzinfo=None)
+    until = first + HORIZON
+    zones = calendar.walk("VTIMEZONE")
+    for uid in sorted(recurring):
+        # One recurring event at a time, with the zones it may name: one cannot starve another.
+        single = icalendar.Calendar()
+        for component in (*zones, *(e for e in calendar.walk("VEVENT") if e.get("UID") == uid)):
+            single.add_component(component)
+        expanded = recurring_ical_events.of(single).after(begin)
+        for event in itertools.islice(expanded, MAX_OCCURRENCES):
+            start, _ = _moment(event.get("DTSTART"))
+            if start is not None and start.replace(tzinfo=start.tzinfo or dt.UTC) > until:
+                break
+            yield event
+
+
 def read(text: str, file: str) -> Imported:
     """The events of an iCalendar feed."""
     try:
@@ -82,12 +143,18 @@ def read(text: str, file: str) -> Imported:
     lines = text.splitlines()
     problems: list[Problem] = []
     talks: list[Talk] = []
-    for event in calendar.walk("VEVENT"):
+    recurring = _recurring(calendar)
+    try:
+        events = list(_occurrences(calendar, recurring))
+    except (ValueError, TypeError) as exc:  # an RRULE the expansion cannot follow
+        message = f"a recurring event cannot be expanded ({exc}); check its RRULE"
+        raise ScheduleError([Problem(file, 1, "RRULE", message)]) from None
+    for event in events:
         uid = text_of(event.get("UID"))
         summary = text_of(event.get("SUMMARY")) or "(no title)"
         where = f'VEVENT UID={uid or "?"} "{summary}"'
         line = _line_of(lines, uid)
-        if (text_of(event.get("STATUS")) or "").upper() == "CANCELLED":
+        if _cancelled(event):
             continue
         try:
             start, all_day = _moment(event.get("DTSTART"))
@@ -104,11 +171,13 @@ def read(text: str, file: str) -> Imported:
             end = start + duration.dt
         if end is None and all_day:
             end = start + dt.timedelta(days=1)
-        recurrence = event.get("RECURRENCE-ID")
-        # An occurrence moved from a recurring event shares its UID: it is a talk of its own.
+        # Each occurrence of a recurring event is a talk of its own, named by the occurrence it
+        # stands for (RECURRENCE-ID), so that moving one keeps its id.
         key = uid or f"{summary}@{start.isoformat()}"
-        if recurrence is not None:
-            key = f"{key}@{recurrence.to_ical().decode()}"
+        recurrence, _ = _moment(event.get("RECURRENCE-ID"))
+        if uid in recurring and recurrence is not None:
+            instant = recurrence.astimezone(dt.UTC) if recurrence.tzinfo else recurrence
+            key = f"{key}@{instant:%Y%m%dT%H%M%S}"
         links = [http_link(v) for v in _values(event, "CONFERENCE")]
         links += [http_link(event.get("URL")), http_link(event.get("LOCATION"))]
         location = text_of(event.get("LOCATION"))

@@ -11,6 +11,7 @@ version parses again to the very schedule that was in force.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ SESSIONIZE = sessionize.FORMAT
 ICALENDAR = icalendar_feed.FORMAT
 # The key that marks a recorded imported schedule (Schedule.text of one).
 _ENVELOPE = "summit-bot-imported-schedule"
+# An XML file may say it is in another encoding than UTF-8 (older frab exports: ISO-8859-1).
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,12 @@ def _decode(data: bytes | str, origin: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        declared = _XML_ENCODING.match(data[:200])
+        if declared:
+            try:
+                return data.decode(declared[1].decode("ascii"))
+            except (LookupError, UnicodeDecodeError):
+                pass
         message = f"not UTF-8 text (byte {exc.start}); save or export it as UTF-8"
         raise ScheduleError([Problem(origin, 1, "(file)", message)]) from None
 
