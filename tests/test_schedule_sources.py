@@ -158,6 +158,16 @@ def test_xml_in_the_encoding_it_declares() -> None:
     assert parse_source(schedule.text, origin="(recorded)") == schedule
 
 
+def test_xml_with_a_namespace_and_a_version() -> None:
+    text = (DATA / "frab.xml").read_text(encoding="utf-8")
+    spaced = text.replace(
+        "<schedule>\n", '<schedule xmlns="https://c3voc.de/schedule">\n  <version>1.0</version>\n'
+    )
+    assert starts(parse_source(spaced, origin="frab.xml")) == starts(
+        load_source(DATA / "frab.xml")
+    )
+
+
 def test_broken_xml_says_where() -> None:
     with pytest.raises(ScheduleError) as exc:
         parse_source("<schedule>\n<day>\n</schedule>", origin="x.xml")
@@ -373,6 +383,12 @@ def test_a_recorded_version_parses_to_the_same_schedule(name: str) -> None:
     schedule = load_source(DATA / name)
     again = parse_source(schedule.text.encode("utf-8"), origin="(recorded)")
     assert again == schedule and again.text == schedule.text
+
+
+def test_a_json_mistake_is_reported_as_json() -> None:
+    with pytest.raises(ScheduleError) as exc:
+        parse_source('{"schedule": {"conference": }}', origin="s.json")
+    assert problems_of(exc)[0].startswith("s.json:1: (syntax): not valid JSON")
 
 
 def test_bytes_with_a_bom_are_read() -> None:

@@ -44,7 +44,7 @@ def _parse(text: str, file: str) -> tuple[ET.Element, dict[int, int]]:
     builder.parser = parser
     try:
         parser.feed(text)
-        return parser.close(), builder.lines
+        root = parser.close()
     except DefusedXmlException as exc:
         line = builder.parser.parser.CurrentLineNumber if builder.parser else 1
         message = (
@@ -56,6 +56,11 @@ def _parse(text: str, file: str) -> tuple[ET.Element, dict[int, int]]:
         line = exc.position[0] if exc.position else 1
         message = f"not well-formed XML ({exc}); check the export"
         raise ScheduleError([Problem(file, line, "(syntax)", message)]) from None
+    for element in root.iter():
+        # An export with a default namespace names its elements as the others do.
+        if isinstance(element.tag, str) and element.tag.startswith("{"):
+            element.tag = element.tag.split("}", 1)[1]
+    return root, builder.lines
 
 
 def _child(element: ET.Element, tag: str) -> str | None:

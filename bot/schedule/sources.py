@@ -70,7 +70,9 @@ def detect_format(text: str) -> str:
         try:
             data = json.loads(head)
         except ValueError:
-            return VOC_JSON  # reported as the JSON it tries to be
+            # JSON with a mistake is reported as JSON; a YAML flow mapping ({event: ...}) is
+            # still YAML: JSON's keys are quoted.
+            return VOC_JSON if re.match(r'^[\[{]\s*["\[{\]}]', head) else YAML
         if isinstance(data, dict) and "schedule" in data:
             return VOC_JSON
         if sessionize.looks_like(data):
