@@ -97,6 +97,14 @@ def test_schedule2_flat_events_are_read_too() -> None:
     assert talk.room == "Aula" and [p.name.get("en") for p in talk.speakers] == ["Pat"]
 
 
+@pytest.mark.parametrize("length", ["00:30", "0:30", "0:30:00", "30", "PT30M"])
+def test_lengths_as_exports_write_them(length: str) -> None:
+    text = (DATA / "pretalx.json").read_text(encoding="utf-8")
+    schedule = parse_source(text.replace('"00:30"', f'"{length}"'), origin="pretalx.json")
+    opening = schedule.session("opn7qx")
+    assert opening is not None and opening.end == utc("2026-10-24 08:30")
+
+
 def test_a_bad_duration_is_named_by_its_json_path() -> None:
     text = (DATA / "pretalx.json").read_text(encoding="utf-8").replace('"00:30"', '"half"')
     with pytest.raises(ScheduleError) as exc:

@@ -284,12 +284,13 @@ def assemble(source: Imported, overlay: Overlay | None, text: str) -> Schedule:
     return Schedule(event, tuple(sessions), source=source.file, text=text)
 
 
+_ISO_DURATION_RE = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 _CLOCK_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
 def parse_duration(value: object) -> dt.timedelta | None:
-    """A length as exports write it: "01:30", "1:30:00", "0:45", "1:02:30:00" (days first) or
-    a number of minutes; None when it is none of these."""
+    """A length as exports write it: "01:30", "1:30:00", "0:45", "1:02:30:00" (days first),
+    ISO 8601's "PT1H30M" or a number of minutes; None when it is none of these."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return dt.timedelta(minutes=value)
     text = text_of(value)
@@ -297,6 +298,10 @@ def parse_duration(value: object) -> dt.timedelta | None:
         return None
     if text.isdigit():
         return dt.timedelta(minutes=int(text))
+    iso = _ISO_DURATION_RE.match(text.upper())
+    if iso and text.upper() not in ("P", "PT"):
+        days, hours, minutes, seconds = (int(part or 0) for part in iso.groups())
+        return dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
     parts = text.split(":")
     if not all(p.isdigit() for p in parts) or not 2 <= len(parts) <= 4:
         return None
