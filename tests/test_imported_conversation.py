@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.changes import LINK, MOVED
 from bot.config import Settings
 from bot.schedule import load_source
 from bot.store import Store
@@ -61,3 +62,44 @@ async def test_subscribing_to_everything_reminds_of_talks_and_never_of_a_break(
         moment += dt.timedelta(minutes=5)
     assert any("Opening" in text for text in texts), texts
     assert not any("Lunch" in text for text in texts), texts
+
+
+async def test_a_reimported_schedule_announces_a_moved_talk_and_a_new_room_stream(
+    store: Store, tmp_path: Path
+) -> None:
+    source = tmp_path / "schedule.json"
+    source.write_bytes((DATA / "pretalx.json").read_bytes())
+    overlay = tmp_path / "schedule.overlay.yaml"  # found beside the schedule, by its name
+    overlay.write_text("streams:\n  Saal 1: https://stream.example/saal1\n", encoding="utf-8")
+    harness = Harness(store, load_source(source), Settings(), BEFORE, schedule_path=source)
+    await harness.start()
+    try:
+        await ask(harness, "/subscribe sun4aa")
+        text = source.read_text(encoding="utf-8")
+        source.write_text(
+            text.replace('"2026-10-25T10:00:00+01:00"', '"2026-10-25T11:00:00+01:00"'),
+            encoding="utf-8",
+        )
+        moved = await harness.worker.reload(actor="test")
+        assert [(c.kind, c.session_id) for c in moved.changes] == [(MOVED, "sun4aa")]
+        notice = [m.plain() for _, m in await harness.at(harness.clock.now)]
+        assert any("Sunday keynote, on winter time" in n and "11:00" in n for n in notice)
+
+        overlay.write_text("streams:\n  Saal 1: https://stream.example/new\n", encoding="utf-8")
+        relinked = await harness.worker.reload(actor="test")
+        assert {(c.kind, c.session_id) for c in relinked.changes} == {
+            (LINK, "opn7qx"),
+            (LINK, "ngt8kl"),
+            (LINK, "sun4aa"),
+        }
+        after = harness.worker.schedule.session("sun4aa")
+        assert after is not None and after.stream("en") == "https://stream.example/new"
+
+        # The next start reads the same files: what was recorded is what is in force.
+        again = await harness.restart()
+        try:
+            assert await again.worker.reloader.catch_up() is None
+        finally:
+            await again.worker.stop()
+    finally:
+        await harness.worker.stop()
