@@ -50,6 +50,17 @@ async def test_a_break_is_not_offered_for_reminders(camp: Harness) -> None:
     assert "subscribe opn7qx" in offered and "subscribe lnc2mm" not in offered
 
 
+async def test_a_breaks_card_offers_no_subscription_and_no_stream(camp: Harness) -> None:
+    card = await camp.reply("/session lnc2mm")
+    assert card.messages[-1].buttons == ()
+    assert "Livestream link to be announced" not in card.messages[-1].plain()
+    talk = await camp.reply("/session opn7qx")
+    assert talk.messages[-1].buttons != ()
+    agenda = await ask(camp, "/schedule")
+    lunch = agenda[agenda.index("Lunch [lnc2mm]") :].splitlines()
+    assert "link to be announced" not in "\n".join(lunch[:4]), lunch[:4]
+
+
 async def test_subscribing_to_everything_reminds_of_talks_and_never_of_a_break(
     camp: Harness,
 ) -> None:

@@ -216,6 +216,30 @@ def test_sessionize_grid_reads_a_plenum_session_once() -> None:
     assert starts(schedule)["412347"] == utc("2026-11-01 15:00")
 
 
+def test_sessionize_sessions_list_by_group() -> None:
+    text = """[
+      {"groupId": 90001, "groupName": "Cloud", "isDefault": false, "sessions": [
+        {"id": "1", "title": "Serverless at noon", "description": null,
+         "startsAt": "2026-03-29T12:00:00", "endsAt": "2026-03-29T12:45:00",
+         "isServiceSession": false, "isPlenumSession": false,
+         "speakers": [{"id": "a", "name": "Ana"}],
+         "categories": [{"id": 1, "name": "Track",
+                         "categoryItems": [{"id": 90001, "name": "Cloud"}], "sort": 0}],
+         "roomId": 5, "room": "Hall A", "liveUrl": "https://live.example/a",
+         "recordingUrl": null, "status": null, "isInformed": true, "isConfirmed": true},
+        {"id": "2", "title": "Not scheduled yet", "startsAt": null, "endsAt": null,
+         "speakers": [], "categories": []}
+      ]}
+    ]"""
+    overlay = parse_overlay("event: {timezone: Europe/Paris}\n", "o.yaml")
+    schedule = parse_source(text, origin="sessions.json", overlay=overlay)
+    (talk,) = schedule.sessions  # the one without a time is not in the programme yet
+    # 29 March 2026: the clocks went forward at 02:00 that morning, noon is on summer time
+    assert talk.start == utc("2026-03-29 10:00") and talk.end == utc("2026-03-29 10:45")
+    assert (talk.room, talk.track) == ("Hall A", "Cloud")
+    assert talk.stream("en") == "https://live.example/a"
+
+
 def test_sessionize_without_a_zone_says_the_overlay_must_name_it(tmp_path: Path) -> None:
     source = tmp_path / "talks.json"
     source.write_bytes((DATA / "sessionize-grid.json").read_bytes())
