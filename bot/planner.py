@@ -142,8 +142,8 @@ def move_out_of_quiet_hours(
 
 def plan_session(session: Session, prefs: Prefs) -> list[Planned]:
     """Every reminder of one session for these preferences, past or future."""
-    if session.start is None:
-        return []
+    if session.start is None or session.service:
+        return []  # a break, a lunch: in the agenda, never reminded of
     by_due: dict[dt.datetime, Planned] = {}
     for offset in sorted(set(prefs.offsets), reverse=True):
         nominal = session.start - dt.timedelta(minutes=offset)

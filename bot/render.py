@@ -80,7 +80,11 @@ def text(value: Text, reader: Reader, schedule: Schedule) -> str:
 
 
 def person_line(person: Person, reader: Reader, schedule: Schedule) -> str:
-    """A host or speaker on one line: "Mr. Zdeněk Hřib, Mayor, Prague, Czech Republic"."""
+    """A host or speaker on one line: "Mr. Zdeněk Hřib, Mayor, Prague, Czech Republic"; an
+    imported speaker, of whom the source gives the name alone, by name."""
+    details = (person.role, person.city, person.country)
+    if not any(text(part, reader, schedule) for part in details):
+        return text(person.name, reader, schedule)
     return t(
         "session.person",
         reader.lang,
@@ -193,8 +197,9 @@ def render_agenda(
         if facts:
             lines.append(t("agenda.details", lang, details=t("agenda.sep", lang).join(facts)))
         links = stream_links(session, reader, schedule)
-        link = links[0].url if links else t("session.link_tba", lang)
-        lines.append(t("agenda.details", lang, details=link))
+        if links or not session.service:  # a break has no livestream to announce
+            link = links[0].url if links else t("session.link_tba", lang)
+            lines.append(t("agenda.details", lang, details=link))
     lines.extend(("", t("agenda.footer", lang)))
     return Message("\n".join(lines), title=text(schedule.event.name, reader, schedule))
 
@@ -226,10 +231,11 @@ def render_session(
             for p in session.speakers
         )
     links = stream_links(session, reader, schedule)
-    if not links:
+    if not links and not session.service:
         lines.extend(("", t("session.link_tba", lang)))
     buttons: tuple[tuple[Button, ...], ...] = ()
-    if subscribed is not None and not session.is_over(now):
+    # A break is never reminded of: no button offers it.
+    if subscribed is not None and not session.is_over(now) and not session.service:
         if subscribed:
             button = Button(t("button.unsubscribe", lang), f"unsubscribe {session.id}")
         else:

@@ -7,14 +7,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO, TypeAlias
 
 from bot.app import open_store
 from bot.broadcasts import BroadcastError, parse_when
 from bot.config import ConfigError, Settings, load_settings
-from bot.schedule import Schedule, ScheduleError, load_schedule
+from bot.schedule import Loaded, Schedule, ScheduleError, load_report
 from bot.store import Store
 from bot.store.urls import sqlite_file
 
@@ -77,10 +77,22 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", metavar="PATH", help="config file (default: config/default.yaml)"
     )
+    parser.add_argument(
+        "--overlay",
+        metavar="PATH",
+        help="overlay of an imported schedule (default: from config, else "
+        "<schedule>.overlay.yaml beside it when it exists)",
+    )
 
 
 def load_inputs(args: argparse.Namespace, err: TextIO) -> tuple[Settings, Schedule] | None:
     """Settings and schedule, or None after printing every error."""
+    loaded = load_inputs_report(args, err)
+    return (loaded[0], loaded[1].schedule) if loaded is not None else None
+
+
+def load_inputs_report(args: argparse.Namespace, err: TextIO) -> tuple[Settings, Loaded] | None:
+    """Settings and schedule with its format and hints, or None after printing every error."""
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -89,13 +101,17 @@ def load_inputs(args: argparse.Namespace, err: TextIO) -> tuple[Settings, Schedu
             print(f"  {problem}", file=err)
         return None
     try:
-        schedule = load_schedule(args.schedule or settings.schedule)
+        if getattr(args, "overlay", None):
+            # The worker's reloads read the same overlay as the start did.
+            settings = replace(settings, schedule_overlay=args.overlay)
+        overlay = settings.schedule_overlay or None
+        report = load_report(args.schedule or settings.schedule, overlay)
     except ScheduleError as exc:
         print(f"schedule errors ({len(exc.problems)}):", file=err)
         for problem in exc.problems:
             print(f"  {problem}", file=err)
         return None
-    return settings, schedule
+    return settings, report
 
 
 def database_missing(settings: Settings) -> Path | None:

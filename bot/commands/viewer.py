@@ -121,7 +121,8 @@ class ViewerCommands:
         lang = reader.lang
         schedule = self.ctx.schedule()
         now = self.ctx.clock()
-        upcoming = [s for s in schedule.sessions if not s.is_over(now)]
+        # Breaks and lunches (service sessions) are in the agenda but not offered here.
+        upcoming = [s for s in schedule.sessions if not s.is_over(now) and not s.service]
         if not cmd.args:
             return self.ctx.pick_session(reader, "subscribe", upcoming)
         wanted = cmd.args[0].lower()
@@ -141,6 +142,8 @@ class ViewerCommands:
         title = text(session.title, reader, schedule)
         if session.is_over(now):
             return say(t("subscribe.ended", lang, title=title))
+        if session.service:
+            return say(t("imported.not_offered", lang, title=title))
         if ALL_SESSIONS in subs:
             return say(t("subscribe.covered_by_all", lang, title=title))
         added = await self.ctx.store.chats.subscribe(chat.pk, session.id, now=self.ctx.clock())
