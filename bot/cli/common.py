@@ -5,6 +5,7 @@ a database only where one exists."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import TextIO, TypeAlias
 from bot.app import open_store
 from bot.broadcasts import BroadcastError, parse_when
 from bot.config import ConfigError, Settings, load_settings
+from bot.reload import FetchError, UrlFetcher, is_url, parse_fetched, shown_url
 from bot.schedule import Schedule, ScheduleError, load_schedule
 from bot.store import Store
 from bot.store.urls import sqlite_file
@@ -73,14 +75,21 @@ def parse_moment(text: str) -> When:
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     """The options every subcommand takes: which schedule and which config file."""
-    parser.add_argument("--schedule", metavar="PATH", help="schedule file (default: from config)")
+    parser.add_argument(
+        "--schedule",
+        metavar="PATH|URL",
+        help="schedule file or https:// URL (default: from config)",
+    )
     parser.add_argument(
         "--config", metavar="PATH", help="config file (default: config/default.yaml)"
     )
 
 
-def load_inputs(args: argparse.Namespace, err: TextIO) -> tuple[Settings, Schedule] | None:
-    """Settings and schedule, or None after printing every error."""
+def load_inputs(
+    args: argparse.Namespace, err: TextIO, *, fetchers: dict[str, UrlFetcher] | None = None
+) -> tuple[Settings, Schedule] | None:
+    """Settings and schedule (a file, or a URL fetched now), or None after printing every
+    error. A URL's fetcher is left in `fetchers`, for the worker to poll with."""
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -88,14 +97,31 @@ def load_inputs(args: argparse.Namespace, err: TextIO) -> tuple[Settings, Schedu
         for problem in exc.problems:
             print(f"  {problem}", file=err)
         return None
+    location = args.schedule or settings.schedule
     try:
-        schedule = load_schedule(args.schedule or settings.schedule)
+        if is_url(location):
+            fetcher = UrlFetcher(location)
+            schedule = fetch_schedule(fetcher)
+            if fetchers is not None:
+                fetchers[location] = fetcher
+        else:
+            schedule = load_schedule(location)
+    except FetchError as exc:
+        print(f"schedule error: {exc.reason}", file=err)
+        return None
     except ScheduleError as exc:
         print(f"schedule errors ({len(exc.problems)}):", file=err)
         for problem in exc.problems:
             print(f"  {problem}", file=err)
         return None
     return settings, schedule
+
+
+def fetch_schedule(fetcher: UrlFetcher) -> Schedule:
+    """The schedule at the fetcher's URL, fetched now (FetchError, ScheduleError)."""
+    fetched = asyncio.run(fetcher.fetch(conditional=False))
+    assert fetched.body is not None  # an unconditional request never answers 304
+    return parse_fetched(fetched.body, shown_url(fetcher.url))
 
 
 def database_missing(settings: Settings) -> Path | None:

@@ -88,6 +88,7 @@ class SourcePoller:
         self._last_success: dt.datetime | None = None
         self._outcome: PollOutcome | None = None
         self._error: str | None = None
+        self._invalid: str | None = None  # what is wrong with the content last read, if it is
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -132,6 +133,8 @@ class SourcePoller:
                 return await self._failed(exc.reason, now), None
             result = None
             if not force and (fetched.unchanged or fetched.digest == self.digest):
+                if self._invalid is not None:  # the same broken content: still broken
+                    return self._note(PollOutcome.INVALID, now, self._invalid), None
                 outcome = PollOutcome.UNCHANGED
             else:
                 assert fetched.body is not None
@@ -139,15 +142,14 @@ class SourcePoller:
                 # bytes again is no news, and a fixed file is.
                 self.digest = fetched.digest
                 result = await self.reloader.reload_content(
-                    fetched.body,
-                    self.fetcher.url,
-                    self.parse,
-                    actor=actor,
-                    platform=platform,
-                    now=now,
+                    fetched.body, self.where, self.parse, actor=actor, platform=platform, now=now
                 )
                 if not result.ok:
-                    return self._note(PollOutcome.INVALID, now, _problems(result)), result
+                    self._invalid = _problems(result)
+                    if self._failing_since is None:
+                        self._failing_since = now  # a recovery is worth telling after this too
+                    return self._note(PollOutcome.INVALID, now, self._invalid), result
+                self._invalid = None
                 outcome = PollOutcome.RELOADED
             await self._recovered(now)
             return self._note(outcome, now, None), result
