@@ -17,7 +17,6 @@ import pytest
 import trustme
 from aiohttp import web
 
-
 SUMMIT_YAML = Path(__file__).resolve().parents[2] / "schedule.yaml"
 
 
