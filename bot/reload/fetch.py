@@ -126,7 +126,7 @@ class UrlFetcher:
         try:
             timeout = aiohttp.ClientTimeout(total=self.timeout)
             async with (
-                aiohttp.ClientSession(timeout=timeout) as session,
+                aiohttp.ClientSession(timeout=timeout, trust_env=True) as session,
                 session.get(
                     self.url,
                     headers=headers,
