@@ -110,7 +110,7 @@ class Worker:
             SourcePoller(
                 self.reloader,
                 schedule_fetcher,
-                parse_fetched,
+                partial(parse_fetched, overlay_path=settings.schedule_overlay or None),
                 clock,
                 interval=settings.schedule_poll_minutes * 60.0,
             )

@@ -144,6 +144,9 @@ class Settings:
     """Everything the worker is configured with; secrets stay in `env`."""
 
     schedule: str = "schedule.yaml"
+    # The overlay of an imported schedule (bot/schedule/overlay.py); empty: the file named
+    # like a local schedule with .overlay.yaml (schedule.json -> schedule.overlay.yaml).
+    schedule_overlay: str = ""
     # A schedule at an https:// URL is fetched again this often (minutes).
     schedule_poll_minutes: int = ruled(5, low=1)
     data_dir: str = ruled("data", folder=True)

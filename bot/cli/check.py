@@ -13,13 +13,13 @@ from bot.cli.common import (
     Subcommands,
     add_common,
     database_missing,
-    load_inputs,
+    load_inputs_report,
     open_existing_store,
     parse_instant,
 )
 from bot.config import Settings
 from bot.i18n import normalize_language, t
-from bot.schedule import Schedule, ScheduleError, parse_schedule
+from bot.schedule import Loaded, Schedule, ScheduleError, parse_source
 
 
 def add_check_parser(sub: Subcommands) -> None:
@@ -42,21 +42,40 @@ def add_check_parser(sub: Subcommands) -> None:
 def cmd_check(args: argparse.Namespace, context: Context) -> int:
     """Validate config and schedule."""
     out = context.out
-    loaded = load_inputs(args, context.err)
+    loaded = load_inputs_report(args, context.err)
     if loaded is None:
         return 1
-    settings, schedule = loaded
+    settings, report = loaded
+    schedule = report.schedule
     timed = sum(1 for s in schedule.sessions if s.start)
     print(
         f"{schedule.source}: OK: {len(schedule.sessions)} sessions ({timed} with a time), "
         f"languages {', '.join(schedule.event.languages)}",
         file=out,
     )
+    _describe(report, out)
     if not args.changes:
         return 0
     lang = normalize_language(args.lang) or schedule.event.languages[0]
     now = args.now or context.clock()
     return asyncio.run(_changes(settings, schedule, lang, now, out))
+
+
+def _describe(report: Loaded, out: TextIO) -> None:
+    """The format read, what the schedule holds, and what an overlay could add to it."""
+    schedule = report.schedule
+    rooms = {s.room for s in schedule.sessions if s.room}
+    tracks = {s.track for s in schedule.sessions if s.track}
+    days = {s.date for s in schedule.sessions}
+    service = sum(1 for s in schedule.sessions if s.service)
+    print(
+        f"format: {report.format}; {len(schedule.sessions) - service} talks, "
+        f"{service} breaks (not offered for reminders), {len(rooms)} rooms, "
+        f"{len(tracks)} tracks, {len(days)} days; time zone {schedule.event.timezone}",
+        file=out,
+    )
+    for hint in report.hints:
+        print(f"overlay could add: {hint}", file=out)
 
 
 async def _changes(
@@ -75,7 +94,7 @@ async def _changes(
             return 0
         revision, text = last
         try:
-            old = parse_schedule(text, f"revision {revision}")
+            old = parse_source(text, origin=f"revision {revision}")
         except ScheduleError:
             print(f"Revision {revision} in force was written by another release.", file=out)
             return 0

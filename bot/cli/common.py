@@ -8,15 +8,16 @@ import argparse
 import asyncio
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO, TypeAlias
 
 from bot.app import open_store
 from bot.broadcasts import BroadcastError, parse_when
 from bot.config import ConfigError, Settings, load_settings
-from bot.reload import FetchError, UrlFetcher, is_url, parse_fetched, shown_url
-from bot.schedule import Schedule, ScheduleError, load_schedule
+from bot.reload import FetchError, UrlFetcher, is_url, shown_url
+from bot.schedule import Loaded, Schedule, ScheduleError, load_report
+from bot.schedule.sources import find_overlay, read_source
 from bot.store import Store
 from bot.store.urls import sqlite_file
 
@@ -83,6 +84,12 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", metavar="PATH", help="config file (default: config/default.yaml)"
     )
+    parser.add_argument(
+        "--overlay",
+        metavar="PATH",
+        help="overlay of an imported schedule (default: from config, else "
+        "<schedule>.overlay.yaml beside it when it exists)",
+    )
 
 
 def load_inputs(
@@ -90,6 +97,14 @@ def load_inputs(
 ) -> tuple[Settings, Schedule] | None:
     """Settings and schedule (a file, or a URL fetched now), or None after printing every
     error. A URL's fetcher is left in `fetchers`, for the worker to poll with."""
+    loaded = load_inputs_report(args, err, fetchers=fetchers)
+    return (loaded[0], loaded[1].schedule) if loaded is not None else None
+
+
+def load_inputs_report(
+    args: argparse.Namespace, err: TextIO, *, fetchers: dict[str, UrlFetcher] | None = None
+) -> tuple[Settings, Loaded] | None:
+    """Settings and schedule with its format and hints, or None after printing every error."""
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -99,13 +114,17 @@ def load_inputs(
         return None
     location = args.schedule or settings.schedule
     try:
+        if getattr(args, "overlay", None):
+            # The worker's reloads read the same overlay as the start did.
+            settings = replace(settings, schedule_overlay=args.overlay)
+        overlay = settings.schedule_overlay or None
         if is_url(location):
             fetcher = UrlFetcher(location)
-            schedule = fetch_schedule(fetcher)
+            report = fetch_schedule(fetcher, overlay)
             if fetchers is not None:
                 fetchers[location] = fetcher
         else:
-            schedule = load_schedule(location)
+            report = load_report(location, overlay)
     except FetchError as exc:
         print(f"schedule error: {exc.reason}", file=err)
         return None
@@ -114,14 +133,16 @@ def load_inputs(
         for problem in exc.problems:
             print(f"  {problem}", file=err)
         return None
-    return settings, schedule
+    return settings, report
 
 
-def fetch_schedule(fetcher: UrlFetcher) -> Schedule:
-    """The schedule at the fetcher's URL, fetched now (FetchError, ScheduleError)."""
+def fetch_schedule(fetcher: UrlFetcher, overlay_path: str | None) -> Loaded:
+    """The schedule at the fetcher's URL, fetched now, with the overlay named (a URL has none
+    beside it); raises FetchError or ScheduleError."""
     fetched = asyncio.run(fetcher.fetch(conditional=False))
     assert fetched.body is not None  # an unconditional request never answers 304
-    return parse_fetched(fetched.body, shown_url(fetcher.url))
+    overlay = find_overlay("", overlay_path) if overlay_path else None
+    return read_source(fetched.body, origin=shown_url(fetcher.url), overlay=overlay)
 
 
 def database_missing(settings: Settings) -> Path | None:

@@ -14,7 +14,7 @@ from bot.adapters import TOKENS
 from bot.adapters.probe import BotIdentity, ProbeError
 from bot.cli.common import Context, Subcommands, add_common, database_missing
 from bot.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
-from bot.schedule import ScheduleError, load_schedule
+from bot.schedule import ScheduleError, load_source
 from bot.store import current_revision, mask_password, normalize_database_url
 from bot.store.migrate import known_revisions
 from bot.yaml_lines import Problem
@@ -83,7 +83,9 @@ def _config(args: argparse.Namespace, report: Report) -> Settings | None:
 
 def _schedule(args: argparse.Namespace, settings: Settings, report: Report) -> None:
     try:
-        schedule = load_schedule(args.schedule or settings.schedule)
+        schedule = load_source(
+            args.schedule or settings.schedule, args.overlay or settings.schedule_overlay or None
+        )
     except ScheduleError as exc:
         report.line(BAD, "schedule", _first_problem(exc, exc.problems))
         return

@@ -19,7 +19,8 @@ from bot.i18n import languages, t
 from bot.i18n.formatting import format_duration
 from bot.reload.fetch import FetchError, UrlFetcher, shown_url
 from bot.reload.reloader import WORKER, Reloader, ReloadResult
-from bot.schedule import Problem, Schedule, ScheduleError, parse_schedule
+from bot.schedule import Problem, Schedule, parse_source
+from bot.schedule.sources import find_overlay
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +28,11 @@ log = logging.getLogger(__name__)
 Parse = Callable[[bytes, str], Schedule]
 
 
-def parse_fetched(data: bytes, origin: str) -> Schedule:
-    """A fetched schedule, its format read from its content."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        problem = Problem(shown_url(origin), 0, "schedule", f"not UTF-8 text (byte {exc.start})")
-        raise ScheduleError([problem]) from None
-    return parse_schedule(text, origin)
+def parse_fetched(data: bytes, origin: str, overlay_path: str | None = None) -> Schedule:
+    """A fetched schedule, its format read from its content, with the overlay named (read
+    anew each time, so that an edited overlay counts at the next change)."""
+    overlay = find_overlay("", overlay_path) if overlay_path else None
+    return parse_source(data, origin=origin, overlay=overlay)
 
 
 # A source that keeps failing is asked less often, doubling up to this many poll intervals.

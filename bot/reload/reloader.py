@@ -30,8 +30,8 @@ from bot.schedule import (
     Schedule,
     ScheduleError,
     Session,
-    load_schedule,
-    parse_schedule,
+    load_source,
+    parse_source,
 )
 from bot.store import Store
 
@@ -163,7 +163,7 @@ class Reloader:
         if where == self.schedule_path:
             self.seen = version  # the watcher must not load this version a second time
         try:
-            loaded = load_schedule(where)
+            loaded = load_source(where, self.settings.schedule_overlay or None)
         except ScheduleError as exc:
             key = version[2][:16] if version else "unreadable"
             return await self._refuse(str(where), exc.problems, key, actor, asker, now)
@@ -248,7 +248,7 @@ class Reloader:
         if not text:
             return None
         try:
-            return parse_schedule(text, f"{source} (as recorded before this start)")
+            return parse_source(text, origin=f"{source} (as recorded before this start)")
         except ScheduleError as exc:  # written by an older release that read it differently
             log.warning("a schedule recorded before this start cannot be read: %s", exc)
             return None

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from bot.schedule.model import Schedule, Session
 from bot.schedule.problems import ScheduleError
-from bot.schedule.yaml_loader import parse_schedule
+from bot.schedule.sources import parse_source
 
 # Recorded versions parsed once per process: a history is read again for every calendar.
 _PARSED_VERSIONS = 256
@@ -18,7 +18,7 @@ _PARSED_VERSIONS = 256
 def _recorded(text: str) -> Schedule | None:
     """A recorded version, parsed; None where this release reads it no more."""
     try:
-        return parse_schedule(text, "(recorded)")
+        return parse_source(text, origin="(recorded)")
     except ScheduleError:
         return None
 
