@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import source_poll
 from bench.common import ROOT, FakeProcess, fake_process, median, run_json
 
 GOAL_RATE = 0.97
@@ -639,12 +640,16 @@ def machine() -> str:
     )
 
 
+# Every section, in the order they run (`--only` picks some).
+SECTIONS = ("fanout", "raw", "scale", "drills", "flood", "timezone", "poll")
+
+
 async def run(options: argparse.Namespace) -> Report:
     """Run the chosen sections and return their report."""
     quick = options.quick
     size = "quick" if quick else "full"
     report = Report(size)
-    every = {"fanout", "raw", "scale", "drills", "flood", "timezone"}
+    every = set(SECTIONS)
     only = set(options.only.split(",")) if options.only else every
     if options.before:
         async with fake_process() as fake:
@@ -673,6 +678,11 @@ async def run(options: argparse.Namespace) -> Report:
         await flood(report, 500, 20 if quick else 50, options.baseline)
     if "timezone" in only:
         await timezone(report, 10 if quick else 50)
+    if "poll" in only:
+        figures = await source_poll.poll_cost(20 if quick else 100)
+        report.raw["poll"] = figures
+        for row in source_poll.rows(figures):
+            report.add("poll", *row)
     return report
 
 
@@ -682,8 +692,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (about 3 minutes)")
     parser.add_argument(
         "--only",
-        help="comma-separated sections: fanout,raw,scale,flood,drills,timezone "
-        "(or none, with --before)",
+        help=f"comma-separated sections: {','.join(SECTIONS)} (or none, with --before)",
     )
     parser.add_argument("--repeat", type=int, help="runs per approach (medians are quoted)")
     parser.add_argument("--json", help="also write every raw figure to this file")

@@ -23,7 +23,16 @@ from bot.constants import ALL_SESSIONS, EVERY_LANGUAGE, ChatKind, DeliveryKind
 from bot.delivery import DeliveryEngine, Renderer
 from bot.i18n import languages, t
 from bot.messages import Command, Reply
-from bot.reload import Reloader, ReloadResult, ScheduleTransform, ScheduleWatcher
+from bot.reload import (
+    Reloader,
+    ReloadResult,
+    ScheduleTransform,
+    ScheduleWatcher,
+    SourcePoller,
+    SourceStatus,
+    UrlFetcher,
+    parse_fetched,
+)
 from bot.schedule import Schedule
 from bot.scheduler import ReminderScheduler
 from bot.store import Store, WorkerLock, normalize_database_url
@@ -71,6 +80,7 @@ class Worker:
         *,
         schedule_path: str | Path | None = None,
         schedule_transform: ScheduleTransform | None = None,
+        schedule_fetcher: UrlFetcher | None = None,
         start_delays: Sequence[float] | None = None,
     ) -> None:
         self.settings = settings
@@ -94,6 +104,19 @@ class Worker:
             transform=schedule_transform,
         )
         self.watcher = ScheduleWatcher(self.reloader)
+        # A schedule at a URL (pretalx, Sessionize, a calendar feed), fetched at start by
+        # whoever built this worker: polled from here on.
+        self.poller = (
+            SourcePoller(
+                self.reloader,
+                schedule_fetcher,
+                partial(parse_fetched, overlay_path=settings.schedule_overlay or None),
+                clock,
+                interval=settings.schedule_poll_minutes * 60.0,
+            )
+            if schedule_fetcher is not None
+            else None
+        )
         renderer = Renderer(
             lambda: self.schedule,
             {
@@ -209,8 +232,15 @@ class Worker:
         platform: str = "worker",
         now: dt.datetime | None = None,
     ) -> ReloadResult:
-        """Reload the schedule file: in force and announced, or kept out with its errors."""
+        """Reload the schedule (its file, or its URL fetched anew): in force and announced, or
+        kept out with its errors."""
+        if path is None and self.poller is not None:
+            return await self.poller.reload_now(actor=actor, platform=platform)
         return await self.reloader.reload(path, actor=actor, platform=platform, now=now)
+
+    def source_status(self) -> SourceStatus | None:
+        """The URL source's last poll and its outcome; None for a schedule read from a file."""
+        return self.poller.status() if self.poller is not None else None
 
     async def on_chat_status(self, platform: str, chat_id: str, status: str) -> None:
         """Record whether a chat can be reached; a blocked chat gets nothing until it is back."""
@@ -297,6 +327,8 @@ class Worker:
             await self.scheduler.start()
             self._replanner = asyncio.create_task(self._replan_loop(), name="replan")
             self.watcher.start()  # the file watcher and SIGHUP
+            if self.poller is not None:
+                self.poller.start()
         else:
             await self.store.ledger.requeue_inflight(now=self.clock())
             await self.scheduler.replan()
@@ -306,6 +338,8 @@ class Worker:
         """Stop taking commands and jobs, let in-flight sends finish, then disconnect."""
         self._accepting = False
         await self.watcher.stop()  # before the scheduler: a reload re-plans
+        if self.poller is not None:
+            await self.poller.stop()
         self.scheduler.shutdown()
         if self._replanner is not None:
             self._replanner.cancel()

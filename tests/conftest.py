@@ -15,4 +15,5 @@ pytest_plugins: list[str] = [
     "tests.support.telegram_world",
     "tests.support.discord_world",
     "tests.support.schedule_files",
+    "tests.support.schedule_server",
 ]

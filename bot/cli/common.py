@@ -5,6 +5,7 @@ a database only where one exists."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -14,7 +15,9 @@ from typing import TextIO, TypeAlias
 from bot.app import open_store
 from bot.broadcasts import BroadcastError, parse_when
 from bot.config import ConfigError, Settings, load_settings
+from bot.reload import FetchError, UrlFetcher, is_url, shown_url
 from bot.schedule import Loaded, Schedule, ScheduleError, load_report
+from bot.schedule.sources import find_overlay, read_source
 from bot.store import Store
 from bot.store.urls import sqlite_file
 
@@ -73,7 +76,11 @@ def parse_moment(text: str) -> When:
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     """The options every subcommand takes: which schedule and which config file."""
-    parser.add_argument("--schedule", metavar="PATH", help="schedule file (default: from config)")
+    parser.add_argument(
+        "--schedule",
+        metavar="PATH|URL",
+        help="schedule file or https:// URL (default: from config)",
+    )
     parser.add_argument(
         "--config", metavar="PATH", help="config file (default: config/default.yaml)"
     )
@@ -85,13 +92,18 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_inputs(args: argparse.Namespace, err: TextIO) -> tuple[Settings, Schedule] | None:
-    """Settings and schedule, or None after printing every error."""
-    loaded = load_inputs_report(args, err)
+def load_inputs(
+    args: argparse.Namespace, err: TextIO, *, fetchers: dict[str, UrlFetcher] | None = None
+) -> tuple[Settings, Schedule] | None:
+    """Settings and schedule (a file, or a URL fetched now), or None after printing every
+    error. A URL's fetcher is left in `fetchers`, for the worker to poll with."""
+    loaded = load_inputs_report(args, err, fetchers=fetchers)
     return (loaded[0], loaded[1].schedule) if loaded is not None else None
 
 
-def load_inputs_report(args: argparse.Namespace, err: TextIO) -> tuple[Settings, Loaded] | None:
+def load_inputs_report(
+    args: argparse.Namespace, err: TextIO, *, fetchers: dict[str, UrlFetcher] | None = None
+) -> tuple[Settings, Loaded] | None:
     """Settings and schedule with its format and hints, or None after printing every error."""
     try:
         settings = load_settings(args.config)
@@ -100,18 +112,37 @@ def load_inputs_report(args: argparse.Namespace, err: TextIO) -> tuple[Settings,
         for problem in exc.problems:
             print(f"  {problem}", file=err)
         return None
+    location = args.schedule or settings.schedule
     try:
         if getattr(args, "overlay", None):
             # The worker's reloads read the same overlay as the start did.
             settings = replace(settings, schedule_overlay=args.overlay)
         overlay = settings.schedule_overlay or None
-        report = load_report(args.schedule or settings.schedule, overlay)
+        if is_url(location):
+            fetcher = UrlFetcher(location)
+            report = fetch_schedule(fetcher, overlay)
+            if fetchers is not None:
+                fetchers[location] = fetcher
+        else:
+            report = load_report(location, overlay)
+    except FetchError as exc:
+        print(f"schedule error: {exc.reason}", file=err)
+        return None
     except ScheduleError as exc:
         print(f"schedule errors ({len(exc.problems)}):", file=err)
         for problem in exc.problems:
             print(f"  {problem}", file=err)
         return None
     return settings, report
+
+
+def fetch_schedule(fetcher: UrlFetcher, overlay_path: str | None) -> Loaded:
+    """The schedule at the fetcher's URL, fetched now, with the overlay named (a URL has none
+    beside it); raises FetchError or ScheduleError."""
+    fetched = asyncio.run(fetcher.fetch(conditional=False))
+    assert fetched.body is not None  # an unconditional request never answers 304
+    overlay = find_overlay("", overlay_path) if overlay_path else None
+    return read_source(fetched.body, origin=shown_url(fetcher.url), overlay=overlay)
 
 
 def database_missing(settings: Settings) -> Path | None:

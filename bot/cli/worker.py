@@ -27,7 +27,7 @@ from bot.cli.common import (
     parse_moment,
 )
 from bot.config import ConfigError, Settings
-from bot.reload import ScheduleTransform, shift_by
+from bot.reload import ScheduleTransform, UrlFetcher, shift_by
 from bot.schedule import Schedule
 from bot.store import WorkerLock
 from bot.store.urls import REHEARSAL_SQLITE_FILE, mask_password, sqlite_url
@@ -142,7 +142,8 @@ def configure_logging(level: str) -> None:
 
 def cmd_run(args: argparse.Namespace, context: Context) -> int:
     """Run the worker with the adapters the environment chooses."""
-    loaded = load_inputs(args, context.err)
+    fetchers: dict[str, UrlFetcher] = {}
+    loaded = load_inputs(args, context.err, fetchers=fetchers)
     if loaded is None:
         return 1
     settings, schedule = loaded
@@ -163,9 +164,12 @@ def cmd_run(args: argparse.Namespace, context: Context) -> int:
         print(f"error: {exc}", file=context.err)
         return 2
     configure_logging(args.log_level)
-    path = Path(args.schedule or settings.schedule)
+    location = args.schedule or settings.schedule
+    # A URL is polled (its fetcher keeps the validators of the fetch just made); a file is
+    # watched.
+    source: Path | UrlFetcher = fetchers.get(location) or Path(location)
     try:
-        return asyncio.run(_serve(settings, schedule, adapters, path, transform, context.clock))
+        return asyncio.run(_serve(settings, schedule, adapters, source, transform, context.clock))
     except StartFailed as exc:
         # What failed and what to do, in one line: a traceback would bury it.
         print(f"error: {exc}", file=context.err)
@@ -176,7 +180,7 @@ async def _serve(
     settings: Settings,
     schedule: Schedule,
     adapters: list[Adapter],
-    path: Path,
+    source: Path | UrlFetcher,
     transform: ScheduleTransform | None,
     clock: Clock,
 ) -> int:
@@ -194,8 +198,9 @@ async def _serve(
             store,
             adapters,
             clock,
-            schedule_path=path,
+            schedule_path=source if isinstance(source, Path) else None,
             schedule_transform=transform,
+            schedule_fetcher=source if isinstance(source, UrlFetcher) else None,
         )
         await run_until_stopped(worker, stop, lock=lock)
     finally:

@@ -165,12 +165,45 @@ class Reloader:
         try:
             loaded = load_source(where, self.settings.schedule_overlay or None)
         except ScheduleError as exc:
-            return await self._refuse(where, exc.problems, version, actor, asker, now)
+            key = version[2][:16] if version else "unreadable"
+            return await self._refuse(str(where), exc.problems, key, actor, asker, now)
+        return await self._put_in_force(loaded, str(where), actor=actor, asker=asker, now=now)
+
+    async def reload_content(
+        self,
+        data: bytes,
+        origin: str,
+        parse: Callable[[bytes, str], Schedule],
+        *,
+        actor: str,
+        platform: str = WORKER,
+        now: dt.datetime | None = None,
+    ) -> ReloadResult:
+        """Put a schedule fetched from `origin` in force, as a file's reload would; content
+        that does not parse keeps the schedule in force and is reported once per version."""
+        now = now or self.clock()
+        asker = (platform, actor) if platform != WORKER else None
+        async with self._lock:
+            try:
+                loaded = parse(data, origin)
+            except ScheduleError as exc:
+                key = hashlib.sha256(data).hexdigest()[:16]
+                result = await self._refuse(origin, exc.problems, key, actor, asker, now)
+            else:
+                result = await self._put_in_force(
+                    loaded, origin, actor=actor, asker=asker, now=now
+                )
+        self.reloaded.set()
+        return result
+
+    async def _put_in_force(
+        self, loaded: Schedule, source: str, *, actor: str, asker: Asker, now: dt.datetime
+    ) -> ReloadResult:
         new = self.transform(loaded) if self.transform is not None else loaded
         return await self._apply(
             self.in_force.current_schedule(),
             new,
-            source=str(where),
+            source=source,
             actor=actor,
             asker=asker,
             now=now,
@@ -287,9 +320,9 @@ class Reloader:
 
     async def _refuse(
         self,
-        where: Path,
+        where: str,
         problems: tuple[Problem, ...],
-        version: Fingerprint,
+        version_key: str,
         actor: str,
         asker: Asker,
         now: dt.datetime,
@@ -303,18 +336,18 @@ class Reloader:
         for problem in problems:
             log.error("  %s", problem)
         # One report per broken version of the file, however often it is reloaded.
-        key = "schedule-errors:" + (version[2][:16] if version else "unreadable")
-        texts = {lang: errors_text(str(where), problems, lang) for lang in languages()}
+        key = "schedule-errors:" + version_key
+        texts = {lang: errors_text(where, problems, lang) for lang in languages()}
         await self._tell_organizers(texts, key, now, asker)
         await self.store.audit.record(
             platform=(asker[0] if asker else WORKER)[:16],
             actor=actor[:128],
             action="schedule_reload",
-            detail={"source": str(where), "errors": [str(p) for p in problems][:MAX_LISTED]},
+            detail={"source": where, "errors": [str(p) for p in problems][:MAX_LISTED]},
             allowed=True,
             now=now,
         )
-        return ReloadResult(str(where), problems)
+        return ReloadResult(where, problems)
 
     async def _enqueue_notices(
         self, changes: list[Change], new: Schedule, source: str, now: dt.datetime
@@ -362,6 +395,10 @@ class Reloader:
             )
             self._recorded = schedule.text
         self.revision = revision
+
+    async def tell_organizers(self, texts: dict[str, str], key: str, now: dt.datetime) -> None:
+        """Queue a message to every organizer once (`key` makes a repeat a no-op)."""
+        await self._tell_organizers(texts, key, now, None)
 
     async def _tell_organizers(
         self, texts: dict[str, str], key: str, now: dt.datetime, asker: Asker
