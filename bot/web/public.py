@@ -30,7 +30,7 @@ from bot.render import (
     zone_line,
 )
 from bot.schedule import Schedule, Session
-from bot.timezones import ZONE_NAMES, is_valid_zone
+from bot.timezones import ZONE_NAMES, get_zone, is_valid_zone
 from bot.web.context import CONTEXT, WebContext
 
 # How many Accept-Language entries are read: a header is the visitor's to write.
@@ -100,7 +100,7 @@ def choose_zone(asked: str | None, schedule: Schedule) -> tuple[str, bool]:
     """The zone `?tz=` names (an IANA name in any case), else the event's; and whether the
     visitor's own was given."""
     if asked and len(asked) <= 64 and is_valid_zone(asked):
-        return asked, True
+        return str(get_zone(asked)), True  # as spelt in tzdata: "america/bogota" → America/…
     return schedule.event.timezone, False
 
 
