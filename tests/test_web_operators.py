@@ -3,10 +3,13 @@ ready (the database stopped, platforms not connected yet), and where the server 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import os
 import socket
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +24,8 @@ from bot.adapters.base import StartFailed
 from bot.config import ConfigError, Settings, WebConfig, load_settings
 from bot.store import Store
 from bot.web.server import Listen, WebServer, resolve_listen
-from tests.support.harness import S1, Harness, summit
+from tests.support.harness import ROOT, S1, Harness, summit
+from tests.support.processes import kill, read_until, stopped
 from tests.support.web import WebWorld, serving
 
 
@@ -202,3 +206,58 @@ async def test_the_demo_goes_on_without_its_pages_when_the_port_is_taken(store: 
             assert "Subscribed" in await bot.say("/subscribe s1")  # the bot itself works
         finally:
             await bot.worker.stop()
+
+
+# --- `summit-bot run` as a process ------------------------------------------------------------
+
+
+async def spawn_run(tmp_path: Path, web: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`summit-bot run --console` with this `web:` section, on its own SQLite database."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\nschedule: {ROOT / 'schedule.yaml'}\nweb:\n{web}",
+        encoding="utf-8",
+    )
+    base = {k: v for k, v in os.environ.items() if not k.endswith("_BOT_TOKEN")}
+    base.pop("DATABASE_URL", None)
+    base.pop("PORT", None)
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "bot", "run", "--console", "--config", str(config)),
+        cwd=tmp_path,
+        env={**base, **env},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_run_exits_1_with_one_line_when_its_port_is_taken(tmp_path: Path) -> None:
+    with port_taken() as port:
+        proc = await spawn_run(tmp_path, f"  listen: 127.0.0.1:{port}\n", {})
+        try:
+            _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+        finally:
+            kill(proc)
+    assert proc.returncode == 1
+    assert err.decode().splitlines()[-1] == (
+        f"error: web: cannot listen on 127.0.0.1:{port}: the port is taken by another program: "
+        "set web.listen (or PORT) to a free port, stop the other program, or web.enabled: false"
+    )
+
+
+async def test_run_serves_health_on_the_port_a_hosting_platform_gives(tmp_path: Path) -> None:
+    with port_taken() as port:
+        pass  # a port that was free a moment ago
+    proc = await spawn_run(tmp_path, "  listen: 127.0.0.1:1\n", {"PORT": str(port)})
+    try:
+        await read_until(proc.stderr, "worker running")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
+                assert response.status == 200, await response.text()
+                assert (await response.json())["checks"]["console"] == "ok"
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+                assert "summit_worker_lock_held 1.0" in await response.text()
+        await stopped(proc)
+    finally:
+        kill(proc)
