@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.adapters.base import Blocked, RetryAfter
+from bot.schedule import load_schedule
 from bot.store import Store
 from tests.support.harness import S1, TelegramLike
 from tests.support.web import WebWorld, serving
@@ -119,3 +121,15 @@ async def test_each_worker_has_its_own_registry(store: Store) -> None:
         assert sent(await scrape(first)) == 1
         async with serving(store, memory=TelegramLike()) as second:
             assert sent(await scrape(second)) == 0
+
+
+async def test_the_last_look_at_the_schedule_file_is_shown(
+    store: Store, schedule_file: Path
+) -> None:
+    schedule = load_schedule(schedule_file)
+    async with serving(store, schedule=schedule, schedule_path=schedule_file) as site:
+        await site.bot.worker.watcher.check()  # what the file watcher does every 2 s
+        samples = await scrape(site)
+        looked = site.bot.clock.now.timestamp()
+        assert value(samples, "summit_schedule_last_poll_timestamp_seconds") == looked
+        assert value(samples, "summit_schedule_version") == 1  # the start recorded it
