@@ -58,6 +58,7 @@ async def test_a_visitor_from_taiwan_reads_the_schedule_in_chinese_at_taipei_tim
     assert read.headings["h2"][:3] == ["8月13日週四", "8月18日週二", "8月19日週三"]
     assert "8月18日週二 07:00–08:30（台北）" in read.articles["s2"]
     assert read.selected == {"lang": "zh-TW", "tz": "Asia/Taipei"}
+    assert t("web.pick_zone", "zh-TW") in read.text  # the event's zone: say how to change it
 
 
 async def test_a_visitor_who_picks_bogota_sees_session_two_on_monday_evening(
@@ -72,6 +73,7 @@ async def test_a_visitor_who_picks_bogota_sees_session_two_on_monday_evening(
     )
     assert read.selected == {"lang": "en", "tz": "America/Bogota"}
     assert t("agenda.times_in", "en", place="Bogotá (America/Bogota)") in read.text
+    assert t("web.pick_zone", "en") not in read.text
 
 
 async def test_a_zone_or_language_the_page_does_not_know_falls_back_quietly(

@@ -210,6 +210,8 @@ def render_page(
     else:
         days.append(f"<p>{escape(t('web.no_sessions', lang))}</p>")
     zone = zone_line(reader, schedule, chosen=True)
+    if not zone_given:  # the event's zone, as the browser's was not asked or not known
+        zone += " " + t("web.pick_zone", lang)
     return (
         "<!doctype html>"
         f'<html lang="{escape(catalog(lang).code)}"><head><meta charset="utf-8">'
