@@ -7,6 +7,7 @@ import base64
 import hashlib
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import ClassVar
 
 import aiohttp
@@ -14,12 +15,13 @@ import pytest
 
 from bot.config import Settings
 from bot.i18n import t
-from bot.schedule import parse_schedule
+from bot.schedule import load_schedule, parse_schedule
 from bot.store import Store
 from bot.web.public import choose_language
 from bot.web.server import Listen, WebServer
 from tests.support.discord_world import Rig
 from tests.support.harness import ROOT, S2, TelegramLike
+from tests.support.schedule_files import edit
 from tests.support.telegram_world import TelegramWorld
 from tests.support.web import Page, WebWorld, serving
 
@@ -184,3 +186,16 @@ async def test_discord_offers_its_invite_link(rig: Rig) -> None:
         f"https://discord.com/oauth2/authorize?client_id={application}&scope=bot"
     )
     assert rig.worker.platforms_connected() == {"discord": True}
+
+
+async def test_the_page_follows_a_schedule_change_at_once(
+    store: Store, schedule_file: Path
+) -> None:
+    schedule = load_schedule(schedule_file)
+    async with serving(store, schedule=schedule, schedule_path=schedule_file) as site:
+        before = await page(site, "/?lang=en&tz=Asia/Taipei")
+        assert "Tue 18 Aug, 07:00–08:30 (Taipei)" in before.articles["s2"]
+        edit(schedule_file, "s2", 'start: "07:00"', 'start: "08:00"')
+        await site.bot.worker.reload(actor="test")
+        after = await page(site, "/?lang=en&tz=Asia/Taipei")
+        assert "Tue 18 Aug, 08:00–08:30 (Taipei)" in after.articles["s2"]

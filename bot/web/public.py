@@ -35,6 +35,9 @@ from bot.web.context import CONTEXT, WebContext
 
 # How many Accept-Language entries are read: a header is the visitor's to write.
 MAX_LANGUAGE_RANGES = 20
+# Pages kept, by language, zone and minute: a conference of hundreds of sessions takes a
+# fraction of a second to render, and visitors come in crowds when a session is announced.
+CACHED_PAGES = 256
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0 auto;max-width:46rem;padding:0 1rem 2rem;
@@ -229,13 +232,42 @@ def render_page(
     )
 
 
+class PageCache:
+    """Rendered pages for the schedule in force, each good for the minute it was made in
+    (a session's status, "starts in 5 minutes", is worded to the minute)."""
+
+    def __init__(self) -> None:
+        self._schedule: Schedule | None = None
+        self._pages: dict[tuple[object, ...], str] = {}
+
+    def page(self, ctx: WebContext, lang: str, zone: str, given: bool) -> str:
+        """The page for this language and zone, rendered now or a moment ago."""
+        schedule = ctx.worker.current_schedule()
+        now = ctx.clock()
+        if schedule is not self._schedule:  # a reload: every page changes
+            self._schedule, self._pages = schedule, {}
+        # The deep links appear once a platform has connected.
+        links = tuple(sorted(ctx.worker.deep_links("sub-").items()))
+        key = (lang, zone, given, now.replace(second=0, microsecond=0), links)
+        page = self._pages.get(key)
+        if page is None:
+            if len(self._pages) >= CACHED_PAGES:
+                self._pages.pop(next(iter(self._pages)))  # the oldest
+            page = render_page(ctx, schedule, Reader(lang, zone), now, zone_given=given)
+            self._pages[key] = page
+        return page
+
+
+PAGES = web.AppKey("public_pages", PageCache)
+
+
 async def public_page(request: web.Request) -> web.Response:
     """GET /: the schedule for this visitor."""
     ctx = request.app[CONTEXT]
     schedule = ctx.worker.current_schedule()
     lang = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
     zone, given = choose_zone(request.query.get("tz"), schedule)
-    page = render_page(ctx, schedule, Reader(lang, zone), ctx.clock(), zone_given=given)
+    page = request.app[PAGES].page(ctx, lang, zone, given)
     response = web.Response(text=page, content_type="text/html", charset="utf-8")
     response.headers["Content-Security-Policy"] = CSP
     # The language may come from the header: a cache must keep one page per language.
@@ -246,4 +278,5 @@ async def public_page(request: web.Request) -> web.Response:
 
 def add_public_routes(app: web.Application) -> None:
     """GET / (and HEAD)."""
+    app[PAGES] = PageCache()
     app.router.add_get("/", public_page)
