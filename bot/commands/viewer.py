@@ -238,7 +238,7 @@ class ViewerCommands:
             return reply
         token = await self.ctx.store.calendar_tokens.token_for(chat.pk, now=self.ctx.clock())
         webcal, web = feed_urls(base, token)
-        feed = Message(t("web.feed", reader.lang, webcal=webcal, https=web))
+        feed = Message(t("web.feed", reader.lang, webcal=webcal, web=web))
         return Reply((*reply.messages, feed), reply.ephemeral, reply.lang)
 
     async def _reset_feed(self, chat: ChatRecord, lang: str) -> Reply:
@@ -248,4 +248,4 @@ class ViewerCommands:
             return say(t("web.feed_off", lang))
         token = await self.ctx.store.calendar_tokens.reset(chat.pk, now=self.ctx.clock())
         webcal, web = feed_urls(base, token)
-        return say(t("web.feed_reset", lang, webcal=webcal, https=web))
+        return say(t("web.feed_reset", lang, webcal=webcal, web=web))
