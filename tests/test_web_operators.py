@@ -132,7 +132,8 @@ async def test_every_answer_forbids_framing_sniffing_and_referrers(site: WebWorl
         _, _, headers = await site.get(path)
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["X-Frame-Options"] == "DENY"
-        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert headers["Content-Security-Policy"].startswith("default-src 'none'")
 
 
 # --- where it listens -----------------------------------------------------------------------

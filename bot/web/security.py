@@ -1,7 +1,13 @@
-"""Headers every answer of the web face carries: no sniffing, no framing, no referrer.
+"""Headers every answer of the web face carries: no sniffing, no framing, no referrer to
+other sites.
 
-No referrer matters most: a personal calendar feed's URL holds its secret, and a page must
-never hand its own address to a site it links to.
+No referrer across sites matters most: a page must never hand its own address (a personal
+feed's holds its secret) to a site it links to. `same-origin` rather than `no-referrer`, so
+that the dashboard's own forms keep a real Origin header for their CSRF checks.
+
+A Content-Security-Policy that allows nothing is added to answers that are not HTML; every
+HTML page sets its own (the public page allows its inline style and script by hash), since
+only it knows what it needs.
 """
 
 from __future__ import annotations
@@ -12,21 +18,26 @@ from aiohttp.typedefs import Handler
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    # Pages that need more (the public page's inline style and script) set their own.
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
 }
+NOTHING_ALLOWED = "default-src 'none'; frame-ancestors 'none'"
+
+
+def _secure(headers: web.StreamResponse | web.HTTPException) -> None:
+    """Add the headers the route did not set itself."""
+    for name, value in HEADERS.items():
+        headers.headers.setdefault(name, value)
+    if not headers.headers.get("Content-Type", "").startswith("text/html"):
+        headers.headers.setdefault("Content-Security-Policy", NOTHING_ALLOWED)
 
 
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Add HEADERS to every answer, errors included, unless the route set its own."""
+    """Add the headers to every answer, errors included, unless the route set its own."""
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        for name, value in HEADERS.items():
-            exc.headers.setdefault(name, value)
+        _secure(exc)
         raise
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+    _secure(response)
     return response
