@@ -20,13 +20,14 @@ from bot.clock import utcnow
 from bot.commands import CommandContext, Commands, OrganizerCommands
 from bot.config import Settings
 from bot.constants import ALL_SESSIONS, EVERY_LANGUAGE, ChatKind, DeliveryKind
-from bot.delivery import DeliveryEngine, Renderer
+from bot.delivery import DeliveryEngine, Fence, Renderer
 from bot.i18n import languages, t
 from bot.messages import Command, Reply
 from bot.reload import Reloader, ReloadResult, ScheduleTransform, ScheduleWatcher
 from bot.schedule import Schedule
 from bot.scheduler import ReminderScheduler
 from bot.store import Store, WorkerLock, normalize_database_url
+from bot.store.worker_lock import CONFIRM_EVERY
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class Worker:
         schedule_path: str | Path | None = None,
         schedule_transform: ScheduleTransform | None = None,
         start_delays: Sequence[float] | None = None,
+        fence: Fence | None = None,
     ) -> None:
         self.settings = settings
         self.schedule = schedule
@@ -108,6 +110,8 @@ class Worker:
             settings.delivery,
             clock,
             idle_hooks=(self._finish_broadcasts,),
+            # With a database shared by a standby: no send without a fresh lease on the lock.
+            fence=fence,
         )
         self.scheduler = ReminderScheduler(
             store, settings.reminders, lambda: self.schedule, clock, self.delivery.wake
@@ -372,7 +376,7 @@ async def _first_of(*events: asyncio.Event) -> None:
             wait.cancel()
 
 
-async def _watch(lock: WorkerLock, stop: asyncio.Event, interval: float = 5.0) -> None:
+async def _watch(lock: WorkerLock, stop: asyncio.Event, interval: float = CONFIRM_EVERY) -> None:
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)

@@ -196,6 +196,7 @@ async def _serve(
             clock,
             schedule_path=path,
             schedule_transform=transform,
+            fence=lock.until_fresh,
         )
         await run_until_stopped(worker, stop, lock=lock)
     finally:

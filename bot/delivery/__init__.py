@@ -1,7 +1,7 @@
 """Delivery: drain the ledger, render each row for its reader, pace it per platform, record."""
 
-from bot.delivery.engine import DeliveryEngine, IdleHook
+from bot.delivery.engine import DeliveryEngine, Fence, IdleHook
 from bot.delivery.pacing import PlatformPacer
 from bot.delivery.rendering import KindRenderer, Renderer
 
-__all__ = ["DeliveryEngine", "IdleHook", "KindRenderer", "PlatformPacer", "Renderer"]
+__all__ = ["DeliveryEngine", "Fence", "IdleHook", "KindRenderer", "PlatformPacer", "Renderer"]
