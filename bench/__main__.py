@@ -519,6 +519,26 @@ def _describe_loss(result: dict[str, Any]) -> str:
 
 DRILLS = [
     Drill(
+        "standby: active worker SIGKILLed mid fan-out",
+        "tests.drills.standby",
+        ["--recipients", "3000", "--per-second", "100", "--fault", "kill"],
+        ["--recipients", "600", "--per-second", "100", "--fault", "kill"],
+        lambda r: (
+            f"standby sending after {r['takeover_s']} s (goal 10), {r['lost']} lost, "
+            f"{r['duplicates']} duplicates (bound {r['bound']})"
+        ),
+    ),
+    Drill(
+        "standby: active worker cut off from the database",
+        "tests.drills.standby",
+        ["--recipients", "3000", "--per-second", "100", "--fault", "partition"],
+        ["--recipients", "600", "--per-second", "100", "--fault", "partition"],
+        lambda r: (
+            f"old worker's last send {r['old_last_send_before_new_first_s']} s before the "
+            f"standby's first, {r['lost']} lost, {r['duplicates']} duplicates (bound {r['bound']})"
+        ),
+    ),
+    Drill(
         "SIGKILL x5 mid fan-out",
         "tests.drills.sigkill",
         ["--recipients", "3000", "--kills", "5"],

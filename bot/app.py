@@ -36,6 +36,7 @@ from bot.reload import (
 from bot.schedule import Schedule
 from bot.scheduler import ReminderScheduler
 from bot.store import Store, WorkerLock, normalize_database_url
+from bot.store.worker_lock import CONFIRM_EVERY
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,8 @@ class Worker:
             clock,
             idle_hooks=(self._finish_broadcasts,),
             observer=web.observer if web is not None else None,
+            # With a database shared by a standby: no send without a fresh lease on the lock.
+            fence=lock.until_fresh if lock is not None else None,
         )
         self.scheduler = ReminderScheduler(
             store, settings.reminders, lambda: self.schedule, clock, self.delivery.wake
@@ -465,7 +468,7 @@ async def _first_of(*events: asyncio.Event) -> None:
             wait.cancel()
 
 
-async def _watch(lock: WorkerLock, stop: asyncio.Event, interval: float = 5.0) -> None:
+async def _watch(lock: WorkerLock, stop: asyncio.Event, interval: float = CONFIRM_EVERY) -> None:
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)

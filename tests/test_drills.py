@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.drills import blocked, clock_jump, db_fault, outage, pg_restart, storm
+from tests.drills import blocked, clock_jump, db_fault, outage, pg_restart, standby, storm
 from tests.drills.world import Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,3 +90,20 @@ async def test_a_database_refusing_writes_across_a_due_instant_loses_no_reminder
     )
     passed(verdict)
     assert verdict.figures["refused_writes_logged"] >= 3
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fault", ["kill", "partition"])
+async def test_a_standby_takes_over_a_fanout_when_the_active_worker_fails(
+    postgres_test_database: str, fault: str
+) -> None:
+    # Two worker processes on one PostgreSQL database (the drill makes its own): the active
+    # one is SIGKILLed, or cut off from the database, at a random point of the fan-out.
+    verdict = await standby.run(300, 50, fault)
+    passed(verdict)
+    figures = verdict.figures
+    assert figures["lost"] == 0 and figures["duplicates"] <= figures["bound"] == 8
+    if fault == "kill":
+        assert figures["takeover_s"] <= 10  # the standby sending within 10 s
+    else:
+        assert figures["old_last_send_before_new_first_s"] > 0  # never two senders at once

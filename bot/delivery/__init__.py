@@ -1,6 +1,6 @@
 """Delivery: drain the ledger, render each row for its reader, pace it per platform, record."""
 
-from bot.delivery.engine import DeliveryEngine, IdleHook
+from bot.delivery.engine import DeliveryEngine, Fence, IdleHook
 from bot.delivery.observer import DeliveryObserver
 from bot.delivery.pacing import PlatformPacer
 from bot.delivery.rendering import KindRenderer, Renderer
@@ -8,6 +8,7 @@ from bot.delivery.rendering import KindRenderer, Renderer
 __all__ = [
     "DeliveryEngine",
     "DeliveryObserver",
+    "Fence",
     "IdleHook",
     "KindRenderer",
     "PlatformPacer",

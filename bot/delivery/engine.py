@@ -45,6 +45,10 @@ IdleHook = Callable[[], Awaitable[None]]
 FAILURE_WAITS: Final[tuple[float, ...]] = (1.0, 2.0, 5.0)
 
 
+# Awaited before each send; returns when this worker may send.
+Fence = Callable[[], Awaitable[None]]
+
+
 class DeliveryEngine:
     """One drain loop per platform; the ledger, not memory, says what is left to send."""
 
@@ -59,6 +63,7 @@ class DeliveryEngine:
         idle_hooks: Sequence[IdleHook] = (),
         failure_waits: Sequence[float] = FAILURE_WAITS,
         observer: DeliveryObserver | None = None,
+        fence: Fence | None = None,
     ) -> None:
         self.store = store
         self.adapters = adapters
@@ -76,6 +81,9 @@ class DeliveryEngine:
         self.failure_waits = tuple(failure_waits)
         # Told of each outcome, send time and lateness (the web face's metrics).
         self.observer = observer or DeliveryObserver()
+        # Awaited before every send: returns once this worker may send (its lease on the
+        # database's worker lock is fresh); None: always.
+        self.fence = fence
 
     def wake(self, platform: str | None = None) -> None:
         """New rows may be due: look at the ledger now rather than at the next poll."""
@@ -261,6 +269,8 @@ class DeliveryEngine:
                 rendered = replace(rendered, silent=True)
         recipient = Recipient(chat.chat_id, chat.kind, chat.user_id)
         pacer = self.pacers[platform]
+        if self.fence is not None:
+            await self.fence()
         try:
             parts = parts_of(rendered, adapter.limits)
             group = recipient.kind != ChatKind.PRIVATE

@@ -7,16 +7,27 @@ dies with its process, so a crash never leaves it stuck. PostgreSQL uses a sessi
 lock on a connection held for the worker's life (the server drops it when the connection
 goes). SQLite uses an flock on a file beside the database (the kernel drops it when the
 process goes).
+
+A lock is only as good as the holder's knowledge of it. A worker whose host loses the database
+(a network partition) cannot tell that the server dropped its session and that the standby
+took the lock. So the lock is also a lease: the holder confirms it every second and stops
+sending (`fresh()` turns false) when it has not confirmed it for `LEASE` seconds; a standby
+that takes the lock from another worker, or finds that the last holder never let go (a crash,
+a partition: its mark is still in `platform_refs`), waits `TAKEOVER_GRACE` (longer than the
+lease) before it starts. The old worker has stopped sending before the new one starts,
+whichever side of the partition the database is on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import fcntl
 import logging
 import os
 import socket
+import time
 from pathlib import Path
 from typing import IO
 
@@ -26,6 +37,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 log = logging.getLogger(__name__)
 
 ADVISORY_KEY = 0x53554D4D  # "SUMM": the advisory lock's id, shared by every summit-bot worker
+# Seconds a holder may go without confirming the lock before it stops sending, and how
+# often it confirms it.
+LEASE = 3.0
+CONFIRM_EVERY = 1.0
+# Seconds a standby waits after taking the lock from another worker before it sends: more
+# than the lease, so that a holder cut off from the database has stopped sending by then.
+TAKEOVER_GRACE = LEASE + 1.0
+
+
+# The holder's mark in platform_refs: there while a worker holds the lock, deleted when it lets
+# go; found by the next holder, it means the last one may still be sending somewhere.
+_MARK = {"p": "worker", "k": "lock", "key": "holder"}
 
 
 def _me() -> str:
@@ -35,8 +58,17 @@ def _me() -> str:
 class WorkerLock:
     """The database's worker lock: taken before a worker starts, held while it runs."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, lease: float = LEASE, grace: float = TAKEOVER_GRACE
+    ) -> None:
         self._engine = engine
+        self.lease = lease
+        self.grace = grace
+        self._confirmed = 0.0  # time.monotonic() of the last confirmation (PostgreSQL)
+        self._confirmed_event = asyncio.Event()
+        # Whether the worker that held the lock before did not let go of it (PostgreSQL): it
+        # may have been cut off from the database while still sending.
+        self.unclean_predecessor = False
         self._connection: AsyncConnection | None = None  # PostgreSQL: the lock's session
         self._file: IO[str] | None = None  # SQLite: the locked file
         database = engine.url.database
@@ -50,6 +82,27 @@ class WorkerLock:
     def held(self) -> bool:
         """Whether this process holds the lock."""
         return self._connection is not None or self._file is not None
+
+    def fresh(self) -> bool:
+        """Whether this worker may send: it holds the lock and confirmed it within the lease.
+
+        A file lock cannot be lost while the process lives; a PostgreSQL lock can, with its
+        connection, without the holder knowing until it asks.
+        """
+        if self._engine.dialect.name != "postgresql":
+            return True  # SQLite's flock (or an in-memory database): held for the process's life
+        return self.held and time.monotonic() - self._confirmed < self.lease
+
+    async def until_fresh(self) -> None:
+        """Return once this worker may send (at once, while the lease is fresh)."""
+        while not self.fresh():
+            self._confirmed_event.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._confirmed_event.wait(), timeout=CONFIRM_EVERY)
+
+    def _confirm(self) -> None:
+        self._confirmed = time.monotonic()
+        self._confirmed_event.set()
 
     async def try_acquire(self) -> bool:
         """Take the lock if nobody holds it; never waits."""
@@ -72,6 +125,14 @@ class WorkerLock:
             raise
         if got:
             self._connection = connection
+            self._confirm()
+            try:
+                self.unclean_predecessor = await self._mark(connection)
+            except Exception:  # no mark could be read: assume the worst, and wait
+                log.exception("the worker lock's mark could not be read or written")
+                with contextlib.suppress(Exception):
+                    await connection.rollback()
+                self.unclean_predecessor = True
         else:
             await connection.close()
         return got
@@ -116,8 +177,19 @@ class WorkerLock:
         told = False
         while not stop.is_set():
             if await self.try_acquire():
-                if told:
-                    log.info("the other worker has stopped: taking over")
+                if told or self.unclean_predecessor:
+                    # The other worker may be cut off from the database rather than gone:
+                    # past its lease it has stopped sending, whatever it knows.
+                    log.info(
+                        "the other worker has let go: taking over in %.0f s, once it has "
+                        "surely stopped sending",
+                        self.grace,
+                    )
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=self.grace)
+                    if stop.is_set():
+                        await self.release()
+                        return False
                 return True
             if not told:
                 log.warning(
@@ -136,8 +208,11 @@ class WorkerLock:
             return self.held
         if self._connection is not None:
             try:
-                await self._connection.execute(sa.text("SELECT 1"))
-                await self._connection.commit()
+                # A partition makes a query hang rather than fail: bounded by the lease.
+                async with asyncio.timeout(self.lease):
+                    await self._connection.execute(sa.text("SELECT 1"))
+                    await self._connection.commit()
+                self._confirm()
                 return True
             except Exception:
                 log.warning("the worker lock's connection was lost: taking the lock again")
@@ -145,14 +220,47 @@ class WorkerLock:
                     await self._connection.close()
                 self._connection = None
         try:
-            return await self._try_advisory()
+            async with asyncio.timeout(self.lease):
+                return await self._try_advisory()
         except Exception:
-            return True  # the database is still down: nobody else can take the lock meanwhile
+            # The database is out of reach: no sending meanwhile (the lease runs out), and no
+            # stopping either, since it may be back before anyone else took the lock.
+            return True
+
+    @staticmethod
+    async def _mark(connection: AsyncConnection) -> bool:
+        """Leave this holder's mark; whether the last holder's was still there."""
+        found = await connection.execute(
+            sa.text(
+                "SELECT value FROM platform_refs WHERE platform = :p AND kind = :k AND key = :key"
+            ),
+            _MARK,
+        )
+        before = found.scalar() is not None
+        await connection.execute(
+            sa.text(
+                "INSERT INTO platform_refs (platform, kind, key, value, updated_at)"
+                " VALUES (:p, :k, :key, :me, :now) ON CONFLICT (platform, kind, key)"
+                " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
+            ),
+            {**_MARK, "me": _me()[:256], "now": dt.datetime.now(dt.UTC)},
+        )
+        await connection.commit()
+        return before
 
     async def release(self) -> None:
         """Let the next worker take over."""
         connection, self._connection = self._connection, None
         if connection is not None:
+            with contextlib.suppress(Exception):  # let go cleanly: the next one need not wait
+                await connection.execute(
+                    sa.text(
+                        "DELETE FROM platform_refs"
+                        " WHERE platform = :p AND kind = :k AND key = :key"
+                    ),
+                    _MARK,
+                )
+                await connection.commit()
             with contextlib.suppress(Exception):
                 await connection.execute(
                     sa.text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY}
