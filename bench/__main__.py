@@ -191,6 +191,104 @@ async def fanout(fake: FakeProcess, report: Report, count: int, repeat: int) -> 
     )
 
 
+async def paid(fake: FakeProcess, report: Report, count: int) -> None:
+    """Issue 17, figure 2: Telegram's paid broadcasts, the fake enforcing 1,000 msg/s."""
+    limit = 1000
+    runs: dict[str, dict[str, float]] = {}
+    for name, args in (
+        ("engine", {"scenario": "engine", "count": count, "per_second": limit, "in_flight": 100}),
+        (
+            "naive",
+            {
+                "scenario": "naive",
+                "count": count,
+                "limiter": True,
+                "limiter_rate": limit,
+                "deadline": count / limit * 4 + 60,
+            },
+        ),
+    ):
+        result = await _one(fake, args, limit)
+        figures = sends_figures(result.pop("sends"), result["due"])
+        figures["lost"] = result["lost"]
+        figures["cores"] = result["cpu"] / max(result["done"] - result["due"], 1e-9)
+        runs[name] = figures
+        print(f"  paid {name}: {json.dumps(figures)}", file=sys.stderr)
+    report.raw["paid"] = runs
+    engine, naive = runs["engine"], runs["naive"]
+    section = f"6. paid broadcasts {count:,} at {limit}/s"
+    rate = engine["rate"] / limit
+    report.add(
+        section,
+        f"sustained rate / {limit}",
+        f">= {GOAL_RATE}",
+        f"{rate:.3f}",
+        f"{naive['rate'] / limit:.3f}",
+        rate >= GOAL_RATE,
+    )
+    report.add(
+        section,
+        "most requests in any 1 s",
+        f"<= {limit}",
+        f"{engine['worst_window']:.0f}",
+        f"{naive['worst_window']:.0f}",
+        engine["worst_window"] <= limit,
+    )
+    report.add(
+        section,
+        "429s received",
+        "0",
+        f"{engine['too_many']:.0f}",
+        f"{naive['too_many']:.0f}",
+        engine["too_many"] == 0,
+    )
+    report.add(
+        section,
+        "worker CPU, cores busy during the fan-out",
+        "< 1",
+        f"{engine['cores']:.2f}",
+        f"{naive['cores']:.2f}",
+        engine["cores"] < 1.0,
+    )
+    report.add(
+        section,
+        "messages lost",
+        "0",
+        f"{engine['lost']:.0f}",
+        f"{naive['lost']:.0f}",
+        engine["lost"] == 0,
+    )
+
+
+async def during(report: Report, count: int, commands: int) -> None:
+    """Issue 17, figure 4: viewers' commands answered while a fan-out runs at 30/s."""
+    floor = await run_json(
+        "bench.worker",
+        {"scenario": "during", "count": count, "commands": commands, "fanout": False},
+    )
+    busy = await run_json(
+        "bench.worker", {"scenario": "during", "count": count, "commands": commands}
+    )
+    report.raw["during"] = {"fanout": busy, "idle": floor}
+    section = f"7. {commands} commands during a {count:,} fan-out at 30/s"
+    report.add(
+        section,
+        "reply latency p99 (p50)",
+        "<= 1 s",
+        f"{busy['p99']:.2f} s ({busy['p50']:.2f} s)",
+        f"no fan-out: {floor['p99']:.2f} s ({floor['p50']:.2f} s)",
+        busy["p99"] <= 1.0 and busy["unanswered"] == 0,
+    )
+    report.add(
+        section,
+        "429s received; fan-out messages sent meanwhile",
+        "0",
+        f"{busy['too_many']}; {busy['fanout_sent_meanwhile']}",
+        f"{floor['too_many']}",
+        busy["too_many"] == 0,
+    )
+
+
 # --- figure 2: raw throughput ------------------------------------------------------------
 
 
@@ -642,7 +740,7 @@ async def run(options: argparse.Namespace) -> Report:
     quick = options.quick
     size = "quick" if quick else "full"
     report = Report(size)
-    every = {"fanout", "raw", "scale", "drills", "flood"}
+    every = {"fanout", "raw", "scale", "drills", "flood", "paid", "during"}
     only = set(options.only.split(",")) if options.only else every
     if options.before:
         async with fake_process() as fake:
@@ -669,6 +767,11 @@ async def run(options: argparse.Namespace) -> Report:
         drills(report, quick)
     if "flood" in only:
         await flood(report, 500, 20 if quick else 50, options.baseline)
+    if "paid" in only:
+        async with fake_process() as fake:
+            await paid(fake, report, 5000 if quick else 30_000)
+    if "during" in only:
+        await during(report, 600 if quick else 3000, 100 if quick else 200)
     return report
 
 
@@ -678,7 +781,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (about 3 minutes)")
     parser.add_argument(
         "--only",
-        help="comma-separated sections: fanout,raw,scale,flood,drills (or none, with --before)",
+        help="comma-separated sections: fanout,raw,scale,flood,drills,paid,during "
+        "(or none, with --before)",
     )
     parser.add_argument("--repeat", type=int, help="runs per approach (medians are quoted)")
     parser.add_argument("--json", help="also write every raw figure to this file")
