@@ -193,6 +193,104 @@ async def fanout(fake: FakeProcess, report: Report, count: int, repeat: int) -> 
     )
 
 
+async def paid(fake: FakeProcess, report: Report, count: int) -> None:
+    """Issue 17, figure 2: Telegram's paid broadcasts, the fake enforcing 1,000 msg/s."""
+    limit = 1000
+    runs: dict[str, dict[str, float]] = {}
+    for name, args in (
+        ("engine", {"scenario": "engine", "count": count, "per_second": limit, "in_flight": 100}),
+        (
+            "naive",
+            {
+                "scenario": "naive",
+                "count": count,
+                "limiter": True,
+                "limiter_rate": limit,
+                "deadline": count / limit * 4 + 60,
+            },
+        ),
+    ):
+        result = await _one(fake, args, limit)
+        figures = sends_figures(result.pop("sends"), result["due"])
+        figures["lost"] = result["lost"]
+        figures["cores"] = result["cpu"] / max(result["done"] - result["due"], 1e-9)
+        runs[name] = figures
+        print(f"  paid {name}: {json.dumps(figures)}", file=sys.stderr)
+    report.raw["paid"] = runs
+    engine, naive = runs["engine"], runs["naive"]
+    section = f"6. paid broadcasts {count:,} at {limit}/s"
+    rate = engine["rate"] / limit
+    report.add(
+        section,
+        f"sustained rate / {limit}",
+        f">= {GOAL_RATE}",
+        f"{rate:.3f}",
+        f"{naive['rate'] / limit:.3f}",
+        rate >= GOAL_RATE,
+    )
+    report.add(
+        section,
+        "most requests in any 1 s",
+        f"<= {limit}",
+        f"{engine['worst_window']:.0f}",
+        f"{naive['worst_window']:.0f}",
+        engine["worst_window"] <= limit,
+    )
+    report.add(
+        section,
+        "429s received",
+        "0",
+        f"{engine['too_many']:.0f}",
+        f"{naive['too_many']:.0f}",
+        engine["too_many"] == 0,
+    )
+    report.add(
+        section,
+        "worker CPU, cores busy during the fan-out",
+        "< 1",
+        f"{engine['cores']:.2f}",
+        f"{naive['cores']:.2f}",
+        engine["cores"] < 1.0,
+    )
+    report.add(
+        section,
+        "messages lost",
+        "0",
+        f"{engine['lost']:.0f}",
+        f"{naive['lost']:.0f}",
+        engine["lost"] == 0,
+    )
+
+
+async def during(report: Report, count: int, commands: int) -> None:
+    """Issue 17, figure 4: viewers' commands answered while a fan-out runs at 30/s."""
+    floor = await run_json(
+        "bench.worker",
+        {"scenario": "during", "count": count, "commands": commands, "fanout": False},
+    )
+    busy = await run_json(
+        "bench.worker", {"scenario": "during", "count": count, "commands": commands}
+    )
+    report.raw["during"] = {"fanout": busy, "idle": floor}
+    section = f"7. {commands} commands during a {count:,} fan-out at 30/s"
+    report.add(
+        section,
+        "reply latency p99 (p50)",
+        "<= 1 s",
+        f"{busy['p99']:.2f} s ({busy['p50']:.2f} s)",
+        f"no fan-out: {floor['p99']:.2f} s ({floor['p50']:.2f} s)",
+        busy["p99"] <= 1.0 and busy["unanswered"] == 0,
+    )
+    report.add(
+        section,
+        "429s received; fan-out messages sent meanwhile",
+        "0",
+        f"{busy['too_many']}; {busy['fanout_sent_meanwhile']}",
+        f"{floor['too_many']}",
+        busy["too_many"] == 0,
+    )
+
+
 # --- figure 2: raw throughput ------------------------------------------------------------
 
 
@@ -661,7 +759,7 @@ def machine() -> str:
 
 
 # Every section, in the order they run (`--only` picks some).
-SECTIONS = ("fanout", "raw", "scale", "drills", "flood", "timezone", "poll")
+SECTIONS = ("fanout", "raw", "scale", "drills", "flood", "timezone", "poll", "paid", "during")
 
 
 async def run(options: argparse.Namespace) -> Report:
@@ -703,6 +801,11 @@ async def run(options: argparse.Namespace) -> Report:
         report.raw["poll"] = figures
         for row in source_poll.rows(figures):
             report.add("poll", *row)
+    if "paid" in only:
+        async with fake_process() as fake:
+            await paid(fake, report, 5000 if quick else 30_000)
+    if "during" in only:
+        await during(report, 600 if quick else 3000, 100 if quick else 200)
     return report
 
 

@@ -168,7 +168,9 @@ async def naive(args: dict[str, Any]) -> dict[str, Any]:
         .updater(None)
     )
     if args.get("limiter"):
-        builder = builder.rate_limiter(AIORateLimiter())
+        # PTB's defaults (30/s overall), or the paid-broadcast rate the run names.
+        rate = float(args.get("limiter_rate", 30))
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=rate))
     app = builder.build()
     await app.initialize()
     ready = time.time()
@@ -454,6 +456,70 @@ async def timezone(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def during(args: dict[str, Any]) -> dict[str, Any]:
+    """Viewers' commands while a fan-out runs: one reminder to `count` subscribers at 30 a
+    second through the real Telegram adapter, and meanwhile `commands` viewers (none of them
+    subscribers) each send one command, `per_second` of them a second; how long each waits
+    for the answer. With `fanout: false` the same commands with nothing else going on (the
+    floor, in the same run).
+    """
+    from bot.adapters.telegram import TelegramAdapter
+    from tests.fakes.telegram import FakeTelegram
+
+    count, commands = int(args.get("count", 3000)), int(args.get("commands", 200))
+    per_second, within = float(args.get("per_second", 10)), float(args.get("within", 30.0))
+    first_viewer = 5_000_000
+    async with FakeTelegram() as tg:
+        tg.rate_limit(30, per_chat_per_second=1)
+        settings = replace(
+            _settings({"per_second": 30}), telegram=replace(TelegramConfig(), poll_timeout=10)
+        )
+        env = {
+            "TELEGRAM_BOT_TOKEN": tg.token,
+            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{tg.port}",
+        }
+        store = await Store.open(_db_url(args))
+        fanout = bool(args.get("fanout", True))
+        if fanout:
+            await seed_subscribers(store, "telegram", count, first_chat_id=1)
+        due = dt.datetime.now(UTC) + dt.timedelta(seconds=3)
+        worker = Worker(settings, summit_at(due), store, [TelegramAdapter.from_env(env, settings)])
+        await worker.start()
+        started = time.monotonic()
+        while fanout and not tg.requests("sendMessage"):  # the fan-out under way first
+            await asyncio.sleep(0.05)  # a benchmark, not a test: polling is fine
+            if time.monotonic() - started > within:
+                raise TimeoutError("the fan-out did not start")
+        asked: dict[int, float] = {}
+        for i in range(commands):
+            chat = first_viewer + i
+            asked[chat] = time.monotonic()
+            tg.push_message(chat, "/next")
+            await asyncio.sleep(1 / per_second)
+        answered: dict[int, float] = {}
+        deadline = time.monotonic() + within
+        while len(answered) < commands and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)  # a benchmark, not a test: polling is fine
+            for chat in asked.keys() - answered.keys():
+                sent = [r.time for r in tg.requests("sendMessage", chat_id=chat) if r.ok]
+                if sent:
+                    answered[chat] = sent[0]
+        latencies = [answered[c] - asked[c] if c in answered else within for c in asked]
+        fanned = sum(
+            1 for r in tg.requests("sendMessage") if r.ok and int(r.chat_id) < first_viewer
+        )
+        too_many = sum(1 for r in tg.requests() if r.status == 429)
+        await worker.stop()
+        await store.close()
+    return {
+        "p99": percentile(latencies, 99),
+        "p50": percentile(latencies, 50),
+        "unanswered": commands - len(answered),
+        "too_many": too_many,
+        "fanout_sent_meanwhile": fanned,
+    }
+
+
 SCENARIOS = {
     "engine": engine,
     "naive": naive,
@@ -461,6 +527,7 @@ SCENARIOS = {
     "scale": scale,
     "flood": flood,
     "timezone": timezone,
+    "during": during,
 }
 
 

@@ -61,6 +61,33 @@ class SlidingWindow:
         return not self.open and not self.waiting and self.delay(now) == 0 and not self._times
 
 
+class Smoother:
+    """A token bucket that spreads a fan-out over the second: at most a tenth of the rate at
+    once, refilled at the rate. The strict window alone lets a whole second's messages out in
+    one burst, and then keeps that phase second after second; a reply to a command would
+    then wait for the burst to age out (half a second on average). Spread, the window frees
+    a place every few hundredths of a second, and a reply takes the next one."""
+
+    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
+        self.rate = max(rate, 1e-9)
+        self.capacity = max(1.0, rate / 10)
+        self.clock = clock
+        self.tokens = self.capacity
+        self.at = clock()
+
+    def delay(self, now: float, weight: int) -> float:
+        """Seconds before `weight` messages fit the bucket (a message longer than the bucket
+        waits for a full one)."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        need = min(float(weight), self.capacity) - self.tokens
+        return 0.0 if need <= 1e-9 else need / self.rate
+
+    def take(self, weight: int) -> None:
+        """`weight` messages go now."""
+        self.tokens -= min(float(weight), self.capacity)
+
+
 class PlatformPacer:
     """Decides when the next message to a chat may go, within a platform's limits."""
 
@@ -68,11 +95,14 @@ class PlatformPacer:
         self.limits = limits
         self.clock = clock
         self.overall = SlidingWindow(int(limits.per_second), 1.0)
+        self.smoother = Smoother(limits.per_second, clock)  # fan-out messages only
         self._chats: dict[str, SlidingWindow] = {}
         self._created = 0
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
         self._ended = asyncio.Event()
+        self._replies = 0  # replies to commands waiting for room: they go first
+        self._replies_changed = asyncio.Event()
 
     def pause(self, seconds: float) -> None:
         """The platform said "retry after": nothing goes out until then."""
@@ -98,45 +128,71 @@ class PlatformPacer:
         else:
             await asyncio.sleep(seconds)
 
-    def _fits(self, chat: SlidingWindow, now: float, parts: int) -> bool:
+    def _fits(self, chat: SlidingWindow, now: float, parts: int, reply: bool) -> bool:
         return (
             self._paused_until <= now
             and self.overall.delay(now, parts) <= 0
             and chat.delay(now, parts) <= 0
+            and (reply or self.smoother.delay(now, parts) <= 0)
         )
 
-    async def _admit(self, chat: SlidingWindow, parts: int) -> None:
-        """Wait until `parts` more messages fit the chat's and the platform's windows; begin."""
-        if not self._lock.locked() and self._fits(chat, self.clock(), parts):
+    def _begin(self, chat: SlidingWindow, parts: int, reply: bool) -> None:
+        self.overall.begin(parts)
+        chat.begin(parts)
+        if not reply:
+            self.smoother.take(parts)
+
+    async def _admit(self, chat: SlidingWindow, parts: int, *, reply: bool = False) -> None:
+        """Wait until `parts` more messages fit the chat's and the platform's windows; begin.
+
+        A reply to a command goes before fan-out messages still waiting: a viewer who asks
+        while 3,000 reminders go out is answered at the next free place in the platform's
+        window, not after the queue (the fan-out loses a few hundredths of a second).
+        """
+        if (
+            not self._lock.locked()
+            and (reply or not self._replies)
+            and self._fits(chat, self.clock(), parts, reply)
+        ):
             # Nobody waits and it fits: no await between the check and `begin`, so the
             # windows stay strict without taking the lock.
-            self.overall.begin(parts)
-            chat.begin(parts)
+            self._begin(chat, parts, reply)
             return
         # The chat's own window first, without the lock: a chat that must wait (a busy
         # group, 20 a minute) does not hold up messages to every other chat meanwhile.
         while (wait := chat.delay(self.clock(), parts)) > 0:
             await self._wait(wait)
-        async with self._lock:  # one waiter at a time keeps the overall window strict
-            while True:
-                now = self.clock()
-                wait = max(
-                    self._paused_until - now,
-                    self.overall.delay(now, parts),
-                    chat.delay(now, parts),
-                )
-                if wait <= 0:
-                    self.overall.begin(parts)
-                    chat.begin(parts)
-                    return
-                await self._wait(wait)
+        while True:
+            if not reply:
+                while self._replies:  # replies first
+                    await self._replies_changed.wait()
+            async with self._lock:  # one waiter at a time keeps the overall window strict
+                while reply or not self._replies:
+                    now = self.clock()
+                    wait = max(
+                        self._paused_until - now,
+                        self.overall.delay(now, parts),
+                        chat.delay(now, parts),
+                        0.0 if reply else self.smoother.delay(now, parts),
+                    )
+                    if wait <= 0:
+                        self._begin(chat, parts, reply)
+                        return
+                    await self._wait(wait)
+                # A reply came while this fan-out message waited: let it have the lock.
 
-    async def _admit_counted(self, chat: SlidingWindow, parts: int) -> None:
+    async def _admit_counted(self, chat: SlidingWindow, parts: int, reply: bool) -> None:
         chat.waiting += 1
+        if reply:
+            self._replies += 1
         try:
-            await self._admit(chat, parts)
+            await self._admit(chat, parts, reply=reply)
         finally:
             chat.waiting -= 1
+            if reply:
+                self._replies -= 1
+                changed, self._replies_changed = self._replies_changed, asyncio.Event()
+                changed.set()
 
     def _end(self, chat: SlidingWindow, parts: int) -> None:
         now = self.clock()
@@ -154,14 +210,14 @@ class PlatformPacer:
         the end: the platform's arrival stamp lies in between, so no window of its own can
         see more than the limit however the network delays a request.
         """
-        return _Sending(self, self._chat_window(chat_id, group), parts)
+        return _Sending(self, self._chat_window(chat_id, group), parts, reply=False)
 
     def replying(self, chat_id: str, *, group: bool) -> _Sending:
         """`async with` it around one message answering a command in `chat_id`: it waits
         for room in the chat's window and the platform's overall one, and counts in both, so
         that replies and a fan-out together keep to every limit (a viewer who types three
         commands in a second gets the third answer a second or two later, never a 429)."""
-        return _Sending(self, self._chat_window(chat_id, group), 1)
+        return _Sending(self, self._chat_window(chat_id, group), 1, reply=True)
 
     def forget_idle(self) -> None:
         """Drop per-chat windows with nothing in them, so memory stays flat."""
@@ -173,15 +229,18 @@ class PlatformPacer:
 class _Sending:
     """The context of one message in flight (a class: cheaper than a generator per send)."""
 
-    __slots__ = ("_chat", "_pacer", "_parts")
+    __slots__ = ("_chat", "_pacer", "_parts", "_reply")
 
-    def __init__(self, pacer: PlatformPacer, chat: SlidingWindow, parts: int) -> None:
+    def __init__(
+        self, pacer: PlatformPacer, chat: SlidingWindow, parts: int, *, reply: bool
+    ) -> None:
         self._pacer = pacer
         self._chat = chat
         self._parts = parts
+        self._reply = reply
 
     async def __aenter__(self) -> None:
-        await self._pacer._admit_counted(self._chat, self._parts)
+        await self._pacer._admit_counted(self._chat, self._parts, self._reply)
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._pacer._end(self._chat, self._parts)
