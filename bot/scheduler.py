@@ -13,6 +13,7 @@ from apscheduler.triggers.date import DateTrigger
 from bot.config import Reminders
 from bot.constants import ALL_SESSIONS
 from bot.errors import brief
+from bot.groups import session_markers
 from bot.planner import Planned, Prefs, parse_clock, plan
 from bot.schedule import Schedule
 from bot.store import Store
@@ -81,7 +82,11 @@ class ReminderScheduler:
         """Planning preferences of the session's subscribers with quiet hours (cached)."""
         default = self.settings.default_offsets
         found = []
-        for profile in (*self._quiet.get(session_id, ()), *self._quiet.get(ALL_SESSIONS, ())):
+        # Subscribers of the session's track or room plan alike (their markers are keys).
+        keys = (session_id, ALL_SESSIONS, *session_markers(schedule.session(session_id)))
+        # One chat may follow the talk several ways: plan each profile once.
+        profiles = dict.fromkeys(p for key in keys for p in self._quiet.get(key, ()))
+        for profile in profiles:
             zone, begin, end, offsets = profile
             prefs = Prefs(
                 zone or schedule.event.timezone,
@@ -262,6 +267,8 @@ class ReminderScheduler:
             log.info("skipping %s: the session is over, moved or gone", group.job_id)
             return 0
 
+        groups = session_markers(session)
+
         async def enqueue(*, chat_pks: list[int] | None = None, plain: bool = False) -> int:
             return await self.store.ledger.enqueue_session_audience(
                 session_id=group.session_id,
@@ -273,6 +280,7 @@ class ReminderScheduler:
                 now=now,
                 only_without_quiet=plain,
                 chat_pks=chat_pks,
+                groups=groups,
             )
 
         # Chats without quiet hours get every reminder at its nominal instant.
@@ -280,6 +288,8 @@ class ReminderScheduler:
         for prefs, (zone, begin, end, _) in self._quiet_prefs(schedule, group.session_id):
             planned = plan(schedule, prefs, now, session_ids=[group.session_id])
             if any(p.offset == group.offset and p.due == group.due for p in planned):
-                pks = await self.store.chats.with_profile(group.session_id, zone, begin, end)
+                pks = await self.store.chats.with_profile(
+                    group.session_id, zone, begin, end, groups
+                )
                 added += await enqueue(chat_pks=pks)
         return added

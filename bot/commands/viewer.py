@@ -12,13 +12,14 @@ from bot.constants import ALL_SESSIONS
 from bot.i18n import catalog, languages, t
 from bot.inputs import describe_offsets, format_quiet
 from bot.messages import Button, Command, Message, Reply
-from bot.render import Reader, render_agenda, render_session, text
+from bot.programme import marker_label, programme
+from bot.render import Reader, render_session, text
 from bot.schedule import Session
 from bot.store import ChatRecord
 
 
 class ViewerCommands:
-    """/start, /help, /schedule, /next, /session, /subscribe, /unsubscribe, /mysubs, /calendar."""
+    """/start, /help, /next, /session, /subscribe, /unsubscribe, /mysubs, /calendar."""
 
     def __init__(self, ctx: CommandContext, organizer_names: tuple[str, ...]) -> None:
         self.ctx = ctx
@@ -29,7 +30,6 @@ class ViewerCommands:
         return {
             "start": self.start,
             "help": self.help,
-            "schedule": self.schedule,
             "next": self.next,
             "session": self.session,
             "subscribe": self.subscribe,
@@ -74,14 +74,6 @@ class ViewerCommands:
             lines += ["", t("organizer_help.title", lang)]
             lines += [t(f"organizer_help.{name}", lang) for name in self.organizer_names]
         return Reply.of(Message("\n".join(lines), title=t("help.title", lang)))
-
-    async def schedule(self, cmd: Command, chat: ChatRecord) -> Reply:
-        """/schedule: the agenda in the chat's language and zone."""
-        reader = self.ctx.reader(chat)
-        agenda = render_agenda(
-            self.ctx.schedule(), reader, self.ctx.clock(), zone_chosen=chat.timezone is not None
-        )
-        return Reply.of(agenda)
 
     async def next(self, cmd: Command, chat: ChatRecord) -> Reply:
         """/next: the session on now or next, with countdown and link."""
@@ -194,11 +186,15 @@ class ViewerCommands:
         lang = reader.lang
         schedule = self.ctx.schedule()
         subs = await self.ctx.store.chats.subscriptions(chat.pk)
+        # Tracks and rooms followed: "the track “Security”, including sessions added later".
+        prog = programme(schedule)
+        groups = [g for g in (marker_label(prog, m, lang) for m in sorted(subs)) if g]
         if ALL_SESSIONS in subs:
             lines = [t("mysubs.all", lang)]
         elif subs:
             lines = [t("mysubs.some", lang)]
             lines += self.ctx.session_list(reader, [s for s in schedule.sessions if s.id in subs])
+            lines += [t("scale.mysubs_group", lang, group=g) for g in groups]
         else:
             lines = [t("mysubs.none", lang)]
         lines += [

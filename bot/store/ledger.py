@@ -51,8 +51,10 @@ class Ledger:
         now: datetime,
         only_without_quiet: bool = False,
         chat_pks: Sequence[int] | None = None,
+        groups: Sequence[str] = (),
     ) -> int:
-        """Add one pending row per active subscriber of the session; return rows inserted."""
+        """Add one pending row per active subscriber of the session (directly, via "*" or
+        via one of `groups`, the markers of its track and room); return rows inserted."""
         # offset_minutes (if not None) keeps chats whose effective offsets contain it;
         # only_without_quiet keeps chats without quiet hours; chat_pks restricts to those
         # chats.  Rows already in the ledger (same chat, kind, ref) are left alone, which
@@ -62,7 +64,7 @@ class Ledger:
             raise ValueError(f"ref too long ({len(ref)} > {_MAX_REF_LEN}): {ref[:40]!r}...")
         conditions: list[sa.ColumnElement[bool]] = [
             Chat.status == ChatStatus.ACTIVE,
-            subscribed_to(session_id),
+            subscribed_to(session_id, groups),
         ]
         if offset_minutes is not None:
             contains = Chat.offsets.like(f"%,{int(offset_minutes)},%")

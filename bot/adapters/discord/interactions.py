@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # The option each command takes (all optional: without one the core offers a picker).
 OPTIONS = {
+    "schedule": "when",
+    "find": "words",
     "session": "session",
     "subscribe": "session",
     "unsubscribe": "session",
@@ -120,6 +122,12 @@ class Interactions:
         async def text(interaction: Interaction, text: str | None = None) -> None:
             await self._on_command(interaction, f"{name} {text or ''}")
 
+        async def when(interaction: Interaction, when: str | None = None) -> None:
+            await self._on_command(interaction, f"{name} {when or ''}")
+
+        async def words(interaction: Interaction, words: str | None = None) -> None:
+            await self._on_command(interaction, f"{name} {words or ''}")
+
         callbacks: dict[str | None, Callable[..., Coroutine[Any, Any, None]]] = {
             None: plain,
             "session": session,
@@ -128,6 +136,8 @@ class Interactions:
             "offsets": offsets,
             "hours": hours,
             "text": text,
+            "when": when,
+            "words": words,
         }
         callback = callbacks[option]
         if option is not None:
