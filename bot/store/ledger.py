@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -294,6 +294,66 @@ class Ledger:
                 if not inactive:
                     break
         # RETURNING order is unspecified.
+        out.sort(key=lambda c: (c.due_at, c.id))
+        return out
+
+    async def claim_alongside(self, claimed: Sequence[Claimed], *, now: datetime) -> list[Claimed]:
+        """Claim the pending reminders due in the same minute, to the same chats, as the
+        claimed reminders: a chat's reminders of one minute go out as one message, even
+        when a batch's limit split them (the rows are claimed as `claim` claims them)."""
+        windows: dict[datetime, dict[int, ChatRecord]] = {}
+        taken = {row.id for row in claimed}
+        for row in claimed:
+            if row.kind == DeliveryKind.REMINDER:
+                minute = row.due_at.replace(second=0, microsecond=0)
+                windows.setdefault(minute, {})[row.chat.pk] = row.chat
+        out: list[Claimed] = []
+        if not windows:
+            return out
+        async with self._db.write() as conn:
+            for minute, chats in windows.items():
+                for chunk in chunks(sorted(chats)):
+                    stmt = (
+                        sa.update(Delivery)
+                        .where(
+                            Delivery.status == DeliveryStatus.PENDING,
+                            Delivery.kind == DeliveryKind.REMINDER,
+                            Delivery.chat_pk.in_(chunk),
+                            Delivery.due_at >= minute,
+                            Delivery.due_at < minute + timedelta(minutes=1),
+                            Delivery.due_at <= now,
+                            sa.or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
+                        )
+                        .values(
+                            status=DeliveryStatus.SENDING,
+                            claimed_at=now,
+                            attempts=Delivery.attempts + 1,
+                            updated_at=now,
+                        )
+                        .returning(
+                            Delivery.id,
+                            Delivery.chat_pk,
+                            Delivery.ref,
+                            Delivery.session_id,
+                            Delivery.attempts,
+                            Delivery.due_at,
+                        )
+                    )
+                    for r in await conn.execute(stmt):
+                        if r.id in taken:
+                            continue
+                        out.append(
+                            Claimed(
+                                id=r.id,
+                                kind=DeliveryKind.REMINDER,
+                                ref=r.ref,
+                                session_id=r.session_id,
+                                broadcast_id=None,
+                                attempts=r.attempts,
+                                due_at=r.due_at,
+                                chat=chats[r.chat_pk],
+                            )
+                        )
         out.sort(key=lambda c: (c.due_at, c.id))
         return out
 
