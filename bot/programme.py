@@ -171,10 +171,15 @@ def _where(session: Session, lang: str) -> str:
     return t("agenda.sep", lang).join(parts)
 
 
-def talk_line(session: Session, reader: Reader, schedule: Schedule, *, when: str = "") -> str:
-    """One talk on one line: "• Title · Hall A · Security [t0012]"."""
+def talk_line(
+    session: Session, reader: Reader, schedule: Schedule, *, when: str = "", who: bool = False
+) -> str:
+    """One talk on one line: "• Title · Hall A · Security [t0012]" (with its time and its
+    speakers where asked: a search matches them too)."""
     lang = reader.lang
-    parts = [p for p in (when, text(session.title, reader, schedule), _where(session, lang)) if p]
+    speakers = ", ".join(text(p.name, reader, schedule) for p in session.speakers) if who else ""
+    title = text(session.title, reader, schedule)
+    parts = [p for p in (when, title, speakers, _where(session, lang)) if p]
     return t("scale.talk", lang, talk=t("agenda.sep", lang).join(parts), id=session.id)
 
 
@@ -305,7 +310,8 @@ def found_message(
     """What /find found: at most FIND_LIMIT talks, then how many more."""
     lang = reader.lang
     schedule = prog.schedule
-    lines = [talk_line(s, reader, schedule, when=when_of(s)) for s in found[:FIND_LIMIT]]
+    shown = found[:FIND_LIMIT]
+    lines = [talk_line(s, reader, schedule, when=when_of(s), who=True) for s in shown]
     if len(found) > FIND_LIMIT:
         lines.extend(("", t("scale.find_more", lang, count=len(found) - FIND_LIMIT)))
     lines.extend(("", t("scale.find_footer", lang)))
