@@ -24,11 +24,19 @@ Profile = tuple[str | None, str, str, tuple[int, ...] | None]  # zone, quiet sta
 FIRED = "fired"  # platform_refs kind that remembers which jobs ran, across restarts
 
 
+def instant_job_id(due: dt.datetime) -> str:
+    """The APScheduler job of every reminder group due at `due`."""
+    return f"due:{due.isoformat()}"
+
+
 class ReminderScheduler:
-    """Plans reminder groups, keeps one APScheduler job per group, and fires them.
+    """Plans reminder groups, keeps one APScheduler job per instant they fall due, and fires
+    them.
 
     A group is one `Planned` reminder fired for every chat it fits: each chat whose reminder
-    for that session and offset is due at that instant.
+    for that session and offset is due at that instant. A conference has dozens of talks
+    starting at once: one job per instant (not per group) fires them all in one
+    transaction, and keeps a thousand talks' planning to a hundred jobs.
     """
 
     def __init__(
@@ -52,6 +60,7 @@ class ReminderScheduler:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         self._groups: dict[str, Planned] = {}
+        self._fired: set[str] = set()  # groups fired since the last re-plan read them
         self._quiet: dict[str, list[Profile]] = {}  # quiet-hours profiles by session, cached
         self._due: list[Planned] = []
         self._replan_lock = asyncio.Lock()
@@ -125,24 +134,34 @@ class ReminderScheduler:
             now = self.clock()
             groups = await self.plan_groups(now)
             fired = await self.store.refs.all("scheduler", FIRED)
-            for job in self.aps.get_jobs():
-                if job.id not in groups:
-                    job.remove()
             overdue = []
+            instants: dict[str, dt.datetime] = {}
             for job_id, group in groups.items():
                 if job_id in fired:
                     continue
                 if group.due <= now:
                     overdue.append(group)
                 else:
+                    instants.setdefault(instant_job_id(group.due), group.due)
+            # Jobs of instants still wanted stay as they are: a re-plan touches only what
+            # changed (a thousand talks' jobs are not rebuilt for each /subscribe).
+            existing = set()
+            for job in self.aps.get_jobs():
+                if job.id in instants:
+                    existing.add(job.id)
+                else:
+                    job.remove()
+            for job_id, due in instants.items():
+                if job_id not in existing:
                     self.aps.add_job(
                         self._job,
-                        DateTrigger(group.due, timezone=dt.UTC),
-                        args=(group,),
+                        DateTrigger(due, timezone=dt.UTC),
+                        args=(due,),
                         id=job_id,
                         replace_existing=True,
                     )
             self._groups = groups
+            self._fired = set(fired)
         await self._fire_or_owe(overdue)
 
     def next_jobs(self) -> list[Planned]:
@@ -160,9 +179,12 @@ class ReminderScheduler:
         await self._fire_or_owe(due)
         return len(due)
 
-    async def _job(self, group: Planned) -> None:
-        """An APScheduler job: queue the group; jobs due together are written together."""
-        self._due.append(group)
+    async def _job(self, due: dt.datetime) -> None:
+        """An APScheduler job: queue the groups due at `due` that have not fired; jobs that
+        run together are written together."""
+        self._due.extend(
+            g for g in self._groups.values() if g.due == due and g.job_id not in self._fired
+        )
         await asyncio.sleep(0)  # let the other jobs of this instant queue theirs
         if self._due:
             batch, self._due = self._due, []
@@ -250,6 +272,7 @@ class ReminderScheduler:
                 await self.store.refs.set(
                     "scheduler", FIRED, group.job_id, now.isoformat(), now=now
                 )
+        self._fired.update(g.job_id for g in groups)
         late = max((now - g.due).total_seconds() for g in groups)
         log.info(
             "%d reminder group(s) fired, %d recipients queued%s",
