@@ -4,8 +4,9 @@ Sections (all by default, or some with --only): `fanout` (3,000 subscribers at 3
 the engine against python-telegram-bot's AIORateLimiter), `raw` (throughput with the limit
 off), `scale` (100,000 subscribers on SQLite and PostgreSQL), `flood` (500 commands from one
 chat while others ask; `--baseline DIR` runs the same on older code), `drills` (the fault
-drills). The fake Bot API runs in a process of its own (the flood's in the measured one,
-which pushes the updates into it). See BENCHMARKS.md.
+drills), `conference` (1,000 talks in 40 rooms: load and plan, /schedule, /now, /find
+p99). The fake Bot API runs in a process of its own (the flood's in the measured one, which
+pushes the updates into it). See BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -421,6 +422,35 @@ async def scale(report: Report, count: int, databases: list[str], commands: int)
             )
 
 
+# --- figure 6: a conference of 1,000 talks ----------------------------------------------
+
+
+async def conference(report: Report, rounds: int) -> None:
+    """Issue 15's figures: load and plan 1,000 talks in 40 rooms; /schedule, /now, /find p99."""
+    result = await run_json("bench.conference", {"rounds": rounds})
+    report.raw["conference"] = result
+    print(f"  conference: {json.dumps(result)}", file=sys.stderr)
+    section = f"6. conference {result['talks']:,} talks, {result['rooms']} rooms"
+    ready = result["load_seconds"] + result["replan_seconds"]
+    report.add(
+        section,
+        "load + plan (a worker's start: {jobs} jobs, {subscribers} subscribers)".format(**result),
+        "< 1 s",
+        f"{ready:.2f} s (load {result['load_seconds']:.2f}, start "
+        f"{result['replan_seconds']:.2f}; pure plan {result['plan_seconds']:.3f})",
+        met=ready < 1,
+    )
+    for name, p99 in result["p99_ms"].items():
+        report.add(
+            section,
+            f"/{name} p99 (p50) of {rounds}; first call apart",
+            "< 50 ms",
+            f"{p99:.1f} ms ({result['p50_ms'][name]:.1f}); "
+            f"first {result['first_ms'][name]:.0f} ms",
+            met=p99 < 50,
+        )
+
+
 # --- figure 5: one chat floods ------------------------------------------------------------
 
 
@@ -622,7 +652,7 @@ async def run(options: argparse.Namespace) -> Report:
     quick = options.quick
     size = "quick" if quick else "full"
     report = Report(size)
-    every = {"fanout", "raw", "scale", "drills", "flood"}
+    every = {"fanout", "raw", "scale", "drills", "flood", "conference"}
     only = set(options.only.split(",")) if options.only else every
     if options.before:
         async with fake_process() as fake:
@@ -649,6 +679,8 @@ async def run(options: argparse.Namespace) -> Report:
         drills(report, quick)
     if "flood" in only:
         await flood(report, 500, 20 if quick else 50, options.baseline)
+    if "conference" in only:
+        await conference(report, 100 if quick else 300)
     return report
 
 
@@ -658,7 +690,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (about 3 minutes)")
     parser.add_argument(
         "--only",
-        help="comma-separated sections: fanout,raw,scale,flood,drills (or none, with --before)",
+        help="comma-separated sections: fanout,raw,scale,flood,drills,conference (or none, "
+        "with --before)",
     )
     parser.add_argument("--repeat", type=int, help="runs per approach (medians are quoted)")
     parser.add_argument("--json", help="also write every raw figure to this file")
