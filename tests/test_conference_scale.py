@@ -5,18 +5,21 @@ message (on the in-memory platform; Telegram and Discord have their own files)."
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from bot.adapters.console import ConsoleAdapter
+from bot.app import Worker
 from bot.config import Settings
 from bot.messages import Reply
 from bot.store import Store
 from tests.support.conference import at as conf_at
 from tests.support.conference import conference, conference_yaml
-from tests.support.harness import Harness
+from tests.support.harness import Clock, Harness
 from tests.support.schedule_files import running
 
 MIN = dt.timedelta(minutes=1)
@@ -219,3 +222,28 @@ async def test_a_moved_talk_tells_its_tracks_subscribers(store: Store, tmp_path:
         sent = await live.at(live.clock.now)
         assert {chat for chat, _ in sent} == {"100"}
         assert "has moved" in (sent[0][1].title or "")
+
+
+async def test_the_console_pages_days_and_takes_a_track(store: Store) -> None:
+    out = io.StringIO()
+    console = ConsoleAdapter(stdin=io.StringIO(), stdout=out, listen_at_start=False)
+    worker = Worker(Settings(), conference(), store, [console], Clock(conf_at(2, 10, 10)))
+    await worker.start(background=False)
+    try:
+        await console.type("/schedule")
+        await console.type("/now")
+        await console.type("/find hrib room 40")
+        await console.type("/subscribe track:Scince")
+        await console.type("/subscribe track:Science")
+        await console.type("/mysubs")
+    finally:
+        await worker.stop()
+    printed = out.getvalue()
+    assert "Tuesday 2 June · 280 sessions" in printed
+    # The day buttons, as commands to type.
+    assert "[◀ Mon 1 Jun: /schedule 2026-06-01]   [Wed 3 Jun ▶: /schedule 2026-06-03]" in printed
+    assert "Room 40\n  🔴" in printed
+    assert "Zdeněk Hřib" in printed
+    assert "There is no track “Scince”. Did you mean: Science" in printed
+    assert "[Science: /subscribe track:Science]" in printed
+    assert "the track “Science”, including sessions added later" in printed
