@@ -150,6 +150,12 @@ async def test_a_track_subscription_reminds_of_its_talks_in_one_message_a_minute
     again = await conf.restart()
     assert await again.at(conf_at(2, 10, 52)) == []
     await again.worker.stop()
+    # A talk of the track is covered by it, and is stopped through it.
+    covered = await conf.say("/subscribe t0361")
+    assert "You follow the track “Security”, so “Privacy by default #361” is included." in covered
+    via = await conf.say("/unsubscribe t0361")
+    assert "You get “Privacy by default #361” through the track “Security”." in via
+    assert "🔕 Unsubscribe" in (await conf.reply("/session t0361")).messages[0].buttons[0][0].label
     undone = await conf.say("/unsubscribe track:Security")
     assert "🔕 Unsubscribed from the track “Security”." in undone
     assert await conf.at(conf_at(2, 11, 50)) == []

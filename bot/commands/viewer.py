@@ -9,12 +9,13 @@ from bot.commands.context import CommandContext, Handler, quiet_hours, say
 from bot.commands.permissions import is_organizer
 from bot.commands.registry import HELP_ORDER
 from bot.constants import ALL_SESSIONS
+from bot.groups import session_markers
 from bot.i18n import catalog, languages, t
 from bot.inputs import describe_offsets, format_quiet
 from bot.messages import Button, Command, Message, Reply
 from bot.programme import marker_label, programme
 from bot.render import Reader, render_session, text
-from bot.schedule import Session
+from bot.schedule import Schedule, Session
 from bot.store import ChatRecord
 
 
@@ -88,7 +89,7 @@ class ViewerCommands:
         self, chat: ChatRecord, reader: Reader, session: Session, now: dt.datetime
     ) -> Reply:
         subs = await self.ctx.store.chats.subscriptions(chat.pk)
-        subscribed = session.id in subs or ALL_SESSIONS in subs
+        subscribed = follows(subs, session)
         return Reply.of(
             render_session(self.ctx.schedule(), session, reader, now, subscribed=subscribed)
         )
@@ -135,6 +136,9 @@ class ViewerCommands:
             return say(t("subscribe.ended", lang, title=title))
         if ALL_SESSIONS in subs:
             return say(t("subscribe.covered_by_all", lang, title=title))
+        via = _via_group(subs, session, lang, schedule)
+        if via is not None:
+            return say(t("scale.covered_by_group", lang, title=title, group=via))
         added = await self.ctx.store.chats.subscribe(chat.pk, session.id, now=self.ctx.clock())
         if not added:
             return say(t("subscribe.already", lang, title=title))
@@ -153,7 +157,7 @@ class ViewerCommands:
         if not subs:
             return say(t("unsubscribe.nothing", lang))
         if not cmd.args:
-            mine = [s for s in schedule.sessions if s.id in subs or ALL_SESSIONS in subs]
+            mine = [s for s in schedule.sessions if follows(subs, s)]
             return self.ctx.pick_session(reader, "unsubscribe", mine)
         wanted = cmd.args[0].lower()
         if wanted == "all":
@@ -175,6 +179,9 @@ class ViewerCommands:
             await self.ctx.replan()
             return say(t("unsubscribe.from_all", lang, title=title, count=len(others)))
         if not await self.ctx.store.chats.unsubscribe(chat.pk, session.id):
+            via = _via_group(subs, session, lang, schedule)
+            if via is not None:
+                return say(t("scale.unsubscribe_via_group", lang, title=title, group=via))
             return say(t("unsubscribe.not_subscribed", lang, title=title))
         await self.ctx.replan()
         button = Button(t("button.subscribe", lang), f"subscribe {session.id}")
@@ -222,7 +229,28 @@ class ViewerCommands:
         else:
             subs = await self.ctx.store.chats.subscriptions(chat.pk)
             ids = (
-                None if ALL_SESSIONS in subs else [s.id for s in schedule.sessions if s.id in subs]
+                None
+                if ALL_SESSIONS in subs
+                else [s.id for s in schedule.sessions if follows(subs, s)]
             )
         sequences = await session_sequences(self.ctx.store, schedule)
         return calendar_reply(schedule, ids, reader, self.ctx.clock(), sequences=sequences)
+
+
+def follows(subs: frozenset[str], session: Session) -> bool:
+    """Whether a chat with these subscriptions gets the session's reminders: by its id, by
+    "all", or by its track or room."""
+    if session.id in subs or ALL_SESSIONS in subs:
+        return True
+    return any(m in subs for m in session_markers(session))
+
+
+def _via_group(
+    subs: frozenset[str], session: Session, lang: str, schedule: Schedule
+) -> str | None:
+    """The track or room through which the chat follows the session, named; None: neither."""
+    prog = programme(schedule)
+    for stored in session_markers(session):
+        if stored in subs:
+            return marker_label(prog, stored, lang)
+    return None
