@@ -72,6 +72,13 @@ async def test_schedule_now_find_and_a_track_on_discord(
     )
     assert "Zdeněk Hřib" in text_of(found.message)
 
+    # Typing "secu" offers the track before any talk.
+    iid = await conf_rig.dc.send_autocomplete(
+        "subscribe", {"session": "secu"}, focused="session", user_id=ana.id, guild_id=guild.id
+    )
+    (result,) = await conf_rig.dc.wait_for_responses(iid)
+    assert result.choices[0] == {"name": "track:Security", "value": "track:Security"}
+
     await conf_rig.slash("remind", {"offsets": "10m"}, user_id=ana.id, guild_id=guild.id)
     done = await conf_rig.slash(
         "subscribe", {"session": "track:security"}, user_id=ana.id, guild_id=guild.id

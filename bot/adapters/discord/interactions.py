@@ -197,6 +197,15 @@ class Interactions:
             label = t("button.all", lang)
             if not needle or needle in "all" or needle in label.casefold():
                 choices.append(app_commands.Choice(name=f"all · {label}", value="all"))
+        if with_all and needle:
+            # A track or a room (`track:Security`): offered once something is typed, so that
+            # a conference's dozens of rooms do not crowd out its talks.
+            for kind in ("track", "room"):
+                names = {getattr(s, kind) for s in schedule.sessions} - {None}
+                for group in sorted(str(n) for n in names):
+                    value = cut(f"{kind}:{group}", 100)
+                    if needle in value.casefold():
+                        choices.append(app_commands.Choice(name=value, value=value))
         for session in schedule.sessions:
             if name == "subscribe" and session.is_over(now):
                 continue  # nothing to subscribe to any more
