@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.base import Transient
 from bot.adapters.console import ConsoleAdapter
 from bot.app import Worker
 from bot.config import Settings
@@ -253,3 +254,31 @@ async def test_the_console_pages_days_and_takes_a_track(store: Store) -> None:
     assert "There is no track “Scince”. Did you mean: Science" in printed
     assert "[Science: /subscribe track:Science]" in printed
     assert "the track “Science”, including sessions added later" in printed
+
+
+async def test_a_digest_spans_batches_and_a_failed_send_retries_every_talk_once(
+    store: Store,
+) -> None:
+    # Batches of 2 rows: a chat's 6 reminders of one minute still go as one message; a send
+    # that fails puts all 6 back, and the retry sends them once, together.
+    base = Settings()
+    settings = replace(base, delivery=replace(base.delivery, batch=2, backoff_seconds=(1,)))
+    harness = Harness(store, conference(), settings, conf_at(2, 10, 10))
+    await harness.start()
+    try:
+        await harness.say("/remind 10m", chat_id="100")
+        await harness.say("/remind 10m", chat_id="200")
+        for talk in ("t0401", "t0402", "t0403", "t0404", "t0405", "t0406"):
+            await harness.say(f"/subscribe {talk}", chat_id="100")
+            await harness.say(f"/subscribe {talk}", chat_id="200")
+        harness.memory.fail("100", Transient("timed out"))
+        due = conf_at(2, 11, 50)
+        sent = await harness.at(due)
+        assert [(chat, m.title) for chat, m in sent] == [("200", "⏰ 6 sessions coming up")]
+        retried = await harness.at(due + 2 * dt.timedelta(seconds=1))
+        assert [(chat, m.title) for chat, m in retried] == [("100", "⏰ 6 sessions coming up")]
+        assert await harness.at(due + MIN) == []
+        counts = await store.ledger.delivery_counts(kind="reminder")
+        assert counts == {"sent": 12}
+    finally:
+        await harness.worker.stop()
