@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from bot.groups import ROOM, TRACK, match_name, split_marker
+from bot.groups import ROOM, match_name, split_marker
 from bot.i18n import t
 from bot.i18n.formatting import format_date, format_full_date, format_time, local
 from bot.messages import Button, Message
@@ -321,8 +321,6 @@ def found_message(
 
 __all__ = [
     "FIND_LIMIT",
-    "ROOM",
-    "TRACK",
     "Filter",
     "Programme",
     "day_message",

@@ -15,6 +15,7 @@ from bot.constants import ALL_SESSIONS
 from bot.errors import brief
 from bot.groups import session_markers
 from bot.planner import Planned, Prefs, parse_clock, plan
+from bot.programme import programme
 from bot.schedule import Schedule
 from bot.store import Store
 
@@ -92,7 +93,9 @@ class ReminderScheduler:
         default = self.settings.default_offsets
         found = []
         # Subscribers of the session's track or room plan alike (their markers are keys).
-        keys = (session_id, ALL_SESSIONS, *session_markers(schedule.session(session_id)))
+        # (The programme's index finds the talk without a walk over a thousand of them.)
+        talk = programme(schedule).session(session_id)
+        keys = (session_id, ALL_SESSIONS, *session_markers(talk))
         # One chat may follow the talk several ways: plan each profile once.
         profiles = dict.fromkeys(p for key in keys for p in self._quiet.get(key, ()))
         for profile in profiles:
