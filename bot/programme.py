@@ -18,11 +18,15 @@ from bot.groups import ROOM, match_name, split_marker
 from bot.i18n import t
 from bot.i18n.formatting import format_date, format_full_date, format_time, local
 from bot.messages import Button, Message
-from bot.render import Reader, stream_links, text, zone_line
+from bot.render import Reader, render_agenda, stream_links, text, zone_line
 from bot.schedule import Schedule, Session
 from bot.timezones.folding import fold
 
 FIND_LIMIT = 10  # talks a search lists; the rest are counted
+# Up to this many sessions, a bare /schedule shows the whole agenda with every detail, as
+# it always did: it reads well for an event of a few sessions, and one day of a conference
+# of hundreds would not fit a message.
+SMALL_SCHEDULE = 20
 _DIGITS = re.compile(r"(\d+)")
 
 
@@ -246,6 +250,18 @@ def default_day(prog: Programme, zone: str, now: dt.datetime) -> dt.date | None:
     return next((d for d in days if d >= today), days[-1])
 
 
+def opening_view(schedule: Schedule, reader: Reader, now: dt.datetime, *, chosen: bool) -> Message:
+    """What a bare /schedule shows: a small event whole, a conference's day (the reader's
+    today, else the next day with talks)."""
+    if len(schedule.sessions) <= SMALL_SCHEDULE:
+        return render_agenda(schedule, reader, now, zone_chosen=chosen)
+    prog = programme(schedule)
+    day = default_day(prog, reader.zone, now)
+    if day is None:
+        return render_agenda(schedule, reader, now, zone_chosen=chosen)
+    return day_message(prog, reader, day, chosen=chosen)
+
+
 def now_message(prog: Programme, reader: Reader, now: dt.datetime) -> Message:
     """What is on in each room now, and what is next, with the stream links."""
     schedule = prog.schedule
@@ -321,6 +337,7 @@ def found_message(
 
 __all__ = [
     "FIND_LIMIT",
+    "SMALL_SCHEDULE",
     "Filter",
     "Programme",
     "day_message",
@@ -329,5 +346,6 @@ __all__ = [
     "group_label",
     "marker_label",
     "now_message",
+    "opening_view",
     "programme",
 ]

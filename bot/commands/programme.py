@@ -22,16 +22,13 @@ from bot.programme import (
     found_message,
     group_label,
     now_message,
+    opening_view,
     programme,
 )
-from bot.render import Reader, render_agenda
+from bot.render import Reader
 from bot.schedule import Session
 from bot.store import ChatRecord
 
-# Up to this many sessions, a bare /schedule shows the whole agenda with every detail, as
-# it always did: it reads well for an event of a few sessions, and one day of a conference
-# of hundreds would not fit a message.
-SMALL_SCHEDULE = 20
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TODAY = frozenset({"today"})
 _TOMORROW = frozenset({"tomorrow"})
@@ -68,8 +65,8 @@ class ProgrammeCommands:
         schedule = self.ctx.schedule()
         chosen = chat.timezone is not None
         typed = cmd.text.strip()
-        if not typed and len(schedule.sessions) <= SMALL_SCHEDULE:
-            return Reply.of(render_agenda(schedule, reader, now, zone_chosen=chosen))
+        if not typed:
+            return Reply.of(opening_view(schedule, reader, now, chosen=chosen))
         prog = self._programme()
         first, _, rest = typed.partition(" ")
         day: dt.date | None
@@ -225,4 +222,4 @@ def _example_word(prog: Programme) -> str:
     return "summit"
 
 
-__all__ = ["SMALL_SCHEDULE", "ProgrammeCommands"]
+__all__ = ["ProgrammeCommands"]
