@@ -282,3 +282,13 @@ async def test_a_digest_spans_batches_and_a_failed_send_retries_every_talk_once(
         assert counts == {"sent": 12}
     finally:
         await harness.worker.stop()
+
+
+async def test_the_conference_views_speak_the_viewers_language(conf: Harness) -> None:
+    await conf.say("/language zh-TW")
+    day = await conf.reply("/schedule")
+    assert "共 280 個場次" in day.messages[0].plain()
+    assert "🔴" in await conf.say("/now") and "直播連結" in await conf.say("/now")
+    assert "「cafe」共 63 個場次" in await conf.say("/find cafe")
+    assert "找不到「quantum」" in await conf.say("/find quantum")
+    assert "已訂閱主題「Security」" in await conf.say("/subscribe track:security")
