@@ -165,7 +165,7 @@ async def test_a_track_subscription_reminds_of_its_talks_in_one_message_a_minute
 async def test_same_minute_talks_subscribed_one_by_one_arrive_as_one_message(
     conf: Harness,
 ) -> None:
-    await conf.say("/remind 10m")
+    await conf.say("/remind 10m 0")
     for talk in ("t0401", "t0402", "t0403", "t0404", "t0405", "t0406"):  # 12:00, rooms 1–6
         await conf.say(f"/subscribe {talk}")
     await conf.say("/subscribe t0450")  # 13:00: a minute of its own
@@ -174,6 +174,9 @@ async def test_same_minute_talks_subscribed_one_by_one_arrive_as_one_message(
     title, text = sent[0][1].title, sent[0][1].text
     assert title == "⏰ 6 sessions coming up"
     assert text.count("starts in 10 minutes") == 6 and "Room 6" in text
+    live = await conf.at(conf_at(2, 12))  # "live now" is a reminder too: one message again
+    assert [m.title for _, m in live] == ["🔴 6 sessions are live now"]
+    assert live[0][1].text.count("is live now") == 6
     single = await conf.at(conf_at(2, 12, 50))
     assert len(single) == 1 and "starts in 10 minutes" in (single[0][1].title or "")
     assert await conf.at(conf_at(2, 12, 51)) == []

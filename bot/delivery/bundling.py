@@ -10,6 +10,7 @@ talk with its room and link, then settles every row with that one outcome.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from bot.constants import EVERY_LANGUAGE, DeliveryKind
@@ -17,6 +18,9 @@ from bot.i18n import t
 from bot.messages import Message
 from bot.schedule import Session
 from bot.store import Claimed
+
+# As a single reminder words it: within 30 s of the start, a talk is live.
+LIVE_MARGIN = dt.timedelta(seconds=30)
 
 
 def bundles(rows: Sequence[Claimed]) -> list[list[Claimed]]:
@@ -40,8 +44,11 @@ def bundles(rows: Sequence[Claimed]) -> list[list[Claimed]]:
     return out
 
 
-def digest(items: Sequence[tuple[Session | None, Message]], lang: str) -> Message:
-    """One message listing several reminders: each talk's headline, room and link."""
+def digest(
+    items: Sequence[tuple[Session | None, Message]], lang: str, now: dt.datetime
+) -> Message:
+    """One message listing several reminders: each talk's headline, room and link; its title
+    says "live now" when every talk in it has begun (the reminders of their start)."""
     lines: list[str] = []
     for session, message in items:
         if lines:
@@ -58,8 +65,12 @@ def digest(items: Sequence[tuple[Session | None, Message]], lang: str) -> Messag
             lines.extend(
                 t("scale.digest_line", lang, line=line) for line in message.text.split("\n")[-1:]
             )
+    live = all(
+        s is not None and s.start is not None and now >= s.start - LIVE_MARGIN for s, _ in items
+    )
+    key = "scale.digest_live_title" if live else "scale.digest_title"
     return Message(
         "\n".join(lines),
-        title=t("scale.digest_title", lang, count=len(items)),
+        title=t(key, lang, count=len(items)),
         silent=all(m.silent for _, m in items),
     )

@@ -265,7 +265,7 @@ class DeliveryEngine:
         schedule = self.renderer.schedule()
         items = [(schedule.session(row.session_id or ""), message) for row, message in live]
         lang = reader_of(live[0][0].chat, schedule).lang
-        return [row for row, _ in live], digest(items, lang)
+        return [row for row, _ in live], digest(items, lang, self.clock())
 
     async def _deliver(
         self,
