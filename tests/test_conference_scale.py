@@ -15,12 +15,12 @@ import pytest
 from bot.adapters.base import Transient
 from bot.adapters.console import ConsoleAdapter
 from bot.app import Worker
-from bot.config import Settings
+from bot.config import Organizers, Settings
 from bot.messages import Reply
 from bot.store import Store
 from tests.support.conference import at as conf_at
 from tests.support.conference import conference, conference_yaml
-from tests.support.harness import Clock, Harness
+from tests.support.harness import Clock, Harness, TelegramLike
 from tests.support.schedule_files import running
 
 MIN = dt.timedelta(minutes=1)
@@ -295,3 +295,21 @@ async def test_the_conference_views_speak_the_viewers_language(conf: Harness) ->
     assert "「cafe」共 63 個場次" in await conf.say("/find cafe")
     assert "找不到「quantum」" in await conf.say("/find quantum")
     assert "已訂閱主題「Security」" in await conf.say("/subscribe track:security")
+
+
+async def test_a_broadcast_to_a_talk_reaches_its_tracks_followers(store: Store) -> None:
+    settings = replace(Settings(), organizers=Organizers(telegram_user_ids=("9000",)))
+    harness = Harness(store, conference(), settings, conf_at(1, 8), memory=TelegramLike())
+    await harness.start()
+    try:
+        await harness.say("/subscribe track:Security", chat_id="100")  # t0003 is Security
+        await harness.say("/subscribe room:Room 3", chat_id="200")  # and in Room 3
+        await harness.say("/subscribe t0004", chat_id="300")
+        preview = await harness.say("/broadcast to=t0003 Room 3 moves upstairs", chat_id="9000")
+        assert "(2: telegram 2)" in preview
+        assert "2 messages" in await harness.say("/broadcast confirm 1", chat_id="9000")
+        sent = await harness.at(harness.clock.now)
+        got = {chat for chat, m in sent if m.text == "Room 3 moves upstairs"}
+        assert got == {"100", "200"}
+    finally:
+        await harness.worker.stop()

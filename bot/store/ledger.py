@@ -91,13 +91,20 @@ class Ledger:
         return inserted
 
     async def enqueue_broadcast(
-        self, broadcast_id: int, audience: Audience, *, due_at: datetime, now: datetime
+        self,
+        broadcast_id: int,
+        audience: Audience,
+        *,
+        due_at: datetime,
+        now: datetime,
+        groups: Sequence[str] = (),
     ) -> int:
-        """One pending ledger row per chat of the audience, in one statement; return the count."""
+        """One pending ledger row per chat of the audience, in one statement; return the count
+        (`groups`: a session audience's track and room markers)."""
         async with self._db.write() as conn:
             return await self._insert_for_chats(
                 conn,
-                audience_filter(audience),
+                audience_filter(audience, groups),
                 kind=DeliveryKind.BROADCAST,
                 ref=str(broadcast_id),
                 due_at=due_at,
