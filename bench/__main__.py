@@ -4,9 +4,11 @@ Sections (all by default, or some with --only): `fanout` (3,000 subscribers at 3
 the engine against python-telegram-bot's AIORateLimiter), `raw` (throughput with the limit
 off), `scale` (100,000 subscribers on SQLite and PostgreSQL), `flood` (500 commands from one
 chat while others ask; `--baseline DIR` runs the same on older code), `drills` (the fault
-drills), `timezone` (`/timezone` p99 in every catalog language). The fake Bot API runs in a
-process of its own (the flood's in the measured one, which pushes the updates into it). See
-BENCHMARKS.md.
+drills), `timezone` (`/timezone` p99 in every catalog language), `poll` (an unchanged
+schedule URL), `paid` (Telegram's paid broadcasts at 1,000 msg/s), `during` (commands while
+a fan-out runs), `conference` (1,000 talks in 40 rooms: load and plan, /schedule, /now,
+/find p99). The fake Bot API runs in a process of its own (the flood's in the measured one,
+which pushes the updates into it). See BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -521,6 +523,35 @@ async def scale(report: Report, count: int, databases: list[str], commands: int)
             )
 
 
+# --- figure 6: a conference of 1,000 talks ----------------------------------------------
+
+
+async def conference(report: Report, rounds: int) -> None:
+    """Issue 15's figures: load and plan 1,000 talks in 40 rooms; /schedule, /now, /find p99."""
+    result = await run_json("bench.conference", {"rounds": rounds})
+    report.raw["conference"] = result
+    print(f"  conference: {json.dumps(result)}", file=sys.stderr)
+    section = f"6. conference {result['talks']:,} talks, {result['rooms']} rooms"
+    ready = result["load_seconds"] + result["replan_seconds"]
+    report.add(
+        section,
+        "load + plan (a worker's start: {jobs} jobs, {subscribers} subscribers)".format(**result),
+        "< 1 s",
+        f"{ready:.2f} s (load {result['load_seconds']:.2f}, start "
+        f"{result['replan_seconds']:.2f}; pure plan {result['plan_seconds']:.3f})",
+        met=ready < 1,
+    )
+    for name, p99 in result["p99_ms"].items():
+        report.add(
+            section,
+            f"/{name} p99 (p50) of {rounds}; first call apart",
+            "< 50 ms",
+            f"{p99:.1f} ms ({result['p50_ms'][name]:.1f}); "
+            f"first {result['first_ms'][name]:.0f} ms",
+            met=p99 < 50,
+        )
+
+
 # --- figure 5: one chat floods ------------------------------------------------------------
 
 
@@ -759,7 +790,18 @@ def machine() -> str:
 
 
 # Every section, in the order they run (`--only` picks some).
-SECTIONS = ("fanout", "raw", "scale", "drills", "flood", "timezone", "poll", "paid", "during")
+SECTIONS = (
+    "fanout",
+    "raw",
+    "scale",
+    "drills",
+    "flood",
+    "timezone",
+    "poll",
+    "paid",
+    "during",
+    "conference",
+)
 
 
 async def run(options: argparse.Namespace) -> Report:
@@ -806,6 +848,8 @@ async def run(options: argparse.Namespace) -> Report:
             await paid(fake, report, 5000 if quick else 30_000)
     if "during" in only:
         await during(report, 600 if quick else 3000, 100 if quick else 200)
+    if "conference" in only:
+        await conference(report, 100 if quick else 300)
     return report
 
 

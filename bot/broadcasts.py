@@ -12,6 +12,7 @@ from bot.audience import Audience, AudienceKind
 from bot.config import Settings
 from bot.constants import BroadcastStatus, DeliveryKind, DeliveryStatus, still_waiting
 from bot.errors import SummitBotError
+from bot.groups import session_markers
 from bot.i18n import normalize_language, t
 from bot.i18n.formatting import language_name
 from bot.messages import Expired, Message, Rendered
@@ -133,6 +134,14 @@ def pick_text(texts: Mapping[str, str], lang: str, schedule: Schedule) -> str:
     return next(iter(texts.values()))
 
 
+def audience_groups(audience: Audience, schedule: Schedule | None) -> tuple[str, ...]:
+    """The track and room markers of a session audience: their followers get the session's
+    reminders, so they get what is said to its subscribers too."""
+    if schedule is None or audience.kind is not AudienceKind.SESSION or not audience.session:
+        return ()
+    return session_markers(schedule.session(audience.session))
+
+
 class Broadcasts:
     """Creates, confirms, cancels and reports broadcasts; renders their ledger rows."""
 
@@ -186,8 +195,12 @@ class Broadcasts:
         )
         return Message(body)
 
-    async def enqueue(self, broadcast_id: int, *, now: dt.datetime) -> int:
-        """Put a confirmed broadcast into the ledger for its audience, due at its send time."""
+    async def enqueue(
+        self, broadcast_id: int, *, now: dt.datetime, schedule: Schedule | None = None
+    ) -> int:
+        """Put a confirmed broadcast into the ledger for its audience, due at its send time
+        (a session's audience includes its track's and room's followers, given the
+        schedule)."""
         record = await self.store.broadcasts.get(broadcast_id)
         if record is None or record.status not in (
             BroadcastStatus.DRAFT,
@@ -195,7 +208,11 @@ class Broadcasts:
         ):
             return 0
         rows = await self.store.ledger.enqueue_broadcast(
-            record.id, record.audience, due_at=record.send_at, now=now
+            record.id,
+            record.audience,
+            due_at=record.send_at,
+            now=now,
+            groups=audience_groups(record.audience, schedule),
         )
         await self.store.broadcasts.set_status(record.id, BroadcastStatus.SENDING, now=now)
         return rows

@@ -13,7 +13,9 @@ from apscheduler.triggers.date import DateTrigger
 from bot.config import Reminders
 from bot.constants import ALL_SESSIONS
 from bot.errors import brief
+from bot.groups import session_markers
 from bot.planner import Planned, Prefs, parse_clock, plan
+from bot.programme import programme
 from bot.schedule import Schedule
 from bot.store import Store
 
@@ -23,11 +25,19 @@ Profile = tuple[str | None, str, str, tuple[int, ...] | None]  # zone, quiet sta
 FIRED = "fired"  # platform_refs kind that remembers which jobs ran, across restarts
 
 
+def instant_job_id(due: dt.datetime) -> str:
+    """The APScheduler job of every reminder group due at `due`."""
+    return f"due:{due.isoformat()}"
+
+
 class ReminderScheduler:
-    """Plans reminder groups, keeps one APScheduler job per group, and fires them.
+    """Plans reminder groups, keeps one APScheduler job per instant they fall due, and fires
+    them.
 
     A group is one `Planned` reminder fired for every chat it fits: each chat whose reminder
-    for that session and offset is due at that instant.
+    for that session and offset is due at that instant. A conference has dozens of talks
+    starting at once: one job per instant (not per group) fires them all in one
+    transaction, and keeps a thousand talks' planning to a hundred jobs.
     """
 
     def __init__(
@@ -51,6 +61,7 @@ class ReminderScheduler:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         self._groups: dict[str, Planned] = {}
+        self._fired: set[str] = set()  # groups fired since the last re-plan read them
         self._quiet: dict[str, list[Profile]] = {}  # quiet-hours profiles by session, cached
         self._due: list[Planned] = []
         self._replan_lock = asyncio.Lock()
@@ -81,7 +92,13 @@ class ReminderScheduler:
         """Planning preferences of the session's subscribers with quiet hours (cached)."""
         default = self.settings.default_offsets
         found = []
-        for profile in (*self._quiet.get(session_id, ()), *self._quiet.get(ALL_SESSIONS, ())):
+        # Subscribers of the session's track or room plan alike (their markers are keys).
+        # (The programme's index finds the talk without a walk over a thousand of them.)
+        talk = programme(schedule).session(session_id)
+        keys = (session_id, ALL_SESSIONS, *session_markers(talk))
+        # One chat may follow the talk several ways: plan each profile once.
+        profiles = dict.fromkeys(p for key in keys for p in self._quiet.get(key, ()))
+        for profile in profiles:
             zone, begin, end, offsets = profile
             prefs = Prefs(
                 zone or schedule.event.timezone,
@@ -120,24 +137,34 @@ class ReminderScheduler:
             now = self.clock()
             groups = await self.plan_groups(now)
             fired = await self.store.refs.all("scheduler", FIRED)
-            for job in self.aps.get_jobs():
-                if job.id not in groups:
-                    job.remove()
             overdue = []
+            instants: dict[str, dt.datetime] = {}
             for job_id, group in groups.items():
                 if job_id in fired:
                     continue
                 if group.due <= now:
                     overdue.append(group)
                 else:
+                    instants.setdefault(instant_job_id(group.due), group.due)
+            # Jobs of instants still wanted stay as they are: a re-plan touches only what
+            # changed (a thousand talks' jobs are not rebuilt for each /subscribe).
+            existing = set()
+            for job in self.aps.get_jobs():
+                if job.id in instants:
+                    existing.add(job.id)
+                else:
+                    job.remove()
+            for job_id, due in instants.items():
+                if job_id not in existing:
                     self.aps.add_job(
                         self._job,
-                        DateTrigger(group.due, timezone=dt.UTC),
-                        args=(group,),
+                        DateTrigger(due, timezone=dt.UTC),
+                        args=(due,),
                         id=job_id,
                         replace_existing=True,
                     )
             self._groups = groups
+            self._fired = set(fired)
         await self._fire_or_owe(overdue)
 
     def next_jobs(self) -> list[Planned]:
@@ -155,9 +182,12 @@ class ReminderScheduler:
         await self._fire_or_owe(due)
         return len(due)
 
-    async def _job(self, group: Planned) -> None:
-        """An APScheduler job: queue the group; jobs due together are written together."""
-        self._due.append(group)
+    async def _job(self, due: dt.datetime) -> None:
+        """An APScheduler job: queue the groups due at `due` that have not fired; jobs that
+        run together are written together."""
+        self._due.extend(
+            g for g in self._groups.values() if g.due == due and g.job_id not in self._fired
+        )
         await asyncio.sleep(0)  # let the other jobs of this instant queue theirs
         if self._due:
             batch, self._due = self._due, []
@@ -245,6 +275,7 @@ class ReminderScheduler:
                 await self.store.refs.set(
                     "scheduler", FIRED, group.job_id, now.isoformat(), now=now
                 )
+        self._fired.update(g.job_id for g in groups)
         late = max((now - g.due).total_seconds() for g in groups)
         log.info(
             "%d reminder group(s) fired, %d recipients queued%s",
@@ -262,6 +293,8 @@ class ReminderScheduler:
             log.info("skipping %s: the session is over, moved or gone", group.job_id)
             return 0
 
+        groups = session_markers(session)
+
         async def enqueue(*, chat_pks: list[int] | None = None, plain: bool = False) -> int:
             return await self.store.ledger.enqueue_session_audience(
                 session_id=group.session_id,
@@ -273,6 +306,7 @@ class ReminderScheduler:
                 now=now,
                 only_without_quiet=plain,
                 chat_pks=chat_pks,
+                groups=groups,
             )
 
         # Chats without quiet hours get every reminder at its nominal instant.
@@ -280,6 +314,8 @@ class ReminderScheduler:
         for prefs, (zone, begin, end, _) in self._quiet_prefs(schedule, group.session_id):
             planned = plan(schedule, prefs, now, session_ids=[group.session_id])
             if any(p.offset == group.offset and p.due == group.due for p in planned):
-                pks = await self.store.chats.with_profile(group.session_id, zone, begin, end)
+                pks = await self.store.chats.with_profile(
+                    group.session_id, zone, begin, end, groups
+                )
                 added += await enqueue(chat_pks=pks)
         return added

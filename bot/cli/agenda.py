@@ -7,7 +7,8 @@ import argparse
 from bot.cli.common import Context, Subcommands, add_common, load_inputs, parse_instant
 from bot.i18n import languages, normalize_language
 from bot.i18n.formatting import format_places, place_with_zone
-from bot.render import Reader, render_agenda
+from bot.programme import opening_view
+from bot.render import Reader
 from bot.timezones import resolve_timezone
 
 
@@ -59,6 +60,6 @@ def cmd_agenda(args: argparse.Namespace, context: Context) -> int:
         if others:
             print(f"  (not this one? also: {format_places(others, None)})", file=out)
     now = args.now or context.clock()
-    message = render_agenda(schedule, Reader(lang, zone, place), now, zone_chosen=chosen)
+    message = opening_view(schedule, Reader(lang, zone, place), now, chosen=chosen)
     print(message.plain(), file=out)
     return 0

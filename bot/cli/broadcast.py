@@ -12,7 +12,13 @@ from typing import TextIO
 
 from bot.app import open_store
 from bot.audience import Audience
-from bot.broadcasts import BroadcastError, Broadcasts, describe_audience, parse_audience
+from bot.broadcasts import (
+    BroadcastError,
+    Broadcasts,
+    audience_groups,
+    describe_audience,
+    parse_audience,
+)
 from bot.cli.common import (
     Clock,
     Context,
@@ -149,7 +155,10 @@ async def _broadcast(
     if store is None:
         print(f"No database at {database_missing(settings)} yet: nobody to reach.", file=out)
     try:
-        counts = await store.broadcasts.count_audience(audience) if store is not None else {}
+        groups = audience_groups(audience, schedule)
+        counts = (
+            await store.broadcasts.count_audience(audience, groups) if store is not None else {}
+        )
         print(
             f"To {describe_audience(audience, 'en', schedule)}: "
             f"{counted(sum(counts.values()), 'chat')} "
@@ -181,7 +190,7 @@ async def _broadcast(
             allowed=True,
             now=now,
         )
-        rows = await Broadcasts(store, settings).enqueue(record.id, now=now)
+        rows = await Broadcasts(store, settings).enqueue(record.id, now=now, schedule=schedule)
         print(
             f"Broadcast #{record.id} queued: {counted(rows, 'message')}; "
             "the running worker sends them.",

@@ -18,6 +18,7 @@ from bot.cli.common import (
     parse_instant,
 )
 from bot.config import Settings
+from bot.groups import markers_of
 from bot.i18n import normalize_language, t
 from bot.schedule import Loaded, Schedule, ScheduleError, parse_source
 
@@ -109,7 +110,9 @@ async def _changes(
         for change in changes:
             line = report_line(change, schedule, lang)
             if worth_notifying(change, now):
-                count = await store.chats.count_subscribers(session_id=change.session_id)
+                count = await store.chats.count_subscribers(
+                    session_id=change.session_id, groups=markers_of((change.old, change.new))
+                )
                 total += count
                 line += " " + t("changes.check_told", lang, count=count)
             print(line, file=out)

@@ -10,6 +10,7 @@ from bot.commands.context import CommandContext, Handler, say
 from bot.commands.organizer import OrganizerCommands
 from bot.commands.permissions import is_organizer
 from bot.commands.preferences import PreferenceCommands
+from bot.commands.programme import ProgrammeCommands
 from bot.commands.registry import ALIASES, HELP_ORDER, SETTINGS_COMMANDS
 from bot.commands.throttle import Throttle, Verdict
 from bot.commands.viewer import ViewerCommands
@@ -29,9 +30,13 @@ class Commands:
         self.organizer = organizer
         self.viewer = ViewerCommands(ctx, organizer.names)
         self.preferences = PreferenceCommands(ctx)
+        # The programme's handlers come last: /schedule by day, and /subscribe's track and
+        # room forms, before the viewer's own (which they call for everything else).
+        self.programme = ProgrammeCommands(ctx, self.viewer)
         self._handlers: dict[str, Handler] = {
             **self.viewer.handlers(),
             **self.preferences.handlers(),
+            **self.programme.handlers(),
         }
         for alias, name in ALIASES.items():
             self._handlers[alias] = self._handlers[name]

@@ -6,7 +6,13 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from bot.broadcasts import BroadcastError, Broadcasts, describe_audience, parse_broadcast
+from bot.broadcasts import (
+    BroadcastError,
+    Broadcasts,
+    audience_groups,
+    describe_audience,
+    parse_broadcast,
+)
 from bot.commands.context import CommandContext
 from bot.commands.registry import ORGANIZER_ORDER
 from bot.constants import (
@@ -144,7 +150,9 @@ class OrganizerCommands:
             now=now,
             status=BroadcastStatus.DRAFT,
         )
-        counts = await self.ctx.store.broadcasts.count_audience(draft.audience)
+        counts = await self.ctx.store.broadcasts.count_audience(
+            draft.audience, audience_groups(draft.audience, self.ctx.schedule())
+        )
         per_platform = ", ".join(f"{p} {n}" for p, n in sorted(counts.items())) or "0"
         when = (
             t("broadcast.now", lang)
@@ -178,7 +186,9 @@ class OrganizerCommands:
             BroadcastStatus.SCHEDULED,
         ):
             return Reply.of(Message(t("broadcast.not_pending", lang, id=broadcast_id)))
-        rows = await self.broadcasts.enqueue(broadcast_id, now=self.ctx.clock())
+        rows = await self.broadcasts.enqueue(
+            broadcast_id, now=self.ctx.clock(), schedule=self.ctx.schedule()
+        )
         self.wake()
         return Reply.of(Message(t("broadcast.queued", lang, id=broadcast_id, count=rows)))
 

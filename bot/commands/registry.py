@@ -10,6 +10,8 @@ HELP_ORDER: Final[tuple[str, ...]] = (
     "help",
     "schedule",
     "next",
+    "now",
+    "find",
     "session",
     "subscribe",
     "unsubscribe",

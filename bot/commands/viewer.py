@@ -9,16 +9,18 @@ from bot.commands.context import CommandContext, Handler, quiet_hours, say
 from bot.commands.permissions import is_organizer
 from bot.commands.registry import HELP_ORDER
 from bot.constants import ALL_SESSIONS
+from bot.groups import session_markers
 from bot.i18n import catalog, t
 from bot.inputs import describe_offsets, format_quiet
 from bot.messages import Button, Command, Message, Reply
-from bot.render import Reader, render_agenda, render_session, text
-from bot.schedule import Session
+from bot.programme import marker_label, programme
+from bot.render import Reader, render_session, text
+from bot.schedule import Schedule, Session
 from bot.store import ChatRecord
 
 
 class ViewerCommands:
-    """/start, /help, /schedule, /next, /session, /subscribe, /unsubscribe, /mysubs, /calendar."""
+    """/start, /help, /next, /session, /subscribe, /unsubscribe, /mysubs, /calendar."""
 
     def __init__(self, ctx: CommandContext, organizer_names: tuple[str, ...]) -> None:
         self.ctx = ctx
@@ -29,7 +31,6 @@ class ViewerCommands:
         return {
             "start": self.start,
             "help": self.help,
-            "schedule": self.schedule,
             "next": self.next,
             "session": self.session,
             "subscribe": self.subscribe,
@@ -75,14 +76,6 @@ class ViewerCommands:
             lines += [t(f"organizer_help.{name}", lang) for name in self.organizer_names]
         return Reply.of(Message("\n".join(lines), title=t("help.title", lang)))
 
-    async def schedule(self, cmd: Command, chat: ChatRecord) -> Reply:
-        """/schedule: the agenda in the chat's language and zone."""
-        reader = self.ctx.reader(chat)
-        agenda = render_agenda(
-            self.ctx.schedule(), reader, self.ctx.clock(), zone_chosen=chat.timezone is not None
-        )
-        return Reply.of(agenda)
-
     async def next(self, cmd: Command, chat: ChatRecord) -> Reply:
         """/next: the session on now or next, with countdown and link."""
         reader = self.ctx.reader(chat)
@@ -96,7 +89,7 @@ class ViewerCommands:
         self, chat: ChatRecord, reader: Reader, session: Session, now: dt.datetime
     ) -> Reply:
         subs = await self.ctx.store.chats.subscriptions(chat.pk)
-        subscribed = session.id in subs or ALL_SESSIONS in subs
+        subscribed = follows(subs, session)
         return Reply.of(
             render_session(self.ctx.schedule(), session, reader, now, subscribed=subscribed)
         )
@@ -146,6 +139,9 @@ class ViewerCommands:
             return say(t("imported.not_offered", lang, title=title))
         if ALL_SESSIONS in subs:
             return say(t("subscribe.covered_by_all", lang, title=title))
+        via = _via_group(subs, session, lang, schedule)
+        if via is not None:
+            return say(t("scale.covered_by_group", lang, title=title, group=via))
         added = await self.ctx.store.chats.subscribe(chat.pk, session.id, now=self.ctx.clock())
         if not added:
             return say(t("subscribe.already", lang, title=title))
@@ -164,7 +160,7 @@ class ViewerCommands:
         if not subs:
             return say(t("unsubscribe.nothing", lang))
         if not cmd.args:
-            mine = [s for s in schedule.sessions if s.id in subs or ALL_SESSIONS in subs]
+            mine = [s for s in schedule.sessions if follows(subs, s)]
             return self.ctx.pick_session(reader, "unsubscribe", mine)
         wanted = cmd.args[0].lower()
         if wanted == "all":
@@ -186,6 +182,9 @@ class ViewerCommands:
             await self.ctx.replan()
             return say(t("unsubscribe.from_all", lang, title=title, count=len(others)))
         if not await self.ctx.store.chats.unsubscribe(chat.pk, session.id):
+            via = _via_group(subs, session, lang, schedule)
+            if via is not None:
+                return say(t("scale.unsubscribe_via_group", lang, title=title, group=via))
             return say(t("unsubscribe.not_subscribed", lang, title=title))
         await self.ctx.replan()
         button = Button(t("button.subscribe", lang), f"subscribe {session.id}")
@@ -197,11 +196,15 @@ class ViewerCommands:
         lang = reader.lang
         schedule = self.ctx.schedule()
         subs = await self.ctx.store.chats.subscriptions(chat.pk)
+        # Tracks and rooms followed: "the track “Security”, including sessions added later".
+        prog = programme(schedule)
+        groups = [g for g in (marker_label(prog, m, lang) for m in sorted(subs)) if g]
         if ALL_SESSIONS in subs:
             lines = [t("mysubs.all", lang)]
         elif subs:
             lines = [t("mysubs.some", lang)]
             lines += self.ctx.session_list(reader, [s for s in schedule.sessions if s.id in subs])
+            lines += [t("scale.mysubs_group", lang, group=g) for g in groups]
         else:
             lines = [t("mysubs.none", lang)]
         lines += [
@@ -232,7 +235,9 @@ class ViewerCommands:
         else:
             subs = await self.ctx.store.chats.subscriptions(chat.pk)
             ids = (
-                None if ALL_SESSIONS in subs else [s.id for s in schedule.sessions if s.id in subs]
+                None
+                if ALL_SESSIONS in subs
+                else [s.id for s in schedule.sessions if follows(subs, s)]
             )
         sequences = await session_sequences(self.ctx.store, schedule)
         reply = calendar_reply(schedule, ids, reader, self.ctx.clock(), sequences=sequences)
@@ -252,3 +257,22 @@ class ViewerCommands:
         token = await self.ctx.store.calendar_tokens.reset(chat.pk, now=self.ctx.clock())
         webcal, web = feed_urls(base, token)
         return say(t("web.feed_reset", lang, webcal=webcal, web=web))
+
+
+def follows(subs: frozenset[str], session: Session) -> bool:
+    """Whether a chat with these subscriptions gets the session's reminders: by its id, by
+    "all", or by its track or room."""
+    if session.id in subs or ALL_SESSIONS in subs:
+        return True
+    return any(m in subs for m in session_markers(session))
+
+
+def _via_group(
+    subs: frozenset[str], session: Session, lang: str, schedule: Schedule
+) -> str | None:
+    """The track or room through which the chat follows the session, named; None: neither."""
+    prog = programme(schedule)
+    for stored in session_markers(session):
+        if stored in subs:
+            return marker_label(prog, stored, lang)
+    return None

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Final
 
 from bot.adapters.base import (
@@ -24,14 +25,16 @@ from bot.adapters.base import (
 )
 from bot.config import Delivery as DeliverySettings
 from bot.constants import ChatKind, DeliveryKind
+from bot.delivery.bundling import bundles, digest
 from bot.delivery.observer import DeliveryObserver
 from bot.delivery.pacing import PlatformPacer
 from bot.delivery.progress import Progress
 from bot.delivery.recording import SentMarks, record_outcome
 from bot.delivery.rendering import RenderCache, Renderer
 from bot.errors import brief
-from bot.messages import Expired
+from bot.messages import Expired, Message
 from bot.planner import is_quiet
+from bot.render import reader_of
 from bot.store import Claimed, Store
 
 log = logging.getLogger(__name__)
@@ -216,6 +219,12 @@ class DeliveryEngine:
         if not rows:
             await self._report(platform)
             return 0
+        try:
+            # A chat's other reminders of the same minute, wherever the batch limit fell.
+            rows += await self.store.ledger.claim_alongside(rows, now=self.clock())
+        except Exception:
+            self._unsure.add(platform)
+            raise
         # A row holds its slot until its outcome is in the ledger, so that at most
         # `in_flight` rows can have been sent without the ledger knowing (the duplicates a
         # crash can cause), however the marking is batched.
@@ -223,43 +232,70 @@ class DeliveryEngine:
         sent = SentMarks(self.store, self.clock)
         cache: RenderCache = {}
 
-        async def one(row: Claimed) -> None:
+        async def one(bundle: list[Claimed]) -> None:
             async with slots:
-                await self._deliver(platform, row, sent, cache)
+                await self._deliver(platform, bundle, sent, cache)
 
         # Every send finishes before an error is raised: the batch must be over when the
         # next one starts (see the requeue above).
-        outcomes = await asyncio.gather(*(one(row) for row in rows), return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(one(bundle) for bundle in bundles(rows)), return_exceptions=True
+        )
         errors = [e for e in outcomes if isinstance(e, BaseException)]
         if errors:
             self._unsure.add(platform)
             raise errors[0]
         return len(rows)
 
+    async def _render(
+        self, rows: list[Claimed], cache: RenderCache
+    ) -> tuple[list[Claimed], Message] | None:
+        """The message for a bundle of rows (one row, or a chat's reminders of one minute,
+        listed in one message); rows that expired are settled here. None: nothing to send."""
+        progress = self.progress[rows[0].chat.platform]
+        live: list[tuple[Claimed, Message]] = []
+        for row in rows:
+            try:
+                rendered = await self.renderer.render_shared(row, self.clock(), cache)
+            except Exception as exc:  # e.g. a broadcast's text could not be read: try later
+                log.warning("rendering delivery %d failed: %s", row.id, exc)
+                await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", progress)
+                continue
+            if isinstance(rendered, Expired):
+                await record_outcome(
+                    "an expired row",
+                    partial(
+                        self._now_call, self.store.ledger.mark_expired, row.id, rendered.reason
+                    ),
+                )
+                progress.expired += 1
+                self.observer.outcome(row.chat.platform, "expired")
+                continue
+            live.append((row, rendered))
+        if not live:
+            return None
+        if len(live) == 1:
+            return [live[0][0]], live[0][1]
+        schedule = self.renderer.schedule()
+        items = [(schedule.session(row.session_id or ""), message) for row, message in live]
+        lang = reader_of(live[0][0].chat, schedule).lang
+        return [row for row, _ in live], digest(items, lang, self.clock())
+
     async def _deliver(
         self,
         platform: str,
-        row: Claimed,
+        bundle: list[Claimed],
         sent: SentMarks,
         cache: RenderCache,
     ) -> None:
         adapter = self.adapters[platform]
         progress = self.progress[platform]
-        try:
-            rendered = await self.renderer.render_shared(row, self.clock(), cache)
-        except Exception as exc:  # e.g. a broadcast's text could not be read: try again later
-            log.warning("rendering delivery %d failed: %s", row.id, exc)
-            await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", progress)
+        found = await self._render(bundle, cache)
+        if found is None:
             return
-        if isinstance(rendered, Expired):
-            reason = rendered.reason
-            await record_outcome(
-                "an expired row",
-                lambda: self.store.ledger.mark_expired(row.id, reason, self.clock()),
-            )
-            progress.expired += 1
-            self.observer.outcome(platform, "expired")
-            return
+        rows, rendered = found
+        # One message, one outcome for every row it carries.
+        row = rows[0]
         chat = row.chat
         if chat.quiet is not None:
             # What reaches a reader in their quiet hours (a notice, a broadcast, a late
@@ -288,47 +324,61 @@ class DeliveryEngine:
                     platform, row.chat.chat_id, new_id, now=self.clock()
                 ),
             )
-            await self._retry_at(row, self.clock(), str(exc))
+            for each in rows:
+                await self._retry_at(each, self.clock(), str(exc))
             return
         except RetryAfter as exc:
             pacer.pause(exc.seconds)
             self.observer.flood_wait(platform, exc.seconds)
-            await self._retry_at(row, self.clock() + dt.timedelta(seconds=exc.seconds), str(exc))
+            when = self.clock() + dt.timedelta(seconds=exc.seconds)
+            for each in rows:
+                await self._retry_at(each, when, str(exc))
             return
         except Blocked as exc:
             error = str(exc) or "blocked"
-            await record_outcome(
-                "a blocked chat",
-                lambda: self.store.ledger.mark_blocked(row.id, error, self.clock()),
-            )
-            progress.blocked += 1
-            self.observer.outcome(platform, "blocked")
+            for each_id in (each.id for each in rows):
+                await record_outcome(
+                    "a blocked chat",
+                    partial(self._now_call, self.store.ledger.mark_blocked, each_id, error),
+                )
+                progress.blocked += 1
+                self.observer.outcome(platform, "blocked")
             return
         except Rejected as exc:
             error = str(exc)
-            await record_outcome(
-                "a rejected row",
-                lambda: self.store.ledger.mark_failed(row.id, error, self.clock()),
-            )
-            progress.failed += 1
-            self.observer.outcome(platform, "failed")
+            for each_id in (each.id for each in rows):
+                await record_outcome(
+                    "a rejected row",
+                    partial(self._now_call, self.store.ledger.mark_failed, each_id, error),
+                )
+                progress.failed += 1
+                self.observer.outcome(platform, "failed")
             return
         except (Transient, SendError, OSError, TimeoutError) as exc:
-            await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", progress)
+            for each in rows:
+                await self._retry_or_fail(each, f"{type(exc).__name__}: {exc}", progress)
             return
         except Exception as exc:  # an adapter bug must not lose the row: record and retry
             log.exception("unexpected error sending delivery %d on %s", row.id, platform)
-            await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", progress)
+            for each in rows:
+                await self._retry_or_fail(each, f"{type(exc).__name__}: {exc}", progress)
             return
-        await sent.mark(row.id)
-        progress.sent += 1
-        self.observer.outcome(platform, "sent")
-        if row.kind == DeliveryKind.REMINDER:
-            late = (self.clock() - row.due_at).total_seconds()
-            self.observer.reminder_late(platform, max(late, 0.0))
+        await asyncio.gather(*(sent.mark(each.id) for each in rows))
+        progress.sent += len(rows)
+        for each in rows:
+            self.observer.outcome(platform, "sent")
+            if each.kind == DeliveryKind.REMINDER:
+                late = (self.clock() - each.due_at).total_seconds()
+                self.observer.reminder_late(platform, max(late, 0.0))
         every = self.settings.progress_every
         if every and progress.sent % every == 0:
             log.info("%s fan-out in progress: %s", platform, progress.line())
+
+    async def _now_call(
+        self, mark: Callable[[int, str, dt.datetime], Awaitable[None]], row_id: int, why: str
+    ) -> None:
+        """A settling call of the ledger for one row, stamped when it runs (each retry too)."""
+        await mark(row_id, why, self.clock())
 
     async def _retry_at(self, row: Claimed, when: dt.datetime, error: str) -> None:
         self.progress[row.chat.platform].retried += 1

@@ -22,6 +22,7 @@ from bot.broadcasts import notify_organizers
 from bot.changes import CANCELLED, Change, diff, notice_ref, worth_notifying
 from bot.config import Settings
 from bot.constants import DeliveryKind
+from bot.groups import markers_of
 from bot.i18n import languages, t
 from bot.reload.fingerprint import Fingerprint, fingerprint
 from bot.reload.report import MAX_LISTED, changes_text, errors_text
@@ -375,6 +376,8 @@ class Reloader:
                     offset_minutes=None,
                     default_offsets=(),
                     now=now,
+                    # The talk's track and room subscribers, before the change and after.
+                    groups=markers_of((change.old, change.new)),
                 )
             if changed:
                 await self._record(new, source, now, revision=revision)

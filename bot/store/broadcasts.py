@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,14 +42,17 @@ def _broadcast(row: sa.Row[*tuple[Any, ...]]) -> BroadcastRecord:
     )
 
 
-def audience_filter(audience: Audience) -> list[sa.ColumnElement[bool]]:
-    """The conditions on Chat that select the audience's active chats."""
+def audience_filter(
+    audience: Audience, groups: Sequence[str] = ()
+) -> list[sa.ColumnElement[bool]]:
+    """The conditions on Chat that select the audience's active chats (`groups`: the markers
+    of a session audience's track and room, whose followers get the session too)."""
     subscribed = Chat.id.in_(sa.select(Subscription.chat_pk))
     conditions: list[sa.ColumnElement[bool]] = [Chat.status == ChatStatus.ACTIVE]
     if audience.kind is AudienceKind.ALL:
         conditions.append(subscribed)
     elif audience.kind is AudienceKind.SESSION and audience.session is not None:
-        conditions.append(subscribed_to(audience.session))
+        conditions.append(subscribed_to(audience.session, groups))
     elif audience.kind is AudienceKind.LANGUAGE and audience.language is not None:
         chosen = Chat.language == audience.language
         if audience.language == audience.default:
@@ -133,11 +137,13 @@ class StoredBroadcasts:
             row = (await conn.execute(stmt)).first()
         return None if row is None else _broadcast(row)
 
-    async def count_audience(self, audience: Audience) -> dict[str, int]:
+    async def count_audience(
+        self, audience: Audience, groups: Sequence[str] = ()
+    ) -> dict[str, int]:
         """How many chats a broadcast to `audience` reaches, by platform."""
         stmt = (
             sa.select(Chat.platform, sa.func.count())
-            .where(*audience_filter(audience))
+            .where(*audience_filter(audience, groups))
             .group_by(Chat.platform)
         )
         async with self._db.read() as conn:

@@ -70,11 +70,13 @@ def chat_record(row: sa.Row[*tuple[Any, ...]]) -> ChatRecord:
     )
 
 
-def subscribed_to(session_id: str) -> sa.ColumnElement[bool]:
-    """Chat.id is subscribed to session_id or to every session (a semi-join: one row per chat)."""
+def subscribed_to(session_id: str, groups: Sequence[str] = ()) -> sa.ColumnElement[bool]:
+    """Chat.id is subscribed to session_id, to every session or to one of `groups` (the
+    markers of the session's track and room, "track:security"): a semi-join, one row per
+    chat."""
     return Chat.id.in_(
         sa.select(Subscription.chat_pk).where(
-            Subscription.session_id.in_((session_id, ALL_SESSIONS))
+            Subscription.session_id.in_((session_id, ALL_SESSIONS, *groups))
         )
     )
 
@@ -305,13 +307,18 @@ class Chats:
             return frozenset(rows.scalars())
 
     async def count_subscribers(
-        self, *, session_id: str | None = None, platform: str | None = None
+        self,
+        *,
+        session_id: str | None = None,
+        platform: str | None = None,
+        groups: Sequence[str] = (),
     ) -> int:
-        """Count active chats following session_id (directly or via "*"), or anything if None."""
+        """Count active chats following session_id (directly, via "*" or via one of the
+        `groups` markers of its track and room), or anything if None."""
         if session_id is None:
             subscribed: sa.ColumnElement[bool] = Chat.id.in_(sa.select(Subscription.chat_pk))
         else:
-            subscribed = subscribed_to(session_id)
+            subscribed = subscribed_to(session_id, groups)
         stmt = (
             sa.select(sa.func.count())
             .select_from(Chat)
@@ -372,7 +379,9 @@ class Chats:
         async with self._db.read() as conn:
             return frozenset(decode_offsets(text) for text in (await conn.execute(stmt)).scalars())
 
-    async def quiet_profiles(self, session_id: str) -> list[QuietProfile]:
+    async def quiet_profiles(
+        self, session_id: str, groups: Sequence[str] = ()
+    ) -> list[QuietProfile]:
         """Distinct (timezone, quiet_start, quiet_end, offsets) of quiet-hours subscribers."""
         stmt = (
             sa.select(Chat.timezone, Chat.quiet_start, Chat.quiet_end, Chat.offsets)
@@ -381,7 +390,7 @@ class Chats:
                 Chat.status == ChatStatus.ACTIVE,
                 Chat.quiet_start.is_not(None),
                 Chat.quiet_end.is_not(None),
-                subscribed_to(session_id),
+                subscribed_to(session_id, groups),
             )
         )
         async with self._db.read() as conn:
@@ -392,7 +401,8 @@ class Chats:
         return profiles
 
     async def quiet_profiles_by_session(self) -> dict[str, list[QuietProfile]]:
-        """`quiet_profiles` for every subscribed session id at once ("*" stands for all)."""
+        """`quiet_profiles` for every subscribed session id at once ("*" stands for all,
+        "track:…" and "room:…" for a track's or a room's talks)."""
         stmt = (
             sa.select(
                 Subscription.session_id,
@@ -417,9 +427,15 @@ class Chats:
         return {sid: sorted(p, key=_profile_order) for sid, p in found.items()}
 
     async def with_profile(
-        self, session_id: str, timezone: str | None, quiet_start: str, quiet_end: str
+        self,
+        session_id: str,
+        timezone: str | None,
+        quiet_start: str,
+        quiet_end: str,
+        groups: Sequence[str] = (),
     ) -> list[int]:
-        """Pks of the session's active subscribers with this timezone and these quiet hours."""
+        """Pks of the session's active subscribers (directly, via "*" or via `groups`) with
+        this timezone and these quiet hours."""
         tz_match = Chat.timezone.is_(None) if timezone is None else Chat.timezone == timezone
         stmt = (
             sa.select(Chat.id)
@@ -428,7 +444,7 @@ class Chats:
                 tz_match,
                 Chat.quiet_start == quiet_start,
                 Chat.quiet_end == quiet_end,
-                subscribed_to(session_id),
+                subscribed_to(session_id, groups),
             )
             .order_by(Chat.id)
         )

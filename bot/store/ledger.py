@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -51,8 +51,10 @@ class Ledger:
         now: datetime,
         only_without_quiet: bool = False,
         chat_pks: Sequence[int] | None = None,
+        groups: Sequence[str] = (),
     ) -> int:
-        """Add one pending row per active subscriber of the session; return rows inserted."""
+        """Add one pending row per active subscriber of the session (directly, via "*" or
+        via one of `groups`, the markers of its track and room); return rows inserted."""
         # offset_minutes (if not None) keeps chats whose effective offsets contain it;
         # only_without_quiet keeps chats without quiet hours; chat_pks restricts to those
         # chats.  Rows already in the ledger (same chat, kind, ref) are left alone, which
@@ -62,7 +64,7 @@ class Ledger:
             raise ValueError(f"ref too long ({len(ref)} > {_MAX_REF_LEN}): {ref[:40]!r}...")
         conditions: list[sa.ColumnElement[bool]] = [
             Chat.status == ChatStatus.ACTIVE,
-            subscribed_to(session_id),
+            subscribed_to(session_id, groups),
         ]
         if offset_minutes is not None:
             contains = Chat.offsets.like(f"%,{int(offset_minutes)},%")
@@ -89,13 +91,20 @@ class Ledger:
         return inserted
 
     async def enqueue_broadcast(
-        self, broadcast_id: int, audience: Audience, *, due_at: datetime, now: datetime
+        self,
+        broadcast_id: int,
+        audience: Audience,
+        *,
+        due_at: datetime,
+        now: datetime,
+        groups: Sequence[str] = (),
     ) -> int:
-        """One pending ledger row per chat of the audience, in one statement; return the count."""
+        """One pending ledger row per chat of the audience, in one statement; return the count
+        (`groups`: a session audience's track and room markers)."""
         async with self._db.write() as conn:
             return await self._insert_for_chats(
                 conn,
-                audience_filter(audience),
+                audience_filter(audience, groups),
                 kind=DeliveryKind.BROADCAST,
                 ref=str(broadcast_id),
                 due_at=due_at,
@@ -292,6 +301,66 @@ class Ledger:
                 if not inactive:
                     break
         # RETURNING order is unspecified.
+        out.sort(key=lambda c: (c.due_at, c.id))
+        return out
+
+    async def claim_alongside(self, claimed: Sequence[Claimed], *, now: datetime) -> list[Claimed]:
+        """Claim the pending reminders due in the same minute, to the same chats, as the
+        claimed reminders: a chat's reminders of one minute go out as one message, even
+        when a batch's limit split them (the rows are claimed as `claim` claims them)."""
+        windows: dict[datetime, dict[int, ChatRecord]] = {}
+        taken = {row.id for row in claimed}
+        for row in claimed:
+            if row.kind == DeliveryKind.REMINDER:
+                minute = row.due_at.replace(second=0, microsecond=0)
+                windows.setdefault(minute, {})[row.chat.pk] = row.chat
+        out: list[Claimed] = []
+        if not windows:
+            return out
+        async with self._db.write() as conn:
+            for minute, chats in windows.items():
+                for chunk in chunks(sorted(chats)):
+                    stmt = (
+                        sa.update(Delivery)
+                        .where(
+                            Delivery.status == DeliveryStatus.PENDING,
+                            Delivery.kind == DeliveryKind.REMINDER,
+                            Delivery.chat_pk.in_(chunk),
+                            Delivery.due_at >= minute,
+                            Delivery.due_at < minute + timedelta(minutes=1),
+                            Delivery.due_at <= now,
+                            sa.or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
+                        )
+                        .values(
+                            status=DeliveryStatus.SENDING,
+                            claimed_at=now,
+                            attempts=Delivery.attempts + 1,
+                            updated_at=now,
+                        )
+                        .returning(
+                            Delivery.id,
+                            Delivery.chat_pk,
+                            Delivery.ref,
+                            Delivery.session_id,
+                            Delivery.attempts,
+                            Delivery.due_at,
+                        )
+                    )
+                    for r in await conn.execute(stmt):
+                        if r.id in taken:
+                            continue
+                        out.append(
+                            Claimed(
+                                id=r.id,
+                                kind=DeliveryKind.REMINDER,
+                                ref=r.ref,
+                                session_id=r.session_id,
+                                broadcast_id=None,
+                                attempts=r.attempts,
+                                due_at=r.due_at,
+                                chat=chats[r.chat_pk],
+                            )
+                        )
         out.sort(key=lambda c: (c.due_at, c.id))
         return out
 

@@ -19,6 +19,7 @@ from bot.adapters.telegram import TelegramAdapter
 from bot.app import Worker
 from bot.config import Settings, TelegramConfig
 from bot.delivery.pacing import PlatformPacer
+from bot.schedule import Schedule
 from bot.store import Store
 from tests.fakes.telegram import FakeTelegram, Request, parse_html
 from tests.support.harness import S1, Clock, summit
@@ -47,11 +48,18 @@ class TelegramWorld:
     """The worker with only the Telegram adapter, pointed at the fake; the test moves time."""
 
     def __init__(
-        self, tg: FakeTelegram, store: Store, *, timeout: float = 3.0, per_second: int = 30
+        self,
+        tg: FakeTelegram,
+        store: Store,
+        *,
+        timeout: float = 3.0,
+        per_second: int = 30,
+        schedule: Schedule | None = None,
+        now: dt.datetime | None = None,
     ) -> None:
         self.tg = tg
         self.store = store
-        self.clock = Clock(S1 - dt.timedelta(days=2))
+        self.clock = Clock(now or S1 - dt.timedelta(days=2))
         self.settings = replace(
             Settings(),
             telegram=replace(TelegramConfig(), poll_timeout=1, messages_per_second=per_second),
@@ -63,7 +71,9 @@ class TelegramWorld:
         }
         self.adapter = TelegramAdapter.from_env(env, self.settings)
         self.adapter.timeout = timeout  # everything is local: anything slow is a bug
-        self.worker = Worker(self.settings, summit(), store, [self.adapter], self.clock)
+        self.worker = Worker(
+            self.settings, schedule or summit(), store, [self.adapter], self.clock
+        )
         # The pacer keeps real time plus the time the test skipped, so that the platform's
         # limits (1 message per chat per second, retry-after pauses) pass with the test clock.
         origin = self.clock.now

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # The option each command takes (all optional: without one the core offers a picker).
 OPTIONS = {
+    "schedule": "when",
+    "find": "words",
     "session": "session",
     "subscribe": "session",
     "unsubscribe": "session",
@@ -120,6 +122,12 @@ class Interactions:
         async def text(interaction: Interaction, text: str | None = None) -> None:
             await self._on_command(interaction, f"{name} {text or ''}")
 
+        async def when(interaction: Interaction, when: str | None = None) -> None:
+            await self._on_command(interaction, f"{name} {when or ''}")
+
+        async def words(interaction: Interaction, words: str | None = None) -> None:
+            await self._on_command(interaction, f"{name} {words or ''}")
+
         callbacks: dict[str | None, Callable[..., Coroutine[Any, Any, None]]] = {
             None: plain,
             "session": session,
@@ -128,6 +136,8 @@ class Interactions:
             "offsets": offsets,
             "hours": hours,
             "text": text,
+            "when": when,
+            "words": words,
         }
         callback = callbacks[option]
         if option is not None:
@@ -187,6 +197,15 @@ class Interactions:
             label = t("button.all", lang)
             if not needle or needle in "all" or needle in label.casefold():
                 choices.append(app_commands.Choice(name=f"all · {label}", value="all"))
+        if with_all and needle:
+            # A track or a room (`track:Security`): offered once something is typed, so that
+            # a conference's dozens of rooms do not crowd out its talks.
+            for kind in ("track", "room"):
+                names = {getattr(s, kind) for s in schedule.sessions} - {None}
+                for group in sorted(str(n) for n in names):
+                    value = cut(f"{kind}:{group}", 100)
+                    if needle in value.casefold():
+                        choices.append(app_commands.Choice(name=value, value=value))
         for session in schedule.sessions:
             if name == "subscribe" and session.is_over(now):
                 continue  # nothing to subscribe to any more
