@@ -160,6 +160,10 @@ async def test_a_track_subscription_reminds_of_its_talks_in_one_message_a_minute
     undone = await conf.say("/unsubscribe track:Security")
     assert "🔕 Unsubscribed from the track “Security”." in undone
     assert await conf.at(conf_at(2, 11, 50)) == []
+    # Who follows everything is told so, the track named once, in its own quotes.
+    await conf.say("/subscribe all")
+    everything = await conf.say("/subscribe track:Security")
+    assert "so every talk of the track “Security” is included." in everything
 
 
 async def test_same_minute_talks_subscribed_one_by_one_arrive_as_one_message(

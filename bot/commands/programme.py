@@ -156,7 +156,7 @@ class ProgrammeCommands:
         label = group_label(found.kind, found.name, lang)
         subs = await self.ctx.store.chats.subscriptions(chat.pk)
         if ALL_SESSIONS in subs:
-            return say(t("subscribe.covered_by_all", lang, title=label))
+            return say(t("scale.group_covered_by_all", lang, group=label))
         now = self.ctx.clock()
         if not await self.ctx.store.chats.subscribe(
             chat.pk, marker(found.kind, found.name), now=now
