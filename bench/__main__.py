@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bench.discord
 from bench.common import ROOT, FakeProcess, fake_process, median, run_json
 
 GOAL_RATE = 0.97
@@ -622,7 +623,7 @@ async def run(options: argparse.Namespace) -> Report:
     quick = options.quick
     size = "quick" if quick else "full"
     report = Report(size)
-    every = {"fanout", "raw", "scale", "drills", "flood"}
+    every = {"fanout", "raw", "scale", "drills", "flood", "discord"}
     only = set(options.only.split(",")) if options.only else every
     if options.before:
         async with fake_process() as fake:
@@ -649,6 +650,8 @@ async def run(options: argparse.Namespace) -> Report:
         drills(report, quick)
     if "flood" in only:
         await flood(report, 500, 20 if quick else 50, options.baseline)
+    if "discord" in only:  # issue 17: Discord's limits, against naive discord.py
+        await bench.discord.section(report, quick, options.repeat or 1)
     return report
 
 
@@ -658,7 +661,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (about 3 minutes)")
     parser.add_argument(
         "--only",
-        help="comma-separated sections: fanout,raw,scale,flood,drills (or none, with --before)",
+        help="comma-separated sections: fanout,raw,scale,flood,drills,discord"
+        " (or none, with --before)",
     )
     parser.add_argument("--repeat", type=int, help="runs per approach (medians are quoted)")
     parser.add_argument("--json", help="also write every raw figure to this file")
