@@ -105,12 +105,11 @@ async def naive(args: dict[str, Any]) -> dict[str, Any]:
     client = discord.Client(intents=discord.Intents.default())
     await client.login(args["token"])
     state = client._connection  # users as the gateway would have given them: no request
-    users = [
-        state.store_user(
-            {"id": str(FIRST_USER + i), "username": f"v{i}", "discriminator": "0", "avatar": None}
-        )
+    payloads: list[Any] = [
+        {"id": str(FIRST_USER + i), "username": f"v{i}", "discriminator": "0", "avatar": None}
         for i in range(count)
     ]
+    users = [state.store_user(data) for data in payloads]
     targets: list[discord.abc.Messageable] = [
         *users,
         *(client.get_partial_messageable(int(c)) for c in args["channels"]),
