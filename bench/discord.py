@@ -270,7 +270,7 @@ async def section(report: Report, quick: bool, repeat: int) -> None:
     def med(name: str, key: str) -> float:
         return median([float(r[key]) for r in runs[name]])
 
-    section = f"3. Discord: {count:,} DMs + {channels} channels at {GLOBAL} req/s"
+    section = f"17.3 Discord: {count:,} DMs + {channels} channels at {GLOBAL} req/s"
     too_many = med("engine", "too_many")
     report.add(
         section,
@@ -327,7 +327,7 @@ async def section(report: Report, quick: bool, repeat: int) -> None:
     p99 = median([a["p99"] for a in asked])
     over = median([a["over_3s"] + a["unanswered"] for a in asked])
     report.add(
-        f"4. Discord: {asks} commands during the fan-out",
+        f"17.4 Discord: {asks} commands during a fan-out",
         "answer latency p99 (p50)",
         "<= 1 s",
         f"{p99 * 1000:.0f} ms ({median([a['p50'] for a in asked]) * 1000:.0f} ms)",
@@ -335,7 +335,7 @@ async def section(report: Report, quick: bool, repeat: int) -> None:
         p99 <= 1.0,
     )
     report.add(
-        f"4. Discord: {asks} commands during the fan-out",
+        f"17.4 Discord: {asks} commands during a fan-out",
         "slowest first answer (deferred: Discord's 'thinking…')",
         "< 3 s",
         f"{median([a['max'] for a in asked]) * 1000:.0f} ms"
@@ -343,7 +343,7 @@ async def section(report: Report, quick: bool, repeat: int) -> None:
         "",
     )
     report.add(
-        f"4. Discord: {asks} commands during the fan-out",
+        f"17.4 Discord: {asks} commands during a fan-out",
         "answered later than 3 s, or never",
         "0",
         f"{over:.0f}",
