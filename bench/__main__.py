@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bench.discord
 from bench import source_poll
 from bench.common import ROOT, FakeProcess, fake_process, median, run_json
 
@@ -801,6 +802,7 @@ SECTIONS = (
     "paid",
     "during",
     "conference",
+    "discord",
 )
 
 
@@ -836,6 +838,7 @@ async def run(options: argparse.Namespace) -> Report:
         drills(report, quick)
     if "flood" in only:
         await flood(report, 500, 20 if quick else 50, options.baseline)
+import bench.discord
     if "timezone" in only:
         await timezone(report, 10 if quick else 50)
     if "poll" in only:

@@ -137,6 +137,12 @@ class DiscordConfig:
     guild_ids: tuple[str, ...] = ruled((), ids_of="Discord server ids")
     announcement_role_id: str = ruled("", ids_of="Discord role ids")
     scheduled_events: bool = True
+    requests_per_second: int = ruled(
+        50,
+        low=1,
+        high=10000,
+        why="50 is Discord's global limit per bot; Discord raises it on request",
+    )
 
 
 @dataclass(frozen=True)

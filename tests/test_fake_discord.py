@@ -6,6 +6,7 @@ import asyncio
 import gc
 import json
 import threading
+import time
 import warnings
 import zlib
 from collections.abc import AsyncIterator
@@ -470,3 +471,95 @@ async def test_close_leaves_nothing_behind() -> None:
                 assert not thread.is_alive()
         gc.collect()
     assert [str(w.message) for w in caught] == []
+
+
+# --- Discord's rate limits, on the wire (raw HTTP: what any client reads) -------------------
+
+
+async def _post(
+    session: aiohttp.ClientSession, dc: FakeDiscord, path: str, body: dict[str, Any]
+) -> tuple[int, dict[str, str], Any]:
+    """POST a JSON body as the bot; return the status, the headers and the JSON answer."""
+    async with session.post(
+        dc.api_base_url + path, json=body, headers={"Authorization": f"Bot {dc.token}"}
+    ) as response:
+        return response.status, dict(response.headers), await response.json()
+
+
+async def test_a_channel_message_bucket_is_5_per_5_seconds_per_channel_with_its_headers() -> None:
+    """Every answer on a limited route carries X-RateLimit-*; the sixth message in a
+    channel within 5 s is a 429 of scope "user" with the bucket's headers; another channel
+    has a bucket of its own."""
+    async with FakeDiscord() as dc, aiohttp.ClientSession() as session:
+        dc.discord_limits()
+        guild = dc.add_guild("Summit", text_channels=("general", "random"))
+        general, other = guild.channel("general").id, guild.channel("random").id
+        answers = [
+            await _post(session, dc, f"/channels/{general}/messages", {"content": f"m{i}"})
+            for i in range(6)
+        ]
+        assert [status for status, _, _ in answers] == [200] * 5 + [429]
+        _, first, _ = answers[0]
+        assert first["X-RateLimit-Limit"] == "5" and first["X-RateLimit-Remaining"] == "4"
+        assert 4.9 <= float(first["X-RateLimit-Reset-After"]) <= 5.0
+        assert float(first["X-RateLimit-Reset"]) == pytest.approx(time.time() + 5, abs=0.5)
+        assert "X-RateLimit-Scope" not in first  # only a 429 names its scope
+        _, headers, body = answers[5]
+        assert body["global"] is False and 0 < body["retry_after"] <= 5.0
+        assert headers["X-RateLimit-Scope"] == "user" and headers["X-RateLimit-Remaining"] == "0"
+        assert headers["X-RateLimit-Bucket"] == first["X-RateLimit-Bucket"]
+        assert int(headers["Retry-After"]) >= 1 and "X-RateLimit-Global" not in headers
+        post = {"content": "x"}
+        status, headers, _ = await _post(session, dc, f"/channels/{other}/messages", post)
+        assert (status, headers["X-RateLimit-Remaining"]) == (200, "4")  # a bucket of its own
+        assert headers["X-RateLimit-Bucket"] == first["X-RateLimit-Bucket"]  # same route
+        assert [r.limited for r in dc.too_many()] == ["user"]
+
+
+async def test_opening_a_dm_has_a_bucket_of_its_own() -> None:
+    """POST /users/@me/channels counts in its own bucket, not in a channel's."""
+    async with FakeDiscord() as dc, aiohttp.ClientSession() as session:
+        dc.discord_limits()
+        dc.limit_route("POST /users/@me/channels", 2, 1.0)
+        users = [dc.add_user(f"u{i}") for i in range(3)]
+        statuses = []
+        for user in users:
+            status, headers, body = await _post(
+                session, dc, "/users/@me/channels", {"recipient_id": str(user.id)}
+            )
+            statuses.append(status)
+        assert statuses == [200, 200, 429]
+        assert headers["X-RateLimit-Limit"] == "2" and body["global"] is False
+        dm = dc.dm_channel_id(users[0].id)
+        status, message_headers, _ = await _post(
+            session, dc, f"/channels/{dm}/messages", {"content": "hi"}
+        )
+        assert status == 200 and message_headers["X-RateLimit-Limit"] == "5"
+        assert message_headers["X-RateLimit-Bucket"] != headers["X-RateLimit-Bucket"]
+
+
+async def test_the_global_limit_answers_a_global_429_and_spares_interactions(bot: Bot) -> None:
+    """Past the global limit in a rolling second: 429 with global true, X-RateLimit-Global
+    and Scope global, retry_after until the window has room; an interaction's answer passes."""
+    dc = bot.dc
+    channels = [dc.add_channel(bot.guild.id, f"c{i}").id for i in range(11)]
+    async with aiohttp.ClientSession() as session:
+        dc.discord_limits(global_per_second=10)
+        answers = [
+            await _post(session, dc, f"/channels/{c}/messages", {"content": "x"}) for c in channels
+        ]
+    assert [status for status, _, _ in answers] == [200] * 10 + [429]
+    _, headers, body = answers[10]
+    assert body["global"] is True and body["message"] == "You are being rate limited."
+    assert 0 < body["retry_after"] <= 1.0
+    assert headers["X-RateLimit-Global"] == "true"
+    assert headers["X-RateLimit-Scope"] == "global"
+    assert headers["Retry-After"] == "1" and headers["Via"] == "1.1 google"
+    assert "X-RateLimit-Bucket" not in headers  # the global limit is no route's bucket
+    iid = await dc.send_slash_command(
+        "remind", {"when": "today"}, user_id=bot.user.id, guild_id=bot.guild.id
+    )
+    (callback,) = await dc.wait_for_responses(iid)  # exempt, within the same second
+    assert callback.content == "Reminder today -10m"
+    assert dc.max_in_any_window(1.0, path_pattern=r"/channels/\d+/messages") == 10
+    assert [r.limited for r in dc.too_many()] == ["global"]

@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
@@ -18,6 +19,7 @@ from bot.adapters.discord.client import DiscordClient, Endpoints
 from bot.adapters.discord.events import ScheduledEvents
 from bot.adapters.discord.interactions import Interactions
 from bot.adapters.discord.invite import invite_url
+from bot.adapters.discord.ratelimit import RequestWindow
 from bot.adapters.discord.render import Renderer
 from bot.adapters.discord.sending import DmChannels, Sender
 from bot.adapters.redaction import protect
@@ -65,8 +67,9 @@ class DiscordAdapter:
     """
 
     platform: ClassVar[str] = "discord"
-    # 50/s is Discord's global request limit per bot. 5/s per chat and 60/min per channel keep
-    # well inside the per-channel message buckets (discord.py still obeys the real bucket
+    # 50/s is Discord's global request limit per bot (`discord.requests_per_second`, which
+    # also holds every request to it: ratelimit.py). 5/s per chat and 60/min per channel keep
+    # near the per-channel message buckets (5 per 5 s: discord.py obeys the real bucket
     # headers, so these only keep the pacer from queueing work discord.py would stall on).
     limits: Limits = Limits(
         max_text=2000, per_second=50, per_chat_per_second=5, per_group_per_minute=60
@@ -96,6 +99,11 @@ class DiscordAdapter:
         self.guild_ready_timeout = guild_ready_timeout
         self.start_timeout = start_timeout
         protect(token)
+        # Every REST request waits for room under Discord's global limit (ratelimit.py); the
+        # engine's pacing, in messages, can never ask for more than that.
+        per_second = settings.discord.requests_per_second
+        self._requests = RequestWindow(per_second)
+        self.limits = replace(self.limits, per_second=per_second)
         self._renderer = Renderer(self.limits.max_text)
         self._dms = DmChannels(self.platform)
         self._events_lock = asyncio.Lock()
@@ -158,6 +166,7 @@ class DiscordAdapter:
             # A longer wait comes back as RateLimited → RetryAfter, so the ledger reschedules
             # the row instead of discord.py holding a send slot asleep.
             max_ratelimit_timeout=30.0,
+            http_trace=self._requests.trace(self.api_base_url),
             allowed_mentions=discord.AllowedMentions.none(),
         )
         self._sender = Sender(client, core, self.settings, self._renderer, self._dms)

@@ -103,6 +103,7 @@ class DiscordClient(discord.Client):
         ready: asyncio.Event,
         *,
         max_ratelimit_timeout: float,
+        http_trace: aiohttp.TraceConfig | None = None,
         **options: Any,
     ) -> None:
         super().__init__(**options)
@@ -110,7 +111,10 @@ class DiscordClient(discord.Client):
         # discord.Client builds a stock HTTPClient and gives it to its connection state; both
         # get the routed one before anything is sent (Client offers no other way in).
         self.http = self._connection.http = RoutedHTTPClient(
-            endpoints, self.loop, max_ratelimit_timeout=max_ratelimit_timeout
+            endpoints,
+            self.loop,
+            max_ratelimit_timeout=max_ratelimit_timeout,
+            http_trace=http_trace,
         )
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self)
         self.hooks = hooks

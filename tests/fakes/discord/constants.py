@@ -116,3 +116,19 @@ _CALLBACKS_FOR_INTERACTION_TYPE: dict[int, frozenset[int]] = {
     5: frozenset({4, 5, 6, 7}),
 }
 _SELECT_TYPES = frozenset({3, 5, 6, 7, 8})
+
+# Discord's rate limits as `FakeDiscord.discord_limits()` sets them (off by default, so that
+# other tests stay fast). The global limit: requests per second per bot, interactions exempt.
+GLOBAL_PER_SECOND = 50
+# Per-route buckets: "METHOD /route/{param}" → (requests, seconds), per major parameter
+# (channel_id, guild_id, webhook_id + token). A message is 5 per 5 s per channel, as Discord
+# answers; DM channel creation has a bucket of its own, whose size Discord does not publish
+# (generous here, so that the global limit is the one a fan-out meets; tests narrow it).
+DISCORD_ROUTE_LIMITS: dict[str, tuple[int, float]] = {
+    "POST /channels/{channel_id}/messages": (5, 5.0),
+    "PATCH /channels/{channel_id}/messages/{message_id}": (5, 5.0),
+    "DELETE /channels/{channel_id}/messages/{message_id}": (5, 1.0),
+    "POST /users/@me/channels": (50, 1.0),
+    "POST /guilds/{guild_id}/scheduled-events": (5, 5.0),
+    "PATCH /guilds/{guild_id}/scheduled-events/{event_id}": (5, 5.0),
+}

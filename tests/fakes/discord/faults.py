@@ -9,9 +9,10 @@ import time
 
 from aiohttp import web
 
-from tests.fakes.discord.records import _Bucket, _FailureRule
+from tests.fakes.discord.constants import API_PREFIX, DISCORD_ROUTE_LIMITS, GLOBAL_PER_SECOND
+from tests.fakes.discord.records import RecordedRequest, _Bucket, _FailureRule
 from tests.fakes.discord.state import DiscordState
-from tests.fakes.discord.wire import _json_response
+from tests.fakes.discord.wire import _ceil_ms, _json_response
 
 
 class FaultsAndLimits(DiscordState):
@@ -57,6 +58,25 @@ class FaultsAndLimits(DiscordState):
         self._global_limit = per_second
         self._global_window.clear()
 
+    def limit_route(self, route: str, limit: int, per: float) -> None:
+        """Give ``route`` ("POST /channels/{channel_id}/messages") a bucket of its own:
+        ``limit`` requests per ``per`` seconds for each major parameter."""
+        self.route_limits[route] = (limit, per)
+        self._buckets.clear()
+
+    def discord_limits(
+        self, global_per_second: int | None = GLOBAL_PER_SECOND, *, scale: float = 1.0
+    ) -> None:
+        """Discord's own limits: the global one and the per-route buckets (constants.py);
+        ``scale`` shortens every bucket's window (and so raises its rate) for quick tests."""
+        self.rate_limit(global_per_second)
+        for route, (limit, per) in DISCORD_ROUTE_LIMITS.items():
+            self.limit_route(route, limit, per * scale)
+
+    def too_many(self) -> list[RecordedRequest]:
+        """The requests answered 429 (injected or not), in arrival order."""
+        return [r for r in self.requests if r.status == 429]
+
     # ------------------------------------------------------------ rate limits, failure answers
 
     def _bucket(self, request: web.Request, now: float) -> tuple[str, _Bucket | None]:
@@ -64,7 +84,9 @@ class FaultsAndLimits(DiscordState):
         resource = request.match_info.route.resource
         if resource is None:
             return "", None
-        route_key = f"{request.method} {resource.canonical}"
+        template = resource.canonical.removeprefix(API_PREFIX)
+        route_key = f"{request.method} {template}"
+        limit, window = self.route_limits.get(route_key, (self.bucket_limit, self.bucket_window))
         bucket_hash = hashlib.sha1(route_key.encode()).hexdigest()[:32]
         info = request.match_info
         major = info.get("channel_id") or info.get("guild_id") or ""
@@ -73,8 +95,19 @@ class FaultsAndLimits(DiscordState):
         key = (bucket_hash, major)
         bucket = self._buckets.get(key)
         if bucket is None or now >= bucket.reset_at:
-            bucket = self._buckets[key] = _Bucket(now + self.bucket_window)
+            bucket = self._buckets[key] = _Bucket(now + window, limit)
         return bucket_hash, bucket
+
+    def _bucket_headers(self, bucket_hash: str, bucket: _Bucket, now: float) -> dict[str, str]:
+        """Discord's X-RateLimit-* headers for a bucket as it stands at ``now``."""
+        reset_after = max(_ceil_ms(bucket.reset_at - now), 0.001)
+        return {
+            "X-RateLimit-Limit": str(bucket.limit),
+            "X-RateLimit-Remaining": str(max(0, bucket.limit - bucket.used)),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": bucket_hash,
+        }
 
     def _rate_limited(
         self,
@@ -82,9 +115,10 @@ class FaultsAndLimits(DiscordState):
         scope: str,
         *,
         is_global: bool = False,
-        bucket_hash: str = "global",
+        bucket_headers: dict[str, str] | None = None,
     ) -> web.Response:
-        """Build a Discord 429 response."""
+        """Build a Discord 429: the JSON body, Retry-After, and the bucket's headers (a
+        route's limit) or X-RateLimit-Global (the global one); X-RateLimit-Scope on both."""
         retry_after = max(retry_after, 0.001)
         response = _json_response(
             {
@@ -98,11 +132,7 @@ class FaultsAndLimits(DiscordState):
         response.headers.update(
             {
                 "Retry-After": str(max(1, math.ceil(retry_after))),
-                "X-RateLimit-Limit": str(self.bucket_limit),
-                "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-                "X-RateLimit-Reset-After": f"{retry_after:.3f}",
-                "X-RateLimit-Bucket": bucket_hash,
+                **(bucket_headers or {}),
                 "X-RateLimit-Scope": scope,
                 "Via": "1.1 google",
             }

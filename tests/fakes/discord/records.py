@@ -25,6 +25,8 @@ class RecordedRequest:
     status: int = 0
     response: Any = None
     files: list[str] = field(default_factory=list)
+    # A 429's scope ("global", "user", "shared"); None when the request was not limited.
+    limited: str | None = None
 
 
 @dataclass
@@ -144,9 +146,10 @@ class _FailureRule:
 
 @dataclass
 class _Bucket:
-    """Per-route rate-limit window."""
+    """Per-route rate-limit window: `limit` requests until `reset_at`."""
 
     reset_at: float
+    limit: int
     used: int = 0
 
 

@@ -79,6 +79,9 @@ class DiscordState:
         self._interactions_by_token: dict[str, FakeInteraction] = {}
         self._failures: list[_FailureRule] = []
         self._buckets: dict[tuple[str, str], _Bucket] = {}
+        # "METHOD /route/{param}" → (requests, seconds); other routes share bucket_limit per
+        # bucket_window (see FaultsAndLimits.discord_limits for Discord's own numbers).
+        self.route_limits: dict[str, tuple[int, float]] = {}
         self._global_limit: int | None = None
         self._global_window: deque[float] = deque()
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
