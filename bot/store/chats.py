@@ -358,6 +358,13 @@ class Chats:
             by_session={r[0]: int(r[1]) for r in by_session},
         )
 
+    async def zone_counts(self) -> list[tuple[str | None, int]]:
+        """Active subscribed chats per time zone, every zone (None: not chosen yet)."""
+        base = (Chat.status == ChatStatus.ACTIVE, Chat.id.in_(sa.select(Subscription.chat_pk)))
+        stmt = sa.select(Chat.timezone, sa.func.count()).where(*base).group_by(Chat.timezone)
+        async with self._db.read() as conn:
+            return [(zone, int(n)) for zone, n in await conn.execute(stmt)]
+
     # ------------------------------------------------- preferences of the subscribers
     # The scheduler plans its reminder jobs from these (one job per offset, or per quiet
     # profile); they read chats and subscriptions only, never the ledger.

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.store.audit import AuditLog
 from bot.store.broadcasts import StoredBroadcasts
 from bot.store.chats import Chats
+from bot.store.dashboard_tokens import DashboardTokens
 from bot.store.db import Database, make_engine
 from bot.store.ledger import Ledger
 from bot.store.migrate import upgrade_engine
@@ -41,6 +42,7 @@ class Store:
         self.audit = AuditLog(self._db)
         self.schedules = ScheduleVersions(self._db)
         self.refs = PlatformRefs(self._db)
+        self.dashboard = DashboardTokens(self._db)
 
     @classmethod
     async def open(cls, url: str) -> Store:
