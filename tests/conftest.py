@@ -8,4 +8,6 @@ pytest_plugins: list[str] = [
     "tests.support.telegram_world",
     "tests.support.discord_world",
     "tests.support.schedule_files",
+    "tests.support.browser",
+    "tests.support.dashboard",
 ]

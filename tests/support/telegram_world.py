@@ -19,6 +19,7 @@ from bot.adapters.telegram import TelegramAdapter
 from bot.app import Worker
 from bot.config import Settings, TelegramConfig
 from bot.delivery.pacing import PlatformPacer
+from bot.schedule import Schedule
 from bot.store import Store
 from tests.fakes.telegram import FakeTelegram, Request, parse_html
 from tests.support.harness import S1, Clock, summit
@@ -47,7 +48,14 @@ class TelegramWorld:
     """The worker with only the Telegram adapter, pointed at the fake; the test moves time."""
 
     def __init__(
-        self, tg: FakeTelegram, store: Store, *, timeout: float = 3.0, per_second: int = 30
+        self,
+        tg: FakeTelegram,
+        store: Store,
+        *,
+        timeout: float = 3.0,
+        per_second: int = 30,
+        configure: Callable[[Settings], Settings] | None = None,
+        schedule: Schedule | None = None,
     ) -> None:
         self.tg = tg
         self.store = store
@@ -57,13 +65,17 @@ class TelegramWorld:
             telegram=replace(TelegramConfig(), poll_timeout=1, messages_per_second=per_second),
             delivery=replace(Settings().delivery, backoff_seconds=(1,)),
         )
+        if configure is not None:  # e.g. organizers, the web section
+            self.settings = configure(self.settings)
         env = {
             "TELEGRAM_BOT_TOKEN": tg.token,
             "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{tg.port}",
         }
         self.adapter = TelegramAdapter.from_env(env, self.settings)
         self.adapter.timeout = timeout  # everything is local: anything slow is a bug
-        self.worker = Worker(self.settings, summit(), store, [self.adapter], self.clock)
+        self.worker = Worker(
+            self.settings, schedule or summit(), store, [self.adapter], self.clock
+        )
         # The pacer keeps real time plus the time the test skipped, so that the platform's
         # limits (1 message per chat per second, retry-after pauses) pass with the test clock.
         origin = self.clock.now

@@ -31,7 +31,8 @@ button{font:inherit;padding:.35rem .9rem;border-radius:4px;border:1px solid #2d5
 background:#2d5780;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#2d5780}
 .cards{display:flex;flex-wrap:wrap;gap:1rem}
-.card{background:#fff;border:1px solid #e1e4ea;border-radius:6px;padding:.6rem 1rem;min-width:12rem}
+.card{background:#fff;border:1px solid #e1e4ea;border-radius:6px;padding:.6rem 1rem;
+min-width:12rem}
 .card b{display:block;font-size:1.6rem}
 svg.chart text{font-size:12px;fill:#1d2330}
 svg.chart rect{fill:#2d5780}

@@ -16,7 +16,7 @@ from bot.constants import BroadcastStatus
 from bot.i18n import catalog, t
 from bot.i18n.formatting import format_when, language_name
 from bot.store import Author, BroadcastRecord
-from bot.web.dashboard.html import esc, form, table
+from bot.web.dashboard.html import button, esc, form, see_other, table
 from bot.web.dashboard.pages import page, title_of
 from bot.web.dashboard.signin import Visitor, audit, context, signed_in
 
@@ -30,12 +30,9 @@ def author_of(who: Visitor) -> Author:
     return Author(who.user.platform, who.user.actor, who.user.actor)
 
 
-def see_other(location: str) -> web.Response:
-    """A redirect after a POST (303: the browser follows with a GET)."""
-    return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
-
-
-def _compose(request: web.Request, who: Visitor, error: str = "", typed: dict[str, str] | None = None) -> str:
+def _compose(
+    request: web.Request, who: Visitor, error: str = "", typed: dict[str, str] | None = None
+) -> str:
     """The compose form: one text per event language, the audience, the time."""
     schedule = context(request).worker.schedule
     lang = who.lang
@@ -44,10 +41,14 @@ def _compose(request: web.Request, who: Visitor, error: str = "", typed: dict[st
     for code in schedule.event.languages:
         name = f"text_{code}"
         fields.append(
-            f'<label for="{esc(name)}">{esc(t("dashboard.text_in", lang, language=language_name(code, lang)))}</label>'
+            f'<label for="{esc(name)}">'
+            f"{esc(t('dashboard.text_in', lang, language=language_name(code, lang)))}</label>"
             f'<textarea id="{esc(name)}" name="{esc(name)}">{esc(typed.get(name, ""))}</textarea>'
         )
-    choices = [("all", t("broadcast.to_all", lang)), ("channels", t("broadcast.to_channels", lang))]
+    choices = [
+        ("all", t("broadcast.to_all", lang)),
+        ("channels", t("broadcast.to_channels", lang)),
+    ]
     choices += [
         (s.id, t("broadcast.to_session", lang, title=title_of(schedule, s.id, lang)))
         for s in schedule.sessions
@@ -66,13 +67,15 @@ def _compose(request: web.Request, who: Visitor, error: str = "", typed: dict[st
         f'<select id="to" name="to">{options}</select>'
         f'<label for="at">{esc(t("dashboard.when_field", lang))}</label>'
         f'<input id="at" name="at" value="{esc(typed.get("at", ""))}" placeholder="+30">'
-        f'<p><button type="submit" id="preview">{esc(t("dashboard.preview_button", lang))}</button></p>'
+        f"<p>{button(t('dashboard.preview_button', lang), 'preview')}</p>"
     )
     shown = f'<p class="error" id="error">{esc(error)}</p>' if error else ""
     return shown + form("/dashboard/broadcasts", who.csrf, body)
 
 
-async def _list(request: web.Request, who: Visitor, error: str = "", typed: dict[str, str] | None = None) -> web.Response:
+async def _list(
+    request: web.Request, who: Visitor, error: str = "", typed: dict[str, str] | None = None
+) -> web.Response:
     """The broadcasts page: the compose form and the latest broadcasts."""
     ctx = context(request)
     lang = who.lang
@@ -90,7 +93,8 @@ async def _list(request: web.Request, who: Visitor, error: str = "", typed: dict
         if not r.created_by.is_system
     ]
     head = [
-        esc(t(f"dashboard.col_{c}", lang)) for c in ("broadcast", "status", "who", "audience", "when")
+        esc(t(f"dashboard.col_{c}", lang))
+        for c in ("broadcast", "status", "who", "audience", "when")
     ]
     body = (
         f"<h2>{esc(t('dashboard.compose', lang))}</h2>"
@@ -118,9 +122,7 @@ async def _create(request: web.Request, who: Visitor) -> web.StreamResponse:
     posted = await request.post()
     typed = {k: v for k, v in posted.items() if isinstance(v, str) and k != "csrf"}
     limit = ctx.settings.limits.max_command_length
-    texts = {
-        code: typed.get(f"text_{code}", "").strip() for code in schedule.event.languages
-    }
+    texts = {code: typed.get(f"text_{code}", "").strip() for code in schedule.event.languages}
     texts = {code: body for code, body in texts.items() if body}
     now = ctx.clock()
     try:
@@ -181,7 +183,10 @@ async def _show(request: web.Request, who: Visitor) -> web.StreamResponse:
     parts = [
         f'<p id="status">{esc(t(f"dashboard.status_{record.status}", lang))}</p>',
         f"<p>{esc(describe_audience(record.audience, lang, schedule))} · {esc(when)}</p>",
-        table([esc(t("dashboard.col_platform", lang)), esc(t("dashboard.col_reach", lang))], per_platform),
+        table(
+            [esc(t("dashboard.col_platform", lang)), esc(t("dashboard.col_reach", lang))],
+            per_platform,
+        ),
         f"<h2>{esc(t('dashboard.texts', lang))}</h2>",
     ]
     for code, body in record.texts.items():
@@ -195,7 +200,7 @@ async def _show(request: web.Request, who: Visitor) -> web.StreamResponse:
             form(
                 f"/dashboard/broadcasts/{record.id}/confirm",
                 who.csrf,
-                f'<button type="submit" id="confirm">{esc(t("broadcast.button_send", lang))}</button>',
+                button(t("broadcast.button_send", lang), "confirm"),
             )
         )
     if record.status not in _OVER:
@@ -203,16 +208,16 @@ async def _show(request: web.Request, who: Visitor) -> web.StreamResponse:
             form(
                 f"/dashboard/broadcasts/{record.id}/cancel",
                 who.csrf,
-                f'<button type="submit" class="secondary" id="cancel">{esc(t("broadcast.button_cancel", lang))}</button>',
+                button(t("broadcast.button_cancel", lang), "cancel", css="secondary"),
             )
         )
     parts.append('<div class="cards">' + "".join(actions) + "</div>")
     if record.status not in _PENDING:
         report = await worker.broadcasts.report(record.id, lang, schedule, ctx.clock())
-        parts.append(f"<h2>{esc(t('dashboard.report', lang))}</h2><p id=\"report\">{esc(report.text)}</p>")
-    return page(
-        request, who, "dashboard.nav_broadcasts", "".join(parts)
-    )
+        parts.append(
+            f'<h2>{esc(t("dashboard.report", lang))}</h2><p id="report">{esc(report.text)}</p>'
+        )
+    return page(request, who, "dashboard.nav_broadcasts", "".join(parts))
 
 
 async def _confirm(request: web.Request, who: Visitor) -> web.StreamResponse:

@@ -32,10 +32,14 @@ SECURITY_HEADERS: Final = {
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    # The sign-in link's secret is in its path: no page sends its address anywhere.
-    "Referrer-Policy": "no-referrer",
+    # The sign-in link's secret is in its path: no page sends its address to another site.
+    # ("no-referrer" would make browsers send `Origin: null` with the dashboard's own forms.)
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+_ACTIVE: Final = ' class="active"'
 
 
 def esc(value: object) -> str:
@@ -52,6 +56,12 @@ def form(action: str, csrf: str, body: str, *, css: str = "") -> str:
     """A POST form to `action` with the CSRF token."""
     klass = f' class="{esc(css)}"' if css else ""
     return f'<form method="post" action="{esc(action)}"{klass}>{csrf_field(csrf)}{body}</form>'
+
+
+def button(label: str, ident: str, *, css: str = "") -> str:
+    """A submit button (`label` is escaped here)."""
+    klass = f' class="{esc(css)}"' if css else ""
+    return f'<button type="submit" id="{esc(ident)}"{klass}>{esc(label)}</button>'
 
 
 def table(head: Iterable[str], rows: Iterable[Iterable[str]], *, css: str = "") -> str:
@@ -76,7 +86,7 @@ def layout(
     nav = ""
     if csrf is not None:
         links = "".join(
-            f'<a href="{path}"{" class=\"active\"" if path == active else ""}>{esc(t(key, lang))}</a>'
+            f'<a href="{path}"{_ACTIVE if path == active else ""}>{esc(t(key, lang))}</a>'
             for path, key in NAV
         )
         signout = form(
@@ -103,3 +113,8 @@ def respond(page: str, *, status: int = 200) -> web.Response:
     return web.Response(
         text=page, status=status, content_type="text/html", headers=SECURITY_HEADERS
     )
+
+
+def see_other(location: str) -> web.Response:
+    """A redirect after a POST (303: the browser follows with a GET)."""
+    return web.Response(status=303, headers={**SECURITY_HEADERS, "Location": location})

@@ -84,7 +84,8 @@ async def fan_outs(ctx: WebContext, lang: str) -> list[FanOut]:
 def fan_out_table(found: list[FanOut], lang: str) -> str:
     """The fan-outs as the overview shows them (the script updates the same cells)."""
     if not found:
-        return f'<p id="live" data-src="/dashboard/live.json">{esc(t("dashboard.fanout_none", lang))}</p>'
+        none = esc(t("dashboard.fanout_none", lang))
+        return f'<p id="live" data-src="/dashboard/live.json">{none}</p>'
     head = [
         esc(t(f"dashboard.col_{name}", lang))
         for name in ("what", "sent", "pending", "blocked", "failed", "rate")
@@ -106,9 +107,7 @@ def fan_out_table(found: list[FanOut], lang: str) -> str:
 async def _live(request: web.Request, who: Visitor) -> web.StreamResponse:
     """GET /dashboard/live.json: the fan-outs' figures now."""
     found = await fan_outs(context(request), who.lang)
-    return web.json_response(
-        {"fan_outs": [asdict(f) for f in found]}, headers=SECURITY_HEADERS
-    )
+    return web.json_response({"fan_outs": [asdict(f) for f in found]}, headers=SECURITY_HEADERS)
 
 
 live = signed_in(_live)

@@ -17,9 +17,9 @@ from bot.inputs import describe_offsets
 from bot.reload.preview import preview_changes
 from bot.render import Reader, text
 from bot.schedule import Schedule, ScheduleError, Session, load_schedule
-from bot.web.dashboard.html import esc, form, layout, respond, table
-from bot.web.dashboard.live import fan_out_table, fan_outs
 from bot.web.context import WebContext
+from bot.web.dashboard.html import button, esc, form, layout, respond, table
+from bot.web.dashboard.live import fan_out_table, fan_outs
 from bot.web.dashboard.signin import Visitor, context, signed_in
 
 # Reminders and failures the overview lists; audit entries on one page.
@@ -106,9 +106,17 @@ async def _overview(request: web.Request, who: Visitor) -> web.StreamResponse:
     if failures:
         parts.append(
             table(
-                [esc(t(f"dashboard.col_{c}", lang)) for c in ("when", "platform", "what", "error")],
                 [
-                    [esc(f"{at:%Y-%m-%d %H:%M:%S} UTC"), esc(platform), esc(ref), f'<span class="error">{esc(error)}</span>']
+                    esc(t(f"dashboard.col_{c}", lang))
+                    for c in ("when", "platform", "what", "error")
+                ],
+                [
+                    [
+                        esc(f"{at:%Y-%m-%d %H:%M:%S} UTC"),
+                        esc(platform),
+                        esc(ref),
+                        f'<span class="error">{esc(error)}</span>',
+                    ]
                     for at, platform, ref, error in failures
                 ],
             )
@@ -116,7 +124,11 @@ async def _overview(request: web.Request, who: Visitor) -> web.StreamResponse:
     else:
         parts.append(f'<p class="muted">{esc(t("dashboard.no_failures", lang))}</p>')
     return page(
-        request, who, "dashboard.nav_overview", "".join(parts), scripts=("/dashboard/assets/live.js",)
+        request,
+        who,
+        "dashboard.nav_overview",
+        "".join(parts),
+        scripts=("/dashboard/assets/live.js",),
     )
 
 
@@ -177,7 +189,7 @@ def offset_chart(
     return (
         f'<p>{esc(caption)}</p><svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
-        f'<title>{esc(t("dashboard.chart_title", lang))}</title>{"".join(bars)}</svg>'
+        f"<title>{esc(t('dashboard.chart_title', lang))}</title>{''.join(bars)}</svg>"
     )
 
 
@@ -192,9 +204,7 @@ async def _audience(request: web.Request, who: Visitor) -> web.StreamResponse:
     count_col = esc(t("dashboard.col_subscribers", lang))
 
     def counted(head_key: str, pairs: list[tuple[str, int]]) -> str:
-        return table(
-            [esc(t(head_key, lang)), count_col], [[esc(k), num(n)] for k, n in pairs]
-        )
+        return table([esc(t(head_key, lang)), count_col], [[esc(k), num(n)] for k, n in pairs])
 
     sessions = sorted(figures["by_session"].items())
     parts = [
@@ -206,14 +216,22 @@ async def _audience(request: web.Request, who: Visitor) -> web.StreamResponse:
         counted(
             "dashboard.col_language",
             sorted(
-                ((language_name(k, lang) if k else unset, n) for k, n in figures["by_language"].items()),
+                (
+                    (language_name(k, lang) if k else unset, n)
+                    for k, n in figures["by_language"].items()
+                ),
             ),
         ),
         h2("dashboard.by_session", lang),
         counted(
             "dashboard.col_session",
             [
-                (t("dashboard.all_sessions", lang) if k == ALL_SESSIONS else title_of(schedule, k, lang), n)
+                (
+                    t("dashboard.all_sessions", lang)
+                    if k == ALL_SESSIONS
+                    else title_of(schedule, k, lang),
+                    n,
+                )
                 for k, n in sessions
             ],
         ),
@@ -240,8 +258,12 @@ async def _schedule_body(request: web.Request, who: Visitor, outcome: str = "") 
         facts.append((t("dashboard.file_changed", lang), f"{changed:%Y-%m-%d %H:%M:%S} UTC"))
     parts = []
     if outcome:
-        parts.append(h2("dashboard.reload_outcome", lang) + f"<pre id=\"outcome\">{esc(outcome)}</pre>")
-    parts.append(table([esc(t("dashboard.col_what", lang)), ""], [[esc(k), esc(v)] for k, v in facts]))
+        parts.append(
+            h2("dashboard.reload_outcome", lang) + f'<pre id="outcome">{esc(outcome)}</pre>'
+        )
+    parts.append(
+        table([esc(t("dashboard.col_what", lang)), ""], [[esc(k), esc(v)] for k, v in facts])
+    )
     parts.append(h2("dashboard.pending_changes", lang))
     parts.append(await _preview(ctx, path, lang))
     if path is not None:
@@ -249,7 +271,7 @@ async def _schedule_body(request: web.Request, who: Visitor, outcome: str = "") 
             form(
                 "/dashboard/schedule/reload",
                 who.csrf,
-                f'<button type="submit" id="reload">{esc(t("dashboard.reload_button", lang))}</button>',
+                button(t("dashboard.reload_button", lang), "reload"),
             )
         )
     return "".join(parts)
@@ -318,9 +340,13 @@ async def _audit_log(request: web.Request, who: Visitor) -> web.StreamResponse:
     ]
     pager = []
     if number > 1:
-        pager.append(f'<a href="/dashboard/audit?page={number - 1}">{esc(t("dashboard.newer", lang))}</a>')
+        pager.append(
+            f'<a href="/dashboard/audit?page={number - 1}">{esc(t("dashboard.newer", lang))}</a>'
+        )
     if more:
-        pager.append(f'<a href="/dashboard/audit?page={number + 1}">{esc(t("dashboard.older", lang))}</a>')
+        pager.append(
+            f'<a href="/dashboard/audit?page={number + 1}">{esc(t("dashboard.older", lang))}</a>'
+        )
     body = table(head, rows) + f'<div class="pager">{"".join(pager)}</div>'
     return page(request, who, "dashboard.nav_audit", body)
 

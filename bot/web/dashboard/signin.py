@@ -20,14 +20,14 @@ from bot.commands.throttle import Throttle, Verdict
 from bot.i18n import catalog, languages, normalize_language, t
 from bot.store.dashboard_tokens import DashboardUser, Refusal, TokenKind, digest
 from bot.web.context import CONTEXT, WebContext
-from bot.web.dashboard.html import esc, layout, respond
+from bot.web.dashboard.html import button, esc, layout, respond, see_other
 
 COOKIE: Final = "summit_dashboard"
 # How long a signed-in browser stays signed in.
 SESSION_VALID: Final = dt.timedelta(hours=12)
 # Sign-in attempts per client address: a few at once, then this many a minute.
-SIGNIN_BURST: Final = 5
-SIGNIN_PER_MINUTE: Final = 5
+SIGNIN_BURST: Final = 10
+SIGNIN_PER_MINUTE: Final = 10
 
 # The status of each refused link: a link nobody issued is forbidden; one that was good is gone.
 _REFUSAL_STATUS: Final = {Refusal.UNKNOWN: 403, Refusal.USED: 410, Refusal.EXPIRED: 410}
@@ -77,7 +77,9 @@ def browser_language(request: web.Request) -> str:
     return catalog(None).code
 
 
-def message_page(request: web.Request, key: str, status: int, lang: str | None = None) -> web.Response:
+def message_page(
+    request: web.Request, key: str, status: int, lang: str | None = None
+) -> web.Response:
     """A page that only says something (signed out, refused, too many attempts)."""
     lang = lang or browser_language(request)
     body = f"<p>{esc(t(f'{key}_body', lang))}</p>"
@@ -150,7 +152,7 @@ async def signin_form(request: web.Request) -> web.StreamResponse:
     body = (
         f"<p>{esc(t('dashboard.signin_body', lang))}</p>"
         f'<form method="post" action="/dashboard/signin/{esc(token)}">'
-        f'<button type="submit" id="signin">{esc(t("dashboard.signin_button", lang))}</button>'
+        f"{button(t('dashboard.signin_button', lang), 'signin')}"
         "</form>"
     )
     return respond(layout(t("dashboard.signin_title", lang), body, lang))
@@ -178,7 +180,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
     )
     who = Visitor(user, secret)
     await audit(request, who, "dashboard_signin", address=request.remote or "?")
-    response = web.HTTPSeeOther("/dashboard")
+    response = see_other("/dashboard")
     response.set_cookie(
         COOKIE,
         secret,

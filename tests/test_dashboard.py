@@ -1,0 +1,240 @@
+"""The organizers' dashboard in a real headless Chromium: an organizer types /dashboard to the
+bot on (fake) Telegram, opens the link, signs in, and runs the event from the browser.
+
+Screenshots of every page go to $DASHBOARD_SCREENSHOTS when it is set (for the release notes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.schedule import load_schedule
+from tests.support.browser import BrowserPage
+from tests.support.dashboard import ORGANIZER, DashboardFactory, DashboardWorld
+from tests.support.harness import ROOT
+from tests.support.telegram_world import PRAGUE, VIEWER
+
+pytestmark = pytest.mark.browser
+
+SCRIPT_TITLE = "<script>window.pwned = 1; alert('title')</script> Opening night"
+SCRIPT_TEXT = "<script>alert('broadcast')</script> & the stream is up"
+
+
+async def shot(page: Any, name: str) -> None:
+    """Keep a screenshot of the page when DASHBOARD_SCREENSHOTS names a folder."""
+    folder = os.environ.get("DASHBOARD_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+async def sign_in(world: DashboardWorld, browser: BrowserPage) -> None:
+    """The organizer asks the bot for a link, opens it and presses "Sign in"."""
+    page = browser.page
+    link = await world.signin_link()
+    await page.goto(link)
+    await page.click("#signin")
+    await page.wait_for_url(f"{world.base}/dashboard")
+
+
+async def test_an_organizer_signs_in_and_a_broadcast_reaches_telegram(
+    make_dashboard: DashboardFactory, browser_page: BrowserPage
+) -> None:
+    world = await make_dashboard()
+    page = browser_page.page
+    await world.say(PRAGUE, "/subscribe all")
+    link = await world.signin_link()
+    assert "valid for 10 minutes and only once" in world.tg.requests("sendMessage")[-1].params["text"]
+
+    # Opening the link (as a chat app's preview would) signs nobody in and does not use it up.
+    response = await page.goto(link)
+    assert response is not None and response.status == 200
+    await shot(page, "0-signin")
+    assert await page.locator("#signin").is_visible()
+    await page.click("#signin")
+    await page.wait_for_url(f"{world.base}/dashboard")
+    (cookie,) = await page.context.cookies()
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert not cookie["secure"]  # public_url is http:// here; https:// sets Secure
+    assert await page.locator("h1").inner_text() == "Overview"
+    assert await page.get_by_text("Next reminders").is_visible()
+    await shot(page, "1-overview")
+
+    await page.click("text=Broadcasts")
+    await page.fill("#text_en", "The stream is up")
+    await page.fill("#text_zh-TW", "直播開始了")
+    await page.click("#preview")
+    await page.wait_for_url(f"{world.base}/dashboard/broadcasts/1")
+    assert await page.locator("#reach").inner_text() == "1"
+    await shot(page, "3-broadcast-preview")
+    await page.click("#confirm")
+    await page.wait_for_selector("#report")
+    assert "Going out" in await page.locator("#status").inner_text()
+
+    sent = await world.at(world.clock.now)
+    assert [r.params["text"] for r in sent if r.params["chat_id"] == PRAGUE] == [
+        "<b>📣 2020 Smart City Mayors' Summit Online</b>\nThe stream is up"
+    ] or any("The stream is up" in r.params["text"] for r in sent if r.params["chat_id"] == PRAGUE)
+    await page.reload()
+    assert "1 sent" in await page.locator("#report").inner_text() or "1" in await page.locator(
+        "#report"
+    ).inner_text()
+    await shot(page, "3-broadcast-report")
+
+    entries = await world.store.audit.recent(10)
+    dashboard = [e for e in entries if e.platform == "dashboard"]
+    assert [e.action for e in dashboard][:2] == ["broadcast", "broadcast"]
+    assert dashboard[0].detail["confirmed_by"] == f"telegram:{ORGANIZER}"
+    assert any(e.action == "dashboard_signin" for e in dashboard)
+
+
+async def test_every_page_answers_for_a_signed_in_organizer(
+    make_dashboard: DashboardFactory, browser_page: BrowserPage
+) -> None:
+    world = await make_dashboard()
+    page = browser_page.page
+    await world.say(PRAGUE, "/subscribe all")
+    await world.say(VIEWER, "/timezone Medellín")
+    await world.say(VIEWER, "/subscribe s1")
+    await sign_in(world, browser_page)
+
+    await page.click("text=Audience")
+    assert await page.locator("#total").inner_text() == "2"
+    assert await page.locator("svg.chart").is_visible()
+    assert await page.get_by_text("UTC−05:00").is_visible()  # Medellín, the evening before
+    await shot(page, "2-audience")
+
+    await page.click("text=Schedule")
+    assert await page.get_by_text("would announce nothing").is_visible()
+    await shot(page, "4-schedule")
+    await page.click("#reload")
+    assert await page.locator("#outcome").is_visible()
+
+    await page.click("text=Audit log")
+    assert await page.get_by_role("cell", name="dashboard_signin").is_visible()
+    await shot(page, "5-audit")
+    assert not browser_page.dialogs
+
+
+async def test_a_link_works_once_and_for_ten_minutes_only(
+    make_dashboard: DashboardFactory, chromium: Any
+) -> None:
+    world = await make_dashboard()
+
+    async def fresh() -> Any:
+        return await (await chromium.new_context()).new_page()
+
+    # Used: the second browser to post the link is told it was used, with 410 Gone.
+    link = await world.signin_link()
+    first, second = await fresh(), await fresh()
+    await first.goto(link)
+    await second.goto(link)
+    await first.click("#signin")
+    await first.wait_for_url(f"{world.base}/dashboard")
+    async with second.expect_response(link) as posted:
+        await second.click("#signin")
+    assert (await posted.value).status == 410
+    assert await second.get_by_text("already used").is_visible()
+    assert (await second.goto(link)).status == 410  # type: ignore[union-attr]
+
+    # Expired: eleven minutes later the link is worth nothing, opened or posted.
+    link = await world.signin_link()
+    page = await fresh()
+    await page.goto(link)
+    world.clock.now += dt.timedelta(minutes=11)
+    async with page.expect_response(link) as posted:
+        await page.click("#signin")
+    assert (await posted.value).status == 410
+    assert await page.get_by_text("has expired").is_visible()
+    assert "/dashboard/signin/" in page.url and not await page.context.cookies()
+
+    # Forged: a link the bot never issued.
+    page = await fresh()
+    response = await page.goto(f"{world.base}/dashboard/signin/made-up-token")
+    assert response is not None and response.status == 403
+    assert await page.get_by_text("not valid").is_visible()
+    await shot(page, "6-forged-link")
+
+
+async def test_script_in_a_title_and_a_broadcast_is_shown_as_text(
+    make_dashboard: DashboardFactory, browser_page: BrowserPage, tmp_path: Path
+) -> None:
+    source = (ROOT / "schedule.yaml").read_text(encoding="utf-8")
+    hostile = source.replace(
+        "en: \"Mayors' Summit, session 1: Europe and Eurasia\"", f'en: "{SCRIPT_TITLE}"'
+    )
+    assert hostile != source
+    (tmp_path / "schedule.yaml").write_text(hostile, encoding="utf-8")
+    world = await make_dashboard(schedule=load_schedule(tmp_path / "schedule.yaml"))
+    page = browser_page.page
+    await world.say(PRAGUE, "/subscribe s1")
+    await sign_in(world, browser_page)
+
+    await page.click("text=Audience")
+    assert await page.get_by_text(SCRIPT_TITLE).first.is_visible()
+    await page.click("text=Broadcasts")
+    await page.fill("#text_en", SCRIPT_TEXT)
+    await page.click("#preview")
+    await page.wait_for_url(f"{world.base}/dashboard/broadcasts/1")
+    assert await page.get_by_text(SCRIPT_TEXT).is_visible()
+    await page.goto(f"{world.base}/dashboard")
+    assert browser_page.dialogs == []
+    assert await page.evaluate("window.pwned") is None
+
+
+async def test_a_post_without_the_csrf_token_is_refused(
+    make_dashboard: DashboardFactory, browser_page: BrowserPage
+) -> None:
+    world = await make_dashboard()
+    page = browser_page.page
+    await sign_in(world, browser_page)
+    # The signed-in browser's own cookie, but no token: what a forged cross-site form sends.
+    refused = await page.request.post(
+        f"{world.base}/dashboard/broadcasts",
+        form={"text_en": "Forged", "to": "all"},
+        max_redirects=0,
+    )
+    assert refused.status == 403
+    assert "did not come from a dashboard page" in await refused.text()
+    wrong = await page.request.post(
+        f"{world.base}/dashboard/schedule/reload", form={"csrf": "0" * 64}, max_redirects=0
+    )
+    assert wrong.status == 403
+    assert await world.store.broadcasts.recent() == []
+
+
+async def test_a_viewer_is_refused_and_audited(
+    make_dashboard: DashboardFactory, browser_page: BrowserPage
+) -> None:
+    world = await make_dashboard()
+    reply = await world.say(VIEWER, "/dashboard")
+    assert reply == "Only the event's organizers can use /dashboard."
+    (refusal,) = await world.store.audit.recent()
+    assert (refusal.actor, refusal.action, refusal.allowed) == (str(VIEWER), "dashboard", False)
+    # Without a session, no page opens.
+    response = await browser_page.page.goto(f"{world.base}/dashboard")
+    assert response is not None and response.status == 401
+    assert await browser_page.page.get_by_text("You are not signed in").is_visible()
+
+
+async def test_signing_in_is_rate_limited_per_address(make_dashboard: DashboardFactory) -> None:
+    world = await make_dashboard()
+    async with aiohttp.ClientSession() as http:
+        statuses = []
+        for attempt in range(12):
+            async with http.get(f"{world.base}/dashboard/signin/guess-{attempt}") as response:
+                statuses.append(response.status)
+    assert statuses == [403] * 10 + [429, 429]
+
+
+async def test_links_are_given_in_private_chats_only(make_dashboard: DashboardFactory) -> None:
+    world = await make_dashboard()
+    world.tg.push_message(-100200, "/dashboard", user_id=ORGANIZER, chat_type="supergroup")
+    reply = await world.next(-100200)
+    assert "only in a private chat" in reply and "/dashboard/signin/" not in reply
