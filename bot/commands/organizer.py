@@ -302,7 +302,6 @@ class OrganizerCommands:
         return Reply.of(Message(t("dashboard.link", lang, url=url, minutes=minutes)))
 
 
-
 def public_address(web: WebConfig) -> str:
     """Where browsers reach the worker's web server, without a trailing slash."""
     return web.public_url.rstrip("/") or f"http://{web.listen}"

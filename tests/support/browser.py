@@ -33,7 +33,11 @@ CHROMIUM_ARGS: Final = [
 
 def chromium_path() -> str | None:
     """The system's Chromium, or None."""
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+    for candidate in (
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and Path(candidate).exists():
             return candidate
     return None

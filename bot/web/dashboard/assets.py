@@ -22,7 +22,7 @@ h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:1.8rem}
 table{border-collapse:collapse;background:#fff;width:100%;margin:.4rem 0}
 th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #e1e4ea;vertical-align:top}
 th{background:#eef1f5;font-weight:600}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.num{font-variant-numeric:tabular-nums}
 .error{color:#a4161a}.ok{color:#1b6e3a}.muted{color:#667}
 pre{white-space:pre-wrap;background:#fff;border:1px solid #e1e4ea;padding:.6rem}
 textarea{width:100%;min-height:5rem;font:inherit}

@@ -9,10 +9,17 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from babel.dates import format_datetime
 
 from bot.constants import ALL_SESSIONS
 from bot.i18n import t
-from bot.i18n.formatting import format_time, format_when, language_name, place_name
+from bot.i18n.formatting import (
+    babel_locale,
+    format_time,
+    format_when,
+    language_name,
+    place_name,
+)
 from bot.inputs import describe_offsets
 from bot.reload.preview import preview_changes
 from bot.render import Reader, text
@@ -169,7 +176,9 @@ def offset_chart(
     bars = []
     for i, (offset, count) in enumerate(rows):
         y = i * _BAR_HEIGHT + 2
-        local = (at + offset).strftime("%a %H:%M")
+        local = format_datetime(
+            (at + offset).replace(tzinfo=None), "EEE HH:mm", locale=babel_locale(lang)
+        )
         bar = max(1, round(_BAR_WIDTH * count / top))
         bars.append(
             f'<g><text x="0" y="{y + 15}">{esc(_offset_label(offset))} · {esc(local)}</text>'
