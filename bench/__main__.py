@@ -4,7 +4,7 @@ Sections (all by default, or some with --only): `fanout` (3,000 subscribers at 3
 the engine against python-telegram-bot's AIORateLimiter), `raw` (throughput with the limit
 off), `scale` (100,000 subscribers on SQLite and PostgreSQL), `flood` (500 commands from one
 chat while others ask; `--baseline DIR` runs the same on older code), `drills` (the fault
-drills). The fake Bot API runs in a process of its own (the flood's in the measured one,
+drills), `dashboard` (each organizers' dashboard page over 100,000 subscribers). The fake Bot API runs in a process of its own (the flood's in the measured one,
 which pushes the updates into it). See BENCHMARKS.md.
 """
 
@@ -421,6 +421,49 @@ async def scale(report: Report, count: int, databases: list[str], commands: int)
             )
 
 
+# --- figure 6: the dashboard's pages -------------------------------------------------------
+
+
+async def dashboard(report: Report, count: int, databases: list[str], requests: int) -> None:
+    """Figure 6: each dashboard page `requests` times over `count` subscribers, a broadcast
+    to all of them going out; with the figures' memo (as served) and without it (cold)."""
+    report.raw["dashboard"] = {}
+    for db in databases:
+        pg_name = f"summit_bench_dash_{os.getpid()}"
+        if db == "sqlite":
+            url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='summit-bench-')) / 'd.db'}"
+        else:
+            try:
+                url = await _pg_database("create", pg_name)
+            except (OSError, TimeoutError) as exc:
+                print(f"  dashboard: PostgreSQL not reachable, skipped: {exc}", file=sys.stderr)
+                continue
+        try:
+            await run_json("bench.worker", {"scenario": "seed", "db_url": url, "count": count})
+            served = await run_json(
+                "bench.worker", {"scenario": "dashboard", "db_url": url, "requests": requests}
+            )
+            cold = await run_json(
+                "bench.worker",
+                {"scenario": "dashboard", "db_url": url, "requests": requests, "cold": True},
+            )
+        finally:
+            if db != "sqlite":
+                await _pg_database("drop", pg_name)
+        report.raw["dashboard"][db] = {"served": served, "cold": cold}
+        print(f"  dashboard {db}: {json.dumps(served)}", file=sys.stderr)
+        section = f"6. dashboard {count:,}, {db}"
+        for page, p99 in served["p99_ms"].items():
+            report.add(
+                section,
+                f"GET {page} p99 (p50) of {requests}",
+                "< 200 ms",
+                f"{p99:.1f} ms ({served['p50_ms'][page]:.1f})",
+                f"no memo: {cold['p99_ms'][page]:.1f} ms ({cold['p50_ms'][page]:.1f})",
+                met=p99 < 200,
+            )
+
+
 # --- figure 5: one chat floods ------------------------------------------------------------
 
 
@@ -622,7 +665,7 @@ async def run(options: argparse.Namespace) -> Report:
     quick = options.quick
     size = "quick" if quick else "full"
     report = Report(size)
-    every = {"fanout", "raw", "scale", "drills", "flood"}
+    every = {"fanout", "raw", "scale", "drills", "flood", "dashboard"}
     only = set(options.only.split(",")) if options.only else every
     if options.before:
         async with fake_process() as fake:
@@ -649,6 +692,10 @@ async def run(options: argparse.Namespace) -> Report:
         drills(report, quick)
     if "flood" in only:
         await flood(report, 500, 20 if quick else 50, options.baseline)
+    if "dashboard" in only:
+        await dashboard(
+            report, 10_000 if quick else 100_000, ["sqlite", "postgresql"], 50 if quick else 200
+        )
     return report
 
 
@@ -658,7 +705,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (about 3 minutes)")
     parser.add_argument(
         "--only",
-        help="comma-separated sections: fanout,raw,scale,flood,drills (or none, with --before)",
+        help="comma-separated sections: fanout,raw,scale,flood,drills,dashboard (or none, "
+        "with --before)",
     )
     parser.add_argument("--repeat", type=int, help="runs per approach (medians are quoted)")
     parser.add_argument("--json", help="also write every raw figure to this file")

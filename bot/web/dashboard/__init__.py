@@ -7,12 +7,14 @@ from aiohttp import web
 
 from bot.web.dashboard import broadcasts, pages
 from bot.web.dashboard.assets import asset
+from bot.web.dashboard.figures import FIGURES, Figures
 from bot.web.dashboard.live import live
 from bot.web.dashboard.signin import add_signin
 
 
 def add_dashboard(app: web.Application) -> None:
     """Register every /dashboard route on `app` (whose CONTEXT is the running worker)."""
+    app[FIGURES] = Figures()
     add_signin(app)
     router = app.router
     router.add_get("/dashboard", pages.overview)

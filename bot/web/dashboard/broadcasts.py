@@ -7,6 +7,7 @@ The same code as `/broadcast` in a chat and `summit-bot broadcast`: `parse_audie
 
 from __future__ import annotations
 
+import json
 from typing import Final
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from bot.constants import BroadcastStatus
 from bot.i18n import catalog, t
 from bot.i18n.formatting import format_when, language_name
 from bot.store import Author, BroadcastRecord
+from bot.web.dashboard.figures import AUDIENCE_SECONDS, LIVE_SECONDS, figures
 from bot.web.dashboard.html import button, esc, form, see_other, table
 from bot.web.dashboard.pages import page, title_of
 from bot.web.dashboard.signin import Visitor, audit, context, signed_in
@@ -152,6 +154,7 @@ async def _create(request: web.Request, who: Visitor) -> web.StreamResponse:
     await audit(
         request, who, "broadcast", broadcast=record.id, texts=texts, audience=audience.as_json()
     )
+    figures(request).forget()  # the preview counts the audience as it is now
     return see_other(f"/dashboard/broadcasts/{record.id}")
 
 
@@ -174,7 +177,13 @@ async def _show(request: web.Request, who: Visitor) -> web.StreamResponse:
     schedule = worker.schedule
     lang = who.lang
     record = await _record(request)
-    counts = await worker.store.broadcasts.count_audience(record.audience)
+    memo = figures(request)
+    reach = json.dumps(record.audience.as_json(), sort_keys=True)
+    counts = await memo.get(
+        f"reach:{reach}",
+        AUDIENCE_SECONDS,
+        lambda: worker.store.broadcasts.count_audience(record.audience),
+    )
     per_platform = [[esc(p), f'<span class="num">{n}</span>'] for p, n in sorted(counts.items())]
     per_platform.append(
         [esc(t("dashboard.total", lang)), f'<b class="num" id="reach">{sum(counts.values())}</b>']
@@ -213,7 +222,11 @@ async def _show(request: web.Request, who: Visitor) -> web.StreamResponse:
         )
     parts.append('<div class="cards">' + "".join(actions) + "</div>")
     if record.status not in _PENDING:
-        report = await worker.broadcasts.report(record.id, lang, schedule, ctx.clock())
+        report = await memo.get(
+            f"report:{record.id}:{lang}",
+            LIVE_SECONDS,
+            lambda: worker.broadcasts.report(record.id, lang, schedule, ctx.clock()),
+        )
         parts.append(
             f'<h2>{esc(t("dashboard.report", lang))}</h2><p id="report">{esc(report.text)}</p>'
         )
@@ -228,6 +241,7 @@ async def _confirm(request: web.Request, who: Visitor) -> web.StreamResponse:
     if record.status in _PENDING:
         rows = await worker.broadcasts.enqueue(record.id, now=ctx.clock())
         worker.delivery.wake()
+        figures(request).forget()  # the overview shows the new fan-out at once
         await audit(
             request,
             who,
@@ -246,6 +260,7 @@ async def _cancel(request: web.Request, who: Visitor) -> web.StreamResponse:
     record = await _record(request)
     if record.status not in _OVER:
         stopped = await ctx.worker.broadcasts.cancel(record.id, now=ctx.clock())
+        figures(request).forget()
         await audit(
             request,
             who,

@@ -14,6 +14,7 @@ from bot.inputs import describe_offsets
 from bot.planner import ReminderRef
 from bot.render import Reader, text
 from bot.web.context import WebContext
+from bot.web.dashboard.figures import LIVE_SECONDS, figures
 from bot.web.dashboard.html import SECURITY_HEADERS, esc, table
 from bot.web.dashboard.signin import Visitor, context, signed_in
 
@@ -106,7 +107,10 @@ def fan_out_table(found: list[FanOut], lang: str) -> str:
 
 async def _live(request: web.Request, who: Visitor) -> web.StreamResponse:
     """GET /dashboard/live.json: the fan-outs' figures now."""
-    found = await fan_outs(context(request), who.lang)
+    ctx = context(request)
+    found = await figures(request).get(
+        f"live:{who.lang}", LIVE_SECONDS, lambda: fan_outs(ctx, who.lang)
+    )
     return web.json_response({"fan_outs": [asdict(f) for f in found]}, headers=SECURITY_HEADERS)
 
 

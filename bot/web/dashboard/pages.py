@@ -6,7 +6,6 @@ import datetime as dt
 from collections import Counter
 from pathlib import Path
 from typing import Final
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from babel.dates import format_datetime
@@ -18,6 +17,7 @@ from bot.i18n.formatting import (
     format_time,
     format_when,
     language_name,
+    local,
     place_name,
 )
 from bot.inputs import describe_offsets
@@ -25,6 +25,7 @@ from bot.reload.preview import preview_changes
 from bot.render import Reader, text
 from bot.schedule import Schedule, ScheduleError, Session, load_schedule
 from bot.web.context import WebContext
+from bot.web.dashboard.figures import AUDIENCE_SECONDS, LIVE_SECONDS, figures
 from bot.web.dashboard.html import button, esc, form, layout, respond, table
 from bot.web.dashboard.live import fan_out_table, fan_outs
 from bot.web.dashboard.signin import Visitor, context, signed_in
@@ -107,9 +108,13 @@ async def _overview(request: web.Request, who: Visitor) -> web.StreamResponse:
     else:
         parts.append(f'<p class="muted">{esc(t("dashboard.no_reminders", lang))}</p>')
     parts.append(h2("dashboard.fanout", lang))
-    parts.append(fan_out_table(await fan_outs(ctx, lang), lang))
+    memo = figures(request)
+    found = await memo.get(f"live:{lang}", LIVE_SECONDS, lambda: fan_outs(ctx, lang))
+    parts.append(fan_out_table(found, lang))
     parts.append(h2("dashboard.failures", lang))
-    failures = await worker.store.ledger.recent_failures(RECENT_FAILURES)
+    failures = await memo.get(
+        "failures", LIVE_SECONDS, lambda: worker.store.ledger.recent_failures(RECENT_FAILURES)
+    )
     if failures:
         parts.append(
             table(
@@ -165,7 +170,8 @@ def offset_chart(
     at = session.start if session is not None and session.start is not None else now
     by_offset: Counter[dt.timedelta] = Counter()
     for zone, count in zones:
-        offset = at.astimezone(ZoneInfo(zone or event_zone)).utcoffset()
+        # Zones as stored: IANA names or fixed offsets ("UTC+05:45"), read as the bot does.
+        offset = local(at, zone or event_zone).utcoffset()
         by_offset[offset or dt.timedelta(0)] += count
     if not by_offset:
         return f'<p class="muted">{esc(t("dashboard.no_subscribers", lang))}</p>'
@@ -176,12 +182,12 @@ def offset_chart(
     bars = []
     for i, (offset, count) in enumerate(rows):
         y = i * _BAR_HEIGHT + 2
-        local = format_datetime(
+        there = format_datetime(
             (at + offset).replace(tzinfo=None), "EEE HH:mm", locale=babel_locale(lang)
         )
         bar = max(1, round(_BAR_WIDTH * count / top))
         bars.append(
-            f'<g><text x="0" y="{y + 15}">{esc(_offset_label(offset))} · {esc(local)}</text>'
+            f'<g><text x="0" y="{y + 15}">{esc(_offset_label(offset))} · {esc(there)}</text>'
             f'<rect x="{_LABEL_WIDTH}" y="{y + 3}" width="{bar}" height="{_BAR_HEIGHT - 6}">'
             f"<title>{esc(count)}</title></rect>"
             f'<text x="{_LABEL_WIDTH + bar + 6}" y="{y + 15}">{esc(count)}</text></g>'
@@ -208,44 +214,44 @@ async def _audience(request: web.Request, who: Visitor) -> web.StreamResponse:
     store = ctx.worker.store
     schedule = ctx.worker.schedule
     lang = who.lang
-    figures = await store.chats.subscriber_stats()
+    combos, by_session = await figures(request).get(
+        "audience", AUDIENCE_SECONDS, store.chats.audience_breakdown
+    )
+    platforms: Counter[str] = Counter()
+    languages: Counter[str | None] = Counter()
+    zones: Counter[str | None] = Counter()
+    for platform, language, zone, n in combos:
+        platforms[platform] += n
+        languages[language] += n
+        zones[zone] += n
     unset = t("dashboard.not_chosen", lang)
     count_col = esc(t("dashboard.col_subscribers", lang))
 
     def counted(head_key: str, pairs: list[tuple[str, int]]) -> str:
         return table([esc(t(head_key, lang)), count_col], [[esc(k), num(n)] for k, n in pairs])
 
-    sessions = sorted(figures["by_session"].items())
+    def session_name(session_id: str) -> str:
+        if session_id == ALL_SESSIONS:
+            return t("dashboard.all_sessions", lang)
+        return title_of(schedule, session_id, lang)
+
+    language_rows = sorted(
+        (language_name(k, lang) if k else unset, n) for k, n in languages.items()
+    )
     parts = [
-        f'<div class="cards"><div class="card"><b id="total">{esc(figures["total"])}</b>'
+        f'<div class="cards"><div class="card"><b id="total">{sum(platforms.values())}</b>'
         f"{esc(t('dashboard.subscribers_total', lang))}</div></div>",
         h2("dashboard.by_platform", lang),
-        counted("dashboard.col_platform", sorted(figures["by_platform"].items())),
+        counted("dashboard.col_platform", sorted(platforms.items())),
         h2("dashboard.by_language", lang),
-        counted(
-            "dashboard.col_language",
-            sorted(
-                (
-                    (language_name(k, lang) if k else unset, n)
-                    for k, n in figures["by_language"].items()
-                ),
-            ),
-        ),
+        counted("dashboard.col_language", language_rows),
         h2("dashboard.by_session", lang),
         counted(
             "dashboard.col_session",
-            [
-                (
-                    t("dashboard.all_sessions", lang)
-                    if k == ALL_SESSIONS
-                    else title_of(schedule, k, lang),
-                    n,
-                )
-                for k, n in sessions
-            ],
+            [(session_name(k), n) for k, n in sorted(by_session.items())],
         ),
         h2("dashboard.by_offset", lang),
-        offset_chart(await store.chats.zone_counts(), schedule, ctx.clock(), lang),
+        offset_chart(list(zones.items()), schedule, ctx.clock(), lang),
     ]
     return page(request, who, "dashboard.nav_audience", "".join(parts))
 
@@ -274,7 +280,11 @@ async def _schedule_body(request: web.Request, who: Visitor, outcome: str = "") 
         table([esc(t("dashboard.col_what", lang)), ""], [[esc(k), esc(v)] for k, v in facts])
     )
     parts.append(h2("dashboard.pending_changes", lang))
-    parts.append(await _preview(ctx, path, lang))
+    changed_at = path.stat().st_mtime if path is not None and path.exists() else 0
+    key = f"preview:{worker.reloader.revision}:{changed_at}:{lang}"
+    parts.append(
+        await figures(request).get(key, AUDIENCE_SECONDS, lambda: _preview(ctx, path, lang))
+    )
     if path is not None:
         parts.append(
             form(
@@ -316,6 +326,7 @@ async def _reload(request: web.Request, who: Visitor) -> web.StreamResponse:
     worker = context(request).worker
     # The reloader audits the reload itself, naming the dashboard and the organizer.
     result = await worker.reload(actor=who.who, platform="dashboard")
+    figures(request).forget()
     outcome = result.summary(who.lang, worker.schedule)
     body = await _schedule_body(request, who, outcome)
     return page(request, who, "dashboard.nav_schedule", body)
