@@ -4,8 +4,9 @@ Sections (all by default, or some with --only): `fanout` (3,000 subscribers at 3
 the engine against python-telegram-bot's AIORateLimiter), `raw` (throughput with the limit
 off), `scale` (100,000 subscribers on SQLite and PostgreSQL), `flood` (500 commands from one
 chat while others ask; `--baseline DIR` runs the same on older code), `drills` (the fault
-drills), `dashboard` (each organizers' dashboard page over 100,000 subscribers). The fake Bot API runs in a process of its own (the flood's in the measured one,
-which pushes the updates into it). See BENCHMARKS.md.
+drills), `dashboard` (each page of the organizers' dashboard over 100,000 subscribers). The
+fake Bot API runs in a process of its own (the flood's in the measured one, which pushes the
+updates into it). See BENCHMARKS.md.
 """
 
 from __future__ import annotations

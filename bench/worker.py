@@ -433,7 +433,11 @@ async def dashboard(args: dict[str, Any]) -> dict[str, Any]:
         # Every figure computed afresh for every request: what the memo saves.
         from bot.web.dashboard.figures import FIGURES, Figures
 
-        app[FIGURES] = Figures(monotonic=lambda: float("-inf"))
+        class Cold(Figures):
+            async def get(self, key: str, ttl: float, compute: Any) -> Any:
+                return await compute()
+
+        app[FIGURES] = Cold()
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -107,7 +107,7 @@ async def test_an_organizer_signs_in_and_a_broadcast_reaches_telegram(
     sent = await world.at(world.clock.now)
     (text,) = [plain(r.params["text"]) for r in sent if r.params["chat_id"] == PRAGUE]
     assert text.endswith("The stream is up")
-    assert await eventually(sent_cell, "1")  # the page's script polls every two seconds
+    assert await eventually(sent_cell, "1", seconds=8)  # the script polls every 2 s
     await shot(page, "1-overview-live")
     await page.goto(f"{world.base}/dashboard/broadcasts/1")
     assert "1 sent, 0 blocked, 0 failed" in await page.locator("#report").inner_text()
