@@ -226,6 +226,7 @@ async def _show(request: web.Request, who: Visitor) -> web.StreamResponse:
             f"report:{record.id}:{lang}",
             LIVE_SECONDS,
             lambda: worker.broadcasts.report(record.id, lang, schedule, ctx.clock()),
+            stale_ok=False,  # an organizer reloading the report wants it as it stands
         )
         parts.append(
             f'<h2>{esc(t("dashboard.report", lang))}</h2><p id="report">{esc(report.text)}</p>'

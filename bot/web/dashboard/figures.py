@@ -39,11 +39,22 @@ class Figures:
         self._locks: dict[str, asyncio.Lock] = {}
         self._refreshing: dict[str, asyncio.Task[Any]] = {}
 
-    async def get(self, key: str, ttl: float, compute: Callable[[], Awaitable[T]]) -> T:
+    async def get(
+        self,
+        key: str,
+        ttl: float,
+        compute: Callable[[], Awaitable[T]],
+        *,
+        stale_ok: bool = True,
+    ) -> T:
         """The figure under `key`: the memo while fresh; when stale, the memo again while a
-        background task computes it anew; when absent, `compute()` (once, however many
-        requests ask at the same moment)."""
+        background task computes it anew (unless not `stale_ok`: a page that must be
+        current waits); when absent, `compute()` (once, however many requests ask at the
+        same moment)."""
         found = self._memo.get(key)
+        if found is not None and not stale_ok and found[0] <= self._monotonic():
+            del self._memo[key]
+            found = None
         if found is not None:
             if found[0] <= self._monotonic() and key not in self._refreshing:
                 task = asyncio.create_task(self._compute(key, ttl, compute))
@@ -53,7 +64,7 @@ class Figures:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             found = self._memo.get(key)
-            if found is not None:  # computed by the request this one waited for
+            if found is not None and found[0] > self._monotonic():  # the request waited for
                 return cast(T, found[1])
             return await self._compute(key, ttl, compute)
 
