@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from bot.schedule import load_schedule
@@ -249,18 +248,17 @@ async def test_a_viewer_is_refused_and_audited(
     assert await browser_page.page.get_by_text("You are not signed in").is_visible()
 
 
-async def test_signing_in_is_rate_limited_per_address(make_dashboard: DashboardFactory) -> None:
+async def test_the_dashboard_speaks_the_organizers_language(
+    make_dashboard: DashboardFactory, browser_page: BrowserPage
+) -> None:
     world = await make_dashboard()
-    async with aiohttp.ClientSession() as http:
-        statuses = []
-        for attempt in range(12):
-            async with http.get(f"{world.base}/dashboard/signin/guess-{attempt}") as response:
-                statuses.append(response.status)
-    assert statuses == [403] * 10 + [429, 429]
-
-
-async def test_links_are_given_in_private_chats_only(make_dashboard: DashboardFactory) -> None:
-    world = await make_dashboard()
-    world.tg.push_message(-100200, "/dashboard", user_id=ORGANIZER, chat_type="supergroup")
-    reply = await world.next(-100200)
-    assert "only in a private chat" in reply and "/dashboard/signin/" not in reply
+    page = browser_page.page
+    await world.say(ORGANIZER, "/language zh-TW")
+    link = await world.signin_link()
+    assert "只能使用一次" in world.tg.requests("sendMessage")[-1].params["text"]
+    await page.goto(link)
+    await page.click("#signin")
+    await page.wait_for_url(f"{world.base}/dashboard")
+    assert await page.locator("h1").inner_text() == "總覽"
+    await page.click("text=觀眾")
+    assert await page.get_by_text("依 UTC 時差統計訂閱者").is_visible()
