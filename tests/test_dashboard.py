@@ -262,3 +262,25 @@ async def test_the_dashboard_speaks_the_organizers_language(
     assert await page.locator("h1").inner_text() == "總覽"
     await page.click("text=觀眾")
     assert await page.get_by_text("依 UTC 時差統計訂閱者").is_visible()
+
+
+async def test_the_overview_shows_a_reminders_fan_out_and_its_failures(
+    make_dashboard: DashboardFactory, browser_page: BrowserPage
+) -> None:
+    world = await make_dashboard()
+    page = browser_page.page
+    await world.say(PRAGUE, "/subscribe all")
+    await world.say(VIEWER, "/subscribe all")
+    world.tg.block(VIEWER)
+    (first, *_) = world.worker.scheduler.next_jobs()
+    sent = await world.at(first.due)
+    assert [r.params["chat_id"] for r in sent] == [PRAGUE]
+
+    await sign_in(world, browser_page)
+    row = page.locator("#live tbody tr").first
+    assert "Reminder: Mayors' Summit, session 1" in await row.inner_text()
+    assert await row.locator('[data-field="sent"]').inner_text() == "1"
+    assert await row.locator('[data-field="blocked"]').inner_text() == "1"
+    failures = await page.locator("table").last.inner_text()
+    assert "blocked by the user" in failures
+    await shot(page, "1-overview-fanout")

@@ -57,9 +57,7 @@ async def test_a_visitor_in_bogota_reads_english_and_their_own_evening(
     assert not dialogs
 
 
-async def test_a_visitor_in_prague_reads_chinese_and_prague_time(
-    site: str, chromium: Any
-) -> None:
+async def test_a_visitor_in_prague_reads_chinese_and_prague_time(site: str, chromium: Any) -> None:
     page, dialogs = await visit(chromium, site, locale="zh-TW", zone="Europe/Prague")
     assert await page.locator("html").get_attribute("lang") == "zh-TW"
     assert await page.locator("h1").inner_text() == "2020智慧城市首長高峰會（線上）"

@@ -21,6 +21,7 @@ from bot.i18n.formatting import (
     place_name,
 )
 from bot.inputs import describe_offsets
+from bot.planner import ReminderRef
 from bot.reload.preview import preview_changes
 from bot.render import Reader, text
 from bot.schedule import Schedule, ScheduleError, Session, load_schedule
@@ -81,6 +82,19 @@ def num(value: int | float) -> str:
     return f'<span class="num">{esc(value)}</span>'
 
 
+def describe_ref(ref: str, schedule: Schedule, lang: str) -> str:
+    """A ledger row's reference as organizers read it: a reminder by title and offset."""
+    reminder = ReminderRef.parse(ref)
+    if reminder is None:
+        return ref
+    return t(
+        "dashboard.fanout_reminder",
+        lang,
+        title=title_of(schedule, reminder.session_id, lang),
+        offset=describe_offsets((reminder.offset,), lang),
+    )
+
+
 async def _overview(request: web.Request, who: Visitor) -> web.StreamResponse:
     """GET /dashboard: the next reminders, the fan-out going out, the recent failures."""
     ctx = context(request)
@@ -126,7 +140,7 @@ async def _overview(request: web.Request, who: Visitor) -> web.StreamResponse:
                     [
                         esc(f"{at:%Y-%m-%d %H:%M:%S} UTC"),
                         esc(platform),
-                        esc(ref),
+                        esc(describe_ref(ref, schedule, lang)),
                         f'<span class="error">{esc(error)}</span>',
                     ]
                     for at, platform, ref, error in failures
