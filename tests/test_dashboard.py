@@ -146,6 +146,27 @@ async def test_every_page_answers_for_a_signed_in_organizer(
     await shot(page, "5-audit")
     assert not browser_page.dialogs
 
+    # Fifty entries a page, newest first; older ones a click away.
+    for n in range(60):
+        await world.store.audit.record(
+            platform="cli",
+            actor="ops",
+            action="broadcast",
+            detail={"n": n},
+            allowed=True,
+            now=world.clock.now,
+        )
+    await page.reload()
+    assert await page.locator("tbody tr").count() == 50
+    await page.click("text=Older →")
+    assert await page.locator("tbody tr").count() == 60 + 3 - 50  # sign-in, reload, /dashboard
+
+    # Signing out ends the session: the cookie opens nothing any more.
+    await page.click("text=Sign out")
+    assert await page.get_by_text("You are not signed in").is_visible()
+    response = await page.goto(f"{world.base}/dashboard")
+    assert response is not None and response.status == 401
+
 
 async def test_a_link_works_once_and_for_ten_minutes_only(
     make_dashboard: DashboardFactory, chromium: Any
