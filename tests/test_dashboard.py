@@ -18,6 +18,7 @@ from bot.schedule import load_schedule
 from tests.support.browser import BrowserPage
 from tests.support.dashboard import ORGANIZER, DashboardFactory, DashboardWorld
 from tests.support.harness import ROOT
+from tests.support.schedule_files import edit
 from tests.support.telegram_world import PRAGUE, VIEWER, plain
 
 pytestmark = pytest.mark.browser
@@ -305,3 +306,26 @@ async def test_the_overview_shows_a_reminders_fan_out_and_its_failures(
     failures = await page.locator("table").last.inner_text()
     assert "blocked by the user" in failures
     await shot(page, "1-overview-fanout")
+
+
+async def test_the_schedule_page_previews_a_change_and_reloads_it(
+    make_dashboard: DashboardFactory, browser_page: BrowserPage, tmp_path: Path
+) -> None:
+    path = tmp_path / "schedule.yaml"
+    path.write_text((ROOT / "schedule.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    world = await make_dashboard(schedule=load_schedule(path))
+    page = browser_page.page
+    await world.say(PRAGUE, "/subscribe s2")
+    await sign_in(world, browser_page)
+    edit(path, "s2", 'start: "07:00"', 'start: "07:30"')
+
+    await page.click("text=Schedule")
+    changes = await page.locator("#changes").inner_text()
+    assert "session 2" in changes and "(1 subscriber told)" in changes
+    await shot(page, "4-schedule-changes")
+    await page.click("#reload")
+    assert "1 change" in await page.locator("#outcome").inner_text()
+    assert await page.get_by_text("would announce nothing").is_visible()
+    sent = await world.at(world.clock.now)
+    (notice,) = [plain(r.params["text"]) for r in sent if r.params["chat_id"] == PRAGUE]
+    assert "07:30" in notice  # Taipei time: the viewer chose no zone
