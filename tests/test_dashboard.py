@@ -91,6 +91,7 @@ async def test_an_organizer_signs_in_and_a_broadcast_reaches_telegram(
     await page.click("text=Broadcasts")
     await page.fill("#text_en", "The stream is up")
     await page.fill("#text_zh-TW", "直播開始了")
+    await shot(page, "3-broadcasts-compose")
     await page.click("#preview")
     await page.wait_for_url(f"{world.base}/dashboard/broadcasts/1")
     assert await page.locator("#reach").inner_text() == "1"
