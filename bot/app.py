@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 from bot.adapters.base import Adapter, Core, MenuEntry, StartFailed
 from bot.broadcasts import Broadcasts
@@ -20,7 +20,7 @@ from bot.clock import utcnow
 from bot.commands import CommandContext, Commands, OrganizerCommands
 from bot.config import Settings
 from bot.constants import ALL_SESSIONS, EVERY_LANGUAGE, ChatKind, DeliveryKind
-from bot.delivery import DeliveryEngine, Renderer
+from bot.delivery import DeliveryEngine, DeliveryObserver, Renderer
 from bot.i18n import languages, t
 from bot.messages import Command, Reply
 from bot.reload import Reloader, ReloadResult, ScheduleTransform, ScheduleWatcher
@@ -58,6 +58,25 @@ async def start_with_retries(
             await asyncio.sleep(waits[attempt])
 
 
+class WebFace(Protocol):
+    """The worker's web server (bot/web/server.py), as the worker starts and stops it.
+
+    The worker never imports the web face (which reads the worker): the command line builds
+    one and hands it in.
+    """
+
+    # Told of every delivery (the metrics); the worker's engine reports to it.
+    observer: DeliveryObserver
+    # The address links point to, once it listens (None: not listening).
+    public_url: str | None
+
+    async def start(self, worker: Worker) -> None:
+        """Listen; raises StartFailed when it cannot and the web face is required."""
+
+    async def stop(self) -> None:
+        """Stop listening."""
+
+
 class Worker:
     """The running bot: one store, one scheduler, one delivery engine, many adapters."""
 
@@ -72,8 +91,12 @@ class Worker:
         schedule_path: str | Path | None = None,
         schedule_transform: ScheduleTransform | None = None,
         start_delays: Sequence[float] | None = None,
+        web: WebFace | None = None,
+        lock: WorkerLock | None = None,
     ) -> None:
         self.settings = settings
+        self.web = web  # health, metrics, the public page and feeds (None: no web server)
+        self.lock = lock  # the database's worker lock, when this worker took one
         self.schedule = schedule
         # The file reloads read (None: no watching); a reload applies the same transform
         # as the start did (`--rehearse` passes bot.reload.shift_by(delta)).
@@ -108,12 +131,18 @@ class Worker:
             settings.delivery,
             clock,
             idle_hooks=(self._finish_broadcasts,),
+            observer=web.observer if web is not None else None,
         )
         self.scheduler = ReminderScheduler(
             store, settings.reminders, lambda: self.schedule, clock, self.delivery.wake
         )
         context = CommandContext(
-            store, settings, lambda: self.schedule, clock, self.request_replan
+            store,
+            settings,
+            lambda: self.schedule,
+            clock,
+            self.request_replan,
+            public_url=lambda: self.web.public_url if self.web is not None else None,
         )
         organizer = OrganizerCommands(
             context,
@@ -271,6 +300,30 @@ class Worker:
             return contextlib.nullcontext()
         return pacer.replying(chat_id, group=group)
 
+    def deep_links(self, payload: str) -> dict[str, str]:
+        """Links that open the bot on each platform that offers one, by platform name.
+
+        Telegram: `t.me/<bot>?start=<payload>` (known once the bot is connected); an
+        adapter without such a link (Discord: its invite, whatever the payload) is left out
+        or gives what it has.
+        """
+        links: dict[str, str] = {}
+        for name, adapter in self.adapters.items():
+            link = getattr(adapter, "deep_link", None)
+            url = link(payload) if link is not None else None
+            if url:
+                links[name] = url
+        return links
+
+    def platforms_connected(self) -> dict[str, bool]:
+        """Whether each platform is connected (an adapter that cannot tell: once started)."""
+        running = self.started.is_set() and self._accepting
+        states: dict[str, bool] = {}
+        for name, adapter in self.adapters.items():
+            connected = getattr(adapter, "connected", None)
+            states[name] = running and (connected() if connected is not None else True)
+        return states
+
     def platform_failed(self, platform: str, reason: str) -> None:
         """A platform cannot go on: say why in one line, and have the worker stop."""
         # A worker that stays up without its platform answers nobody, and no supervisor
@@ -285,6 +338,10 @@ class Worker:
         Without `background`, no job runs and no loop drains: a test then drives time itself
         with `scheduler.run_due(now)` and `delivery.drain_once(platform)`.
         """
+        if self.web is not None:
+            # First: /healthz answers, and /readyz says what is still missing, while the
+            # platforms connect (retries can take a minute).
+            await self.web.start(self)
         await self._enrol_announcement_channels()
         # Platforms first: a send must not reach an adapter that is not connected yet.
         self._accepting = True
@@ -316,6 +373,8 @@ class Worker:
                 await adapter.stop()
             except Exception:
                 log.exception("stopping the %s adapter failed", adapter.platform)
+        if self.web is not None:
+            await self.web.stop()
 
 
 async def open_store(settings: Settings) -> Store:

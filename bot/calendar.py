@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote, urlencode
 
-from icalendar import Calendar, Event, Timezone
+from icalendar import Alarm, Calendar, Event, Timezone
 
 from bot.i18n import t
 from bot.messages import Attachment, Link, Message, Reply
@@ -25,6 +25,17 @@ MAX_LINK_LENGTH = 512
 # years after the last: an app that keeps it for the event, or for a session moved a little
 # later, still reads every time the file holds right.
 ZONE_YEARS_AFTER = 5
+
+
+# Where a chat's personal feed lives, below the web face's public address (bot/web/feeds.py).
+FEED_PATH = "/calendar/{token}.ics"
+
+
+def feed_urls(public_url: str, token: str) -> tuple[str, str]:
+    """A personal feed's `webcal://` address (calendar apps subscribe to it) and its
+    http(s):// one (what Google Calendar's "From URL" takes)."""
+    web = public_url.rstrip("/") + FEED_PATH.format(token=token)
+    return "webcal://" + web.partition("://")[2], web
 
 
 def select_sessions(schedule: Schedule, session_ids: Sequence[str] | None) -> list[Session]:
@@ -112,8 +123,22 @@ async def session_sequences(store: Store, schedule: Schedule) -> dict[str, int]:
     return change_counts(await store.schedules.texts(schedule.event.id), schedule)
 
 
+def _alarm(title: str, minutes: int) -> Alarm:
+    """A display alarm `minutes` before the start (0: at the start)."""
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", title)
+    alarm.add("trigger", -dt.timedelta(minutes=minutes))
+    return alarm
+
+
 def _vevent(
-    schedule: Schedule, session: Session, reader: Reader, stamp: dt.datetime, sequence: int
+    schedule: Schedule,
+    session: Session,
+    reader: Reader,
+    stamp: dt.datetime,
+    sequence: int,
+    alarms: Sequence[int] = (),
 ) -> Event:
     """One session as a VEVENT."""
     event = Event()
@@ -140,6 +165,9 @@ def _vevent(
     url = session.stream(reader.lang, schedule.event.languages)
     if url is not None:
         event.add("url", url)
+    if session.start is not None:  # a day to be announced has no instant to ring at
+        for minutes in alarms:
+            event.add_component(_alarm(_title(schedule, session, reader), minutes))
     return event
 
 
@@ -171,11 +199,13 @@ def build_ics(
     *,
     now: dt.datetime,
     sequences: Mapping[str, int] | None = None,
+    alarms: Sequence[int] = (),
 ) -> bytes:
     """An iCalendar file of these sessions (None: all of them) in `lang`; `now` is DTSTAMP.
 
     `sequences` (from `session_sequences`) gives each session's SEQUENCE; None is a schedule
-    with no recorded history, where every session is at 0.
+    with no recorded history, where every session is at 0. `alarms`: minutes before each
+    timed session's start at which the calendar app rings (a viewer's reminder offsets).
     """
     reader = Reader(lang, schedule.event.timezone)
     stamp = now.astimezone(dt.UTC).replace(microsecond=0)
@@ -191,7 +221,7 @@ def build_ics(
         calendar.add_component(vtimezone)
     for session in sessions:
         sequence = (sequences or {}).get(session.id, 0)
-        calendar.add_component(_vevent(schedule, session, reader, stamp, sequence))
+        calendar.add_component(_vevent(schedule, session, reader, stamp, sequence, alarms))
     data: bytes = calendar.to_ical()  # typed Any in some icalendar versions
     return data
 

@@ -125,9 +125,9 @@ class WebConfig:
 
     enabled: bool = True
     # host:port; the PORT environment variable, as hosting platforms set it, means 0.0.0.0:PORT.
-    listen: str = "127.0.0.1:8080"
+    listen: str = ruled("127.0.0.1:8080", address=True)
     # The address links point to (calendar feeds, sign-in links); empty: http://<listen>.
-    public_url: str = ""
+    public_url: str = ruled("", web_url=True)
 
 
 @dataclass(frozen=True)

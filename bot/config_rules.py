@@ -30,6 +30,8 @@ class Rule:
     nonempty: bool = False
     ids_of: str = ""  # whose ids these are, e.g. "Telegram user ids": digits only
     folder: bool = False  # a folder the worker must be able to create files in
+    address: bool = False  # host:port to listen on, the port 1 to 65535
+    web_url: bool = False  # empty, or an http(s):// address (no query, no fragment)
 
     def span(self) -> str:
         """The allowed range in words, e.g. "1 to 65535" or "0 or more"."""
@@ -91,6 +93,27 @@ def _unwritable(folder: Path) -> str | None:
     return None
 
 
+def split_address(value: str) -> tuple[str, int] | None:
+    """`host:port` (`[::1]:8080` for IPv6) as (host, port); None unless the port is 1-65535."""
+    host, colon, port = value.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not colon or not host or not port.isascii() or not port.isdigit():
+        return None
+    number = int(port)
+    return (host, number) if 1 <= number <= 65535 else None
+
+
+def _shape(value: str, rule: Rule) -> str | None:
+    """What is wrong with a listen address or a public URL, or None."""
+    if rule.address and split_address(value) is None:
+        return 'is not host:port with a port 1 to 65535; write e.g. "127.0.0.1:8080"'
+    if rule.web_url and value:
+        scheme, _, rest = value.partition("://")
+        if scheme not in ("http", "https") or not rest or any(c in rest for c in "?# "):
+            return 'is not an http(s) address; write e.g. "https://summit.example.org"'
+    return None
+
+
 def _number(
     node: yaml.Node, key: str, value: Any, rule: Rule, *, whole: bool, example: str
 ) -> Any:
@@ -119,6 +142,9 @@ def _text(node: yaml.Node, key: str, value: Any, default: str, rule: Rule) -> st
             f"{shown(value)} can never match: {rule.ids_of} are digits; "
             f'write the number, e.g. "{ID_EXAMPLE}"',
         )
+    wrong = _shape(value, rule)
+    if wrong:
+        raise Invalid(node, key, f"{shown(value)} {wrong}")
     why = _unwritable(Path(value)) if rule.folder else None
     if why:
         raise Invalid(

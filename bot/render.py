@@ -281,3 +281,8 @@ def combine(messages: list[Message]) -> Message:
     return Message(
         "\n\n".join(parts), title=first.title, links=tuple(links.values()), when=first.when
     )
+
+
+def session_facts(session: Session, reader: Reader, now: dt.datetime) -> list[str]:
+    """Duration and status ("1 hour", "starts in 2 days"), as the agenda shows them."""
+    return [p for p in (_duration(session, reader), _status(session, reader, now)) if p]

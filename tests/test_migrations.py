@@ -23,6 +23,7 @@ TABLES = {
     "audit",
     "platform_refs",
     "schedule_versions",
+    "calendar_tokens",
     "dashboard_tokens",
 }
 

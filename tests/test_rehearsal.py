@@ -205,7 +205,10 @@ async def spawn_rehearsal(
     base = {k: v for k, v in os.environ.items() if not k.endswith("_BOT_TOKEN")}
     base.pop("DATABASE_URL", None)
     config = tmp_path / "config.yaml"
-    config.write_text(f"data_dir: {tmp_path / 'data'}\nschedule: {SCHEDULE}\n")
+    # No web server: tests run side by side, and a taken port would stop the worker.
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\nschedule: {SCHEDULE}\nweb:\n  enabled: false\n"
+    )
     return await asyncio.create_subprocess_exec(
         sys.executable,
         *("-m", "bot", "run", "--rehearse", "+30", "--console", "--config", str(config)),

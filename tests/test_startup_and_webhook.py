@@ -200,6 +200,7 @@ async def summit_bot_run(
     config.write_text(
         f"data_dir: {tmp_path / 'data'}\nschedule: {ROOT / 'schedule.yaml'}\n"
         "telegram:\n  poll_timeout: 1\n"
+        "web:\n  enabled: false\n"  # tests run side by side: no port to share
     )
     clean = {
         k: v

@@ -31,6 +31,7 @@ from bot.reload import ScheduleTransform, shift_by
 from bot.schedule import Schedule
 from bot.store import WorkerLock
 from bot.store.urls import REHEARSAL_SQLITE_FILE, mask_password, sqlite_url
+from bot.web.server import WebServer
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Libraries that log routine work at INFO: httpx (under python-telegram-bot) a line per
@@ -149,6 +150,9 @@ def cmd_run(args: argparse.Namespace, context: Context) -> int:
     transform = None
     try:
         adapters = build_adapters(os.environ, settings, console=args.console)
+        # Required: a port that is taken stops the worker (exit 1) rather than leaving a
+        # deploy without its health checks.
+        web = WebServer.from_settings(settings, os.environ, required=True)
         if args.rehearse:
             # The same shift applies to every reload of the file during the rehearsal.
             schedule, transform = rehearse(schedule, args.rehearse, context.clock())
@@ -165,7 +169,9 @@ def cmd_run(args: argparse.Namespace, context: Context) -> int:
     configure_logging(args.log_level)
     path = Path(args.schedule or settings.schedule)
     try:
-        return asyncio.run(_serve(settings, schedule, adapters, path, transform, context.clock))
+        return asyncio.run(
+            _serve(settings, schedule, adapters, path, transform, context.clock, web)
+        )
     except StartFailed as exc:
         # What failed and what to do, in one line: a traceback would bury it.
         print(f"error: {exc}", file=context.err)
@@ -179,6 +185,7 @@ async def _serve(
     path: Path,
     transform: ScheduleTransform | None,
     clock: Clock,
+    web: WebServer | None = None,
 ) -> int:
     store = await open_store(settings)
     lock = WorkerLock(store.engine)
@@ -196,6 +203,8 @@ async def _serve(
             clock,
             schedule_path=path,
             schedule_transform=transform,
+            web=web,
+            lock=lock,
         )
         await run_until_stopped(worker, stop, lock=lock)
     finally:
@@ -229,8 +238,14 @@ def cmd_demo(args: argparse.Namespace, context: Context) -> int:
             env=False,
         )
         print(line, file=context.out)
+        try:
+            # Not required: a port that is taken is said, and the demo goes on without it.
+            web = WebServer.from_settings(settings, os.environ, required=False)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=context.err)
+            return 2
         return asyncio.run(
-            _demo(settings, schedule, transform, args.lang, context.out, context.clock)
+            _demo(settings, schedule, transform, args.lang, context.out, context.clock, web)
         )
 
 
@@ -241,6 +256,7 @@ async def _demo(
     lang: str | None,
     out: TextIO,
     clock: Clock,
+    web: WebServer | None = None,
 ) -> int:
     interactive = sys.stdin.isatty()
     eof = asyncio.Event()
@@ -253,7 +269,9 @@ async def _demo(
         files_dir=Path(settings.data_dir) / "files",
     )
     store = await open_store(settings)
-    worker = Worker(settings, schedule, store, [console], clock, schedule_transform=transform)
+    worker = Worker(
+        settings, schedule, store, [console], clock, schedule_transform=transform, web=web
+    )
     stop = asyncio.Event()
     first = schedule.sessions[0]
     assert first.start is not None
@@ -265,6 +283,8 @@ async def _demo(
     runner = asyncio.create_task(run_until_stopped(worker, stop))
     try:
         await worker.started.wait()
+        if web is not None:
+            print(_web_line(web), file=out)
         for line in ("/start", f"/subscribe {first.id}"):
             await console.type(line)
         console.listen()  # the viewer's own commands come after the scripted ones
@@ -288,3 +308,11 @@ async def _demo(
     finally:
         await store.close()
     return 0
+
+
+def _web_line(web: WebServer) -> str:
+    """What the demo says about its web pages: where they are, or why there are none."""
+    if web.url is None:
+        return f"{web.problem}; the demo goes on without its web pages.\n"
+    pages = f"{web.url}/ (health: {web.url}/healthz, metrics: {web.url}/metrics)"
+    return f"The schedule page: {pages}\n"

@@ -19,6 +19,11 @@ from bot.store import ChatRecord, Store
 Handler = Callable[[Command, ChatRecord], Awaitable[Reply]]
 
 
+def no_web_face() -> str | None:
+    """The public address of a worker without a web server: none."""
+    return None
+
+
 @dataclass
 class CommandContext:
     """What the commands need from the running worker."""
@@ -28,6 +33,8 @@ class CommandContext:
     schedule: Callable[[], Schedule]  # the schedule in force now (it may be reloaded)
     clock: Callable[[], dt.datetime]  # injected, so that tests never sleep
     replan: Callable[[], Awaitable[None]]  # reminders must be re-planned for changed settings
+    # The web face's public address once it listens (personal calendar feeds); None: none.
+    public_url: Callable[[], str | None] = no_web_face
 
     def reader(self, chat: ChatRecord) -> Reader:
         """How this chat reads, against the schedule in force."""

@@ -10,7 +10,6 @@ from typing import Protocol
 from bot.broadcasts import BroadcastError, Broadcasts, describe_audience, parse_broadcast
 from bot.commands.context import CommandContext
 from bot.commands.registry import ORGANIZER_ORDER
-from bot.config import WebConfig
 from bot.constants import (
     ALL_SESSIONS,
     BroadcastStatus,
@@ -289,6 +288,11 @@ class OrganizerCommands:
         if cmd.chat_kind != ChatKind.PRIVATE:
             # Everyone in a group could open the link first: it is handed out in private only.
             return Reply.of(Message(t("dashboard.private_only", lang)))
+        # Where the web server listens (its own word once it does), else the configured one.
+        web = self.ctx.settings.web
+        base = self.ctx.public_url() or (web.public_url.rstrip("/") if web.enabled else "")
+        if not base:
+            return Reply.of(Message(t("dashboard.disabled", lang)))
         token = await self.ctx.store.dashboard.issue(
             TokenKind.SIGNIN,
             platform=cmd.platform,
@@ -297,11 +301,6 @@ class OrganizerCommands:
             now=self.ctx.clock(),
             valid=SIGNIN_VALID,
         )
-        url = f"{public_address(self.ctx.settings.web)}/dashboard/signin/{token}"
+        url = f"{base}/dashboard/signin/{token}"
         minutes = int(SIGNIN_VALID.total_seconds() // 60)
         return Reply.of(Message(t("dashboard.link", lang, url=url, minutes=minutes)))
-
-
-def public_address(web: WebConfig) -> str:
-    """Where browsers reach the worker's web server, without a trailing slash."""
-    return web.public_url.rstrip("/") or f"http://{web.listen}"

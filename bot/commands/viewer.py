@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.calendar import calendar_reply, session_sequences
+from bot.calendar import calendar_reply, feed_urls, session_sequences
 from bot.commands.context import CommandContext, Handler, quiet_hours, say
 from bot.commands.permissions import is_organizer
 from bot.commands.registry import HELP_ORDER
@@ -211,11 +211,14 @@ class ViewerCommands:
         return Reply.of(Message("\n".join(lines), title=t("mysubs.title", lang)))
 
     async def calendar(self, cmd: Command, chat: ChatRecord) -> Reply:
-        """/calendar [ID|all]: the chat's sessions as an .ics file, with Google Calendar links."""
+        """/calendar [ID|all|reset]: the chat's sessions as an .ics file, with Google Calendar
+        links, and the chat's personal feed (`reset`: a new feed link, the old one void)."""
         reader = self.ctx.reader(chat)
         schedule = self.ctx.schedule()
         ids: list[str] | None
         wanted = cmd.args[0].lower() if cmd.args else None
+        if wanted == "reset":
+            return await self._reset_feed(chat, reader.lang)
         if wanted == "all":
             ids = None
         elif wanted is not None:
@@ -229,4 +232,20 @@ class ViewerCommands:
                 None if ALL_SESSIONS in subs else [s.id for s in schedule.sessions if s.id in subs]
             )
         sequences = await session_sequences(self.ctx.store, schedule)
-        return calendar_reply(schedule, ids, reader, self.ctx.clock(), sequences=sequences)
+        reply = calendar_reply(schedule, ids, reader, self.ctx.clock(), sequences=sequences)
+        base = self.ctx.public_url()
+        if base is None:  # no web server: the file is all there is
+            return reply
+        token = await self.ctx.store.calendar_tokens.token_for(chat.pk, now=self.ctx.clock())
+        webcal, web = feed_urls(base, token)
+        feed = Message(t("web.feed", reader.lang, webcal=webcal, web=web))
+        return Reply((*reply.messages, feed), reply.ephemeral, reply.lang)
+
+    async def _reset_feed(self, chat: ChatRecord, lang: str) -> Reply:
+        """/calendar reset: a new personal feed link; the old one answers 404 from now on."""
+        base = self.ctx.public_url()
+        if base is None:
+            return say(t("web.feed_off", lang))
+        token = await self.ctx.store.calendar_tokens.reset(chat.pk, now=self.ctx.clock())
+        webcal, web = feed_urls(base, token)
+        return say(t("web.feed_reset", lang, webcal=webcal, web=web))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Final
@@ -22,7 +23,8 @@ from bot.adapters.base import (
     parts_of,
 )
 from bot.config import Delivery as DeliverySettings
-from bot.constants import ChatKind
+from bot.constants import ChatKind, DeliveryKind
+from bot.delivery.observer import DeliveryObserver
 from bot.delivery.pacing import PlatformPacer
 from bot.delivery.progress import Progress
 from bot.delivery.recording import SentMarks, record_outcome
@@ -56,6 +58,7 @@ class DeliveryEngine:
         *,
         idle_hooks: Sequence[IdleHook] = (),
         failure_waits: Sequence[float] = FAILURE_WAITS,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         self.store = store
         self.adapters = adapters
@@ -71,6 +74,8 @@ class DeliveryEngine:
         self.idle_hooks = tuple(idle_hooks)
         # Seconds before another try after consecutive failures (the last repeats).
         self.failure_waits = tuple(failure_waits)
+        # Told of each outcome, send time and lateness (the web face's metrics).
+        self.observer = observer or DeliveryObserver()
 
     def wake(self, platform: str | None = None) -> None:
         """New rows may be due: look at the ledger now rather than at the next poll."""
@@ -245,6 +250,7 @@ class DeliveryEngine:
                 lambda: self.store.ledger.mark_expired(row.id, reason, self.clock()),
             )
             progress.expired += 1
+            self.observer.outcome(platform, "expired")
             return
         chat = row.chat
         if chat.quiet is not None:
@@ -259,7 +265,11 @@ class DeliveryEngine:
             parts = parts_of(rendered, adapter.limits)
             group = recipient.kind != ChatKind.PRIVATE
             async with pacer.sending(recipient.chat_id, group=group, parts=parts):
-                await adapter.send(recipient, rendered, key=str(row.id))
+                began = time.perf_counter()
+                try:
+                    await adapter.send(recipient, rendered, key=str(row.id))
+                finally:
+                    self.observer.send_took(platform, time.perf_counter() - began)
         except Migrated as exc:
             new_id = exc.new_chat_id
             await record_outcome(
@@ -272,6 +282,7 @@ class DeliveryEngine:
             return
         except RetryAfter as exc:
             pacer.pause(exc.seconds)
+            self.observer.flood_wait(platform, exc.seconds)
             await self._retry_at(row, self.clock() + dt.timedelta(seconds=exc.seconds), str(exc))
             return
         except Blocked as exc:
@@ -281,6 +292,7 @@ class DeliveryEngine:
                 lambda: self.store.ledger.mark_blocked(row.id, error, self.clock()),
             )
             progress.blocked += 1
+            self.observer.outcome(platform, "blocked")
             return
         except Rejected as exc:
             error = str(exc)
@@ -289,6 +301,7 @@ class DeliveryEngine:
                 lambda: self.store.ledger.mark_failed(row.id, error, self.clock()),
             )
             progress.failed += 1
+            self.observer.outcome(platform, "failed")
             return
         except (Transient, SendError, OSError, TimeoutError) as exc:
             await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", progress)
@@ -299,12 +312,17 @@ class DeliveryEngine:
             return
         await sent.mark(row.id)
         progress.sent += 1
+        self.observer.outcome(platform, "sent")
+        if row.kind == DeliveryKind.REMINDER:
+            late = (self.clock() - row.due_at).total_seconds()
+            self.observer.reminder_late(platform, max(late, 0.0))
         every = self.settings.progress_every
         if every and progress.sent % every == 0:
             log.info("%s fan-out in progress: %s", platform, progress.line())
 
     async def _retry_at(self, row: Claimed, when: dt.datetime, error: str) -> None:
         self.progress[row.chat.platform].retried += 1
+        self.observer.outcome(row.chat.platform, "retried")
         await record_outcome(
             "a retry",
             lambda: self.store.ledger.retry_later(
@@ -318,6 +336,7 @@ class DeliveryEngine:
                 "a failed row", lambda: self.store.ledger.mark_failed(row.id, error, self.clock())
             )
             progress.failed += 1
+            self.observer.outcome(row.chat.platform, "failed")
             return
         waits = self.settings.backoff_seconds
         wait = waits[min(row.attempts - 1, len(waits) - 1)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 from collections.abc import Callable, Coroutine
@@ -23,6 +24,8 @@ class ScheduleWatcher:
         self.reloader = reloader
         self.interval = interval  # seconds between two looks at the file
         self._pending: Fingerprint = None
+        # When the file was last looked at (the metrics' last source poll); None: never.
+        self.last_poll: dt.datetime | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._previous_sighup: Callable[[int, FrameType | None], Any] | int | None = None
@@ -39,6 +42,7 @@ class ScheduleWatcher:
         path = self.reloader.schedule_path
         if path is None:
             return None
+        self.last_poll = self.reloader.clock()
         current = fingerprint(path)
         if current == self.reloader.seen:
             self._pending = None

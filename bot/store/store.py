@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.audit import AuditLog
 from bot.store.broadcasts import StoredBroadcasts
+from bot.store.calendar_tokens import CalendarTokens
 from bot.store.chats import Chats
 from bot.store.dashboard_tokens import DashboardTokens
 from bot.store.db import Database, make_engine
@@ -30,7 +31,8 @@ class Store:
     """The bot's database: open with ``await Store.open(url)``, close with ``await close()``.
 
     Its repositories: `chats` (chats, subscriptions, preferences), `ledger` (deliveries),
-    `broadcasts`, `audit`, `schedules` (versions put in force) and `refs` (platform ids).
+    `broadcasts`, `audit`, `schedules` (versions put in force), `refs` (platform ids) and
+    `calendar_tokens` (the secrets of personal calendar feeds).
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -43,6 +45,7 @@ class Store:
         self.schedules = ScheduleVersions(self._db)
         self.refs = PlatformRefs(self._db)
         self.dashboard = DashboardTokens(self._db)
+        self.calendar_tokens = CalendarTokens(self._db)
 
     @classmethod
     async def open(cls, url: str) -> Store:

@@ -223,3 +223,19 @@ class DashboardToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class CalendarToken(Base):
+    """The secret in a chat's personal calendar feed URL (`/calendar/<token>.ics`).
+
+    One per chat; `/calendar reset` replaces it, which voids the old URL. Kept as issued
+    (not hashed): `/calendar` shows the same link every time it is asked, and a feed's URL
+    must stay the same for the calendar apps that follow it.
+    """
+
+    __tablename__ = "calendar_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_pk: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]

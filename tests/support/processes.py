@@ -17,7 +17,11 @@ async def spawn_worker(tmp_path: Path) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_BOT_TOKEN")}
     env.pop("DATABASE_URL", None)
     config = tmp_path / "config.yaml"
-    config.write_text(f"data_dir: {tmp_path / 'data'}\nschedule: {ROOT / 'schedule.yaml'}\n")
+    # No web server: tests run side by side, and a taken port would stop the worker.
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\nschedule: {ROOT / 'schedule.yaml'}\n"
+        "web:\n  enabled: false\n"
+    )
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -17,6 +17,7 @@ from bot.adapters.base import Core, Limits, Recipient, StartFailed, Transient
 from bot.adapters.discord.client import DiscordClient, Endpoints
 from bot.adapters.discord.events import ScheduledEvents
 from bot.adapters.discord.interactions import Interactions
+from bot.adapters.discord.invite import invite_url
 from bot.adapters.discord.render import Renderer
 from bot.adapters.discord.sending import DmChannels, Sender
 from bot.adapters.redaction import protect
@@ -240,6 +241,20 @@ class DiscordAdapter:
                 await asyncio.wait_for(runner, timeout=10)
         for task in list(self._background):
             task.cancel()
+
+    # --- what the web face asks ----------------------------------------------------------
+
+    def connected(self) -> bool:
+        """Whether the gateway session is up."""
+        client = self._client
+        return client is not None and client.is_ready() and not client.is_closed()
+
+    def deep_link(self, payload: str) -> str | None:
+        """The link that adds the bot to a server (Discord has no per-session deep link, so
+        `payload` is not used); None before the bot logged in."""
+        client = self._client
+        application = client.application_id if client is not None else None
+        return invite_url(str(application), self.settings) if application else None
 
     # --- what the core asks --------------------------------------------------------------
 

@@ -4,38 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from urllib.parse import urlencode
 
 import aiohttp
 import discord
 
 from bot.adapters.discord.adapter import DiscordAdapter
 from bot.adapters.discord.client import Endpoints, RoutedHTTPClient
+from bot.adapters.discord.invite import invite_url
 from bot.adapters.probe import BotIdentity, TokenRejected, Unreachable
 from bot.config import Settings
-
-INVITE_URL = "https://discord.com/oauth2/authorize"
-
-
-def needed_permissions(settings: Settings) -> discord.Permissions:
-    """What the adapter uses in a server: posts with embeds in the announcement channels, and
-    the server's scheduled events when the config names guilds to keep them in."""
-    permissions = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
-    if settings.discord.scheduled_events and settings.discord.guild_ids:
-        permissions.update(create_events=True, manage_events=True)
-    return permissions
-
-
-def invite_url(application_id: str, settings: Settings) -> str:
-    """The link that adds the bot to a server, with its slash commands and permissions."""
-    query = urlencode(
-        {
-            "client_id": application_id,
-            "scope": "bot applications.commands",
-            "permissions": needed_permissions(settings).value,
-        }
-    )
-    return f"{INVITE_URL}?{query}"
 
 
 async def probe(env: Mapping[str, str], settings: Settings) -> BotIdentity:

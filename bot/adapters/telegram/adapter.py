@@ -334,6 +334,17 @@ class TelegramAdapter:
                     "telegram: setting the %s command menu failed: %s", lang, redact(str(exc))
                 )
 
+    # --- what the web face asks ----------------------------------------------------------
+
+    def connected(self) -> bool:
+        """Whether the bot is up and taking updates."""
+        return self._app is not None and self._ready.is_set()
+
+    def deep_link(self, payload: str) -> str | None:
+        """`https://t.me/<bot>?start=<payload>` (e.g. `sub-s2`); None before getMe answered."""
+        username = self._app.bot.username if self._app is not None else None
+        return f"https://t.me/{username}?start={payload}" if username else None
+
     async def _bot(self) -> Bot:
         """The running bot; a send that comes before the adapter is up waits for it briefly."""
         if not self._ready.is_set() and self._starting:

@@ -285,6 +285,15 @@ async def _schedule_body(request: web.Request, who: Visitor, outcome: str = "") 
     if path is not None and path.exists():
         changed = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
         facts.append((t("dashboard.file_changed", lang), f"{changed:%Y-%m-%d %H:%M:%S} UTC"))
+    polled = worker.watcher.last_poll
+    facts.append(
+        (
+            t("dashboard.last_poll", lang),
+            f"{polled:%Y-%m-%d %H:%M:%S} UTC"
+            if polled is not None
+            else t("dashboard.never", lang),
+        )
+    )
     parts = []
     if outcome:
         parts.append(

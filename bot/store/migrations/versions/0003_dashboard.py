@@ -1,7 +1,7 @@
 """Dashboard sign-in links and sessions, kept as hashes.
 
 Revision ID: 0003_dashboard
-Revises: 0002
+Revises: 0003_calendar_tokens
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 _TS = sa.DateTime(timezone=True)
 
 revision: str = "0003_dashboard"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0003_calendar_tokens"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
