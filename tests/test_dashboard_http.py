@@ -4,17 +4,22 @@ https, the rate limit, links only in private chats; and the figures' memo."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.config import Organizers, Settings
+from bot.store import Store
 from bot.store.dashboard_tokens import TokenKind
 from bot.web.context import CONTEXT, WebContext
 from bot.web.dashboard import add_dashboard
 from bot.web.dashboard.figures import Figures
 from bot.web.dashboard.signin import SESSION_VALID
-from tests.support.dashboard import ORGANIZER, DashboardFactory
+from tests.support.dashboard import LINK, ORGANIZER, DashboardFactory
+from tests.support.harness import TelegramLike
+from tests.support.web import serving
 
 
 async def test_signing_in_is_rate_limited_per_address(make_dashboard: DashboardFactory) -> None:
@@ -79,3 +84,23 @@ async def test_a_figure_is_computed_once_and_served_stale_while_recomputed() -> 
     assert await memo.get("n", 1.0, count, stale_ok=False) == 3  # must be current: waits
     memo.forget()
     assert await memo.get("n", 1.0, count) == 4
+
+
+async def test_the_worker_web_server_serves_the_dashboard_at_its_own_address(
+    store: Store,
+) -> None:
+    settings = replace(Settings(), organizers=Organizers(telegram_user_ids=("9100",)))
+    async with serving(store, settings=settings, memory=TelegramLike()) as site:
+        # No web.public_url: the link names where the server really listens.
+        reply = await site.bot.say("/dashboard", chat_id="9100")
+        found = LINK.search(reply)
+        assert found and found[0].startswith(f"{site.web.url}/dashboard/signin/")
+        status, body, headers = await site.get(found[0])
+        assert status == 200 and 'id="signin"' in body
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        async with site.http.post(found[0], allow_redirects=False) as response:
+            assert response.status == 303
+            session = response.cookies["summit_dashboard"].value
+        # (aiohttp's cookie jar keeps no cookie of an IP address: it is sent by hand.)
+        status, body, _ = await site.get("/dashboard", cookies={"summit_dashboard": session})
+        assert status == 200 and "Next reminders" in body
