@@ -5,7 +5,8 @@ Scenarios: `engine` (the worker fans one reminder out through the real Telegram 
 `naive` (python-telegram-bot `send_message` over the subscribers with `asyncio.gather`),
 `scale` (start-up, memory at rest, command latency and one reminder's ledger rows), `flood`
 (one chat floods, how long others wait for their answer), `timezone` (`/timezone` latency in
-every catalog language).
+every catalog language), `dashboard` (each dashboard page's latency over the seeded
+subscribers, a broadcast to all of them going out).
 """
 
 from __future__ import annotations
@@ -520,6 +521,101 @@ async def during(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The dashboard's pages, each requested `requests` times (a broadcast #1 exists).
+DASHBOARD_PAGES = (
+    "/dashboard",
+    "/dashboard/live.json",
+    "/dashboard/audience",
+    "/dashboard/broadcasts",
+    "/dashboard/broadcasts/1",
+    "/dashboard/schedule",
+    "/dashboard/audit",
+)
+
+
+async def dashboard(args: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard's pages over a seeded database, while a broadcast to every subscriber is
+    going out (its ledger rows pending): latency per page, measured by an HTTP client."""
+    import aiohttp
+    from aiohttp import web
+
+    from bot.adapters.memory import MemoryAdapter
+    from bot.audience import Audience
+    from bot.store import Author
+    from bot.store.dashboard_tokens import TokenKind
+    from bot.web.context import CONTEXT, WebContext
+    from bot.web.dashboard import add_dashboard
+    from bot.web.dashboard.signin import COOKIE
+
+    store = await Store.open(args["db_url"])
+    now = dt.datetime.now(UTC)
+    worker = Worker(Settings(), summit_at(now + dt.timedelta(days=2)), store, [MemoryAdapter()])
+    # No background loops: the broadcast's rows stay pending, as in the middle of a fan-out.
+    await worker.start(background=False)
+    record = await store.broadcasts.create(
+        created_by=Author("memory", "1", "1"),
+        origin_platform="dashboard",
+        texts={"en": "The stream is up"},
+        audience=Audience.everyone(),
+        send_at=now,
+        now=now,
+    )
+    queued = await worker.broadcasts.enqueue(record.id, now=now)
+    for i in range(200):  # a page and more of audit entries
+        await store.audit.record(
+            platform="telegram", actor="9", action="stats", detail={"n": i}, allowed=True, now=now
+        )
+    secret = await store.dashboard.issue(
+        TokenKind.SESSION,
+        platform="telegram",
+        actor="9",
+        lang="en",
+        now=now,
+        valid=dt.timedelta(hours=1),
+    )
+    app = web.Application()
+    app[CONTEXT] = WebContext(worker, worker.settings, worker.clock, "http://127.0.0.1")
+    add_dashboard(app)
+    if args.get("cold"):
+        # Every figure computed afresh for every request: what the memo saves.
+        from bot.web.dashboard.figures import FIGURES, Figures
+
+        class Cold(Figures):
+            async def get(self, key: str, ttl: float, compute: Any) -> Any:
+                return await compute()
+
+        app[FIGURES] = Cold()
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    requests = int(args.get("requests", 100))
+    latencies: dict[str, list[float]] = {page: [] for page in DASHBOARD_PAGES}
+    first: dict[str, float] = {}
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", cookies={COOKIE: secret}) as http:
+        for i in range(-1, requests):  # round -1 warms up (catalogs, Babel): reported apart
+            for page in DASHBOARD_PAGES:
+                began = time.perf_counter()
+                async with http.get(page) as response:
+                    await response.read()
+                    assert response.status == 200, (page, response.status)
+                elapsed = (time.perf_counter() - began) * 1000
+                if i < 0:
+                    first[page] = elapsed
+                else:
+                    latencies[page].append(elapsed)
+    await runner.cleanup()
+    await worker.stop()
+    await store.close()
+    return {
+        "pending_rows": queued,
+        "p99_ms": {page: percentile(v, 99) for page, v in latencies.items()},
+        "p50_ms": {page: percentile(v, 50) for page, v in latencies.items()},
+        "first_ms": first,
+    }
+
+
 SCENARIOS = {
     "engine": engine,
     "naive": naive,
@@ -528,6 +624,7 @@ SCENARIOS = {
     "flood": flood,
     "timezone": timezone,
     "during": during,
+    "dashboard": dashboard,
 }
 
 

@@ -16,4 +16,6 @@ pytest_plugins: list[str] = [
     "tests.support.discord_world",
     "tests.support.schedule_files",
     "tests.support.schedule_server",
+    "tests.support.browser",
+    "tests.support.dashboard",
 ]

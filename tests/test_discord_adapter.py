@@ -142,7 +142,7 @@ async def test_commands_are_synced_to_the_guild_with_zh_tw_localizations(
     dc = rig.dc
     assert dc.commands() == []  # guild_ids set: the guild only, not global
     commands = {c["name"]: c for c in dc.commands(guild.id)}
-    assert list(commands) == [*HELP_ORDER, "broadcast", "stats", "reload"]
+    assert list(commands) == [*HELP_ORDER, "broadcast", "stats", "reload", "dashboard"]
     subscribe = commands["subscribe"]
     assert subscribe["description"] == t("menu.subscribe", "en")
     # Every catalog language Discord has a locale for: its name and description there.
@@ -219,7 +219,7 @@ async def test_commands_sync_globally_without_guilds(
     settings = replace(Settings(), discord=DiscordConfig(scheduled_events=False))
     async with Rig(fake_discord, store, schedule, settings, Clock(now)) as rig:
         names = [c["name"] for c in fake_discord.commands()]
-        assert names == [*HELP_ORDER, "broadcast", "stats", "reload"]
+        assert names == [*HELP_ORDER, "broadcast", "stats", "reload", "dashboard"]
         ids = {c["name"]: c["id"] for c in fake_discord.commands()}
         viewer = fake_discord.add_user("dm-only")
         answer = await rig.slash("timezone", {"place": "Prague"}, user_id=viewer.id)  # in DMs

@@ -24,6 +24,7 @@ TABLES = {
     "platform_refs",
     "schedule_versions",
     "calendar_tokens",
+    "dashboard_tokens",
 }
 
 
@@ -47,12 +48,12 @@ async def test_upgrade_from_empty_to_head(empty_database_url: str) -> None:
 
     await migrate(empty_database_url)
 
-    assert await current_revision(empty_database_url) == _head() == "0003_calendar_tokens"
+    assert await current_revision(empty_database_url) == _head() == "0003_dashboard"
     assert await _tables(empty_database_url) == TABLES | {"alembic_version"}
     # Opening an up-to-date database is a no-op.
     store = await Store.open(empty_database_url)
     try:
-        assert await current_revision(empty_database_url) == "0003_calendar_tokens"
+        assert await current_revision(empty_database_url) == "0003_dashboard"
         if store.dialect == "sqlite":
             async with store.engine.connect() as conn:
                 pragmas = [

@@ -7,7 +7,6 @@ import asyncio
 import datetime as dt
 from typing import TextIO
 
-from bot.changes import diff, report_line, worth_notifying
 from bot.cli.common import (
     Context,
     Subcommands,
@@ -18,8 +17,8 @@ from bot.cli.common import (
     parse_instant,
 )
 from bot.config import Settings
-from bot.groups import markers_of
 from bot.i18n import normalize_language, t
+from bot.reload.preview import preview_changes
 from bot.schedule import Loaded, Schedule, ScheduleError, parse_source
 
 
@@ -101,22 +100,15 @@ async def _changes(
         except ScheduleError:
             print(f"Revision {revision} in force was written by another release.", file=out)
             return 0
-        changes = diff(old, schedule)
-        if not changes:
+        preview = await preview_changes(store, old, schedule, lang, now)
+        if preview.empty:
             print(t("changes.check_none", lang, revision=revision), file=out)
             return 0
-        print(t("changes.check_head", lang, revision=revision, count=len(changes)), file=out)
-        total = 0
-        for change in changes:
-            line = report_line(change, schedule, lang)
-            if worth_notifying(change, now):
-                count = await store.chats.count_subscribers(
-                    session_id=change.session_id, groups=markers_of((change.old, change.new))
-                )
-                total += count
-                line += " " + t("changes.check_told", lang, count=count)
+        count = len(preview.lines)
+        print(t("changes.check_head", lang, revision=revision, count=count), file=out)
+        for line in preview.lines:
             print(line, file=out)
-        print(t("changes.check_total", lang, count=total), file=out)
+        print(t("changes.check_total", lang, count=preview.total), file=out)
     finally:
         await store.close()
     return 0

@@ -1,4 +1,5 @@
-"""Commands only organizers may run: /broadcast, /stats and /reload (the worker's reload)."""
+"""Commands only organizers may run: /broadcast, /stats, /reload (the worker's reload) and
+/dashboard (a one-time sign-in link to the web dashboard)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bot.commands.registry import ORGANIZER_ORDER
 from bot.constants import (
     ALL_SESSIONS,
     BroadcastStatus,
+    ChatKind,
     DeliveryKind,
     DeliveryStatus,
     still_waiting,
@@ -30,11 +32,16 @@ from bot.planner import Planned, ReminderRef
 from bot.render import Reader, text
 from bot.schedule import Schedule
 from bot.store import Author, ChatRecord
+from bot.store.dashboard_tokens import TokenKind
 
 # What an organizer may decide about a pending broadcast, and the audit field naming who did.
 # Any organizer may confirm or cancel any organizer's draft (a team shares the work); the
 # audit row says who drafted it and who decided.
 _DECISIONS = {"confirm": "confirmed_by", "cancel": "cancelled_by"}
+
+# How long a /dashboard sign-in link works (once): long enough to switch to a browser, short
+# enough that a link forwarded or left in a chat's history is soon worth nothing.
+SIGNIN_VALID = dt.timedelta(minutes=10)
 
 # (job id, due instant) of the reminders still to fire.
 NextJobs = Callable[[], list[Planned]]
@@ -92,7 +99,11 @@ class OrganizerCommands:
         self.wake = wake  # new ledger rows: tell the delivery engine
         self.next_jobs = next_jobs
         self._reload = reload  # None where there is no file to reload
-        handlers: dict[str, OrganizerHandler] = {"broadcast": self.broadcast, "stats": self.stats}
+        handlers: dict[str, OrganizerHandler] = {
+            "broadcast": self.broadcast,
+            "stats": self.stats,
+            "dashboard": self.dashboard,
+        }
         if reload is not None:
             handlers["reload"] = self.reload
         self._handlers = {name: handlers[name] for name in ORGANIZER_ORDER if name in handlers}
@@ -280,3 +291,26 @@ class OrganizerCommands:
         assert self._reload is not None  # only registered with a hook
         result = await self._reload(actor=cmd.user_id, platform=cmd.platform)
         return Reply.of(Message(result.summary(reader.lang, self.ctx.schedule())))
+
+    async def dashboard(self, cmd: Command, chat: ChatRecord, reader: Reader) -> Reply:
+        """/dashboard: a sign-in link for the web dashboard, valid 10 minutes, once."""
+        lang = reader.lang
+        if cmd.chat_kind != ChatKind.PRIVATE:
+            # Everyone in a group could open the link first: it is handed out in private only.
+            return Reply.of(Message(t("dashboard.private_only", lang)))
+        # Where the web server listens (its own word once it does), else the configured one.
+        web = self.ctx.settings.web
+        base = self.ctx.public_url() or (web.public_url.rstrip("/") if web.enabled else "")
+        if not base:
+            return Reply.of(Message(t("dashboard.disabled", lang)))
+        token = await self.ctx.store.dashboard.issue(
+            TokenKind.SIGNIN,
+            platform=cmd.platform,
+            actor=cmd.user_id,
+            lang=lang,
+            now=self.ctx.clock(),
+            valid=SIGNIN_VALID,
+        )
+        url = f"{base}/dashboard/signin/{token}"
+        minutes = int(SIGNIN_VALID.total_seconds() // 60)
+        return Reply.of(Message(t("dashboard.link", lang, url=url, minutes=minutes)))

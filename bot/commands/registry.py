@@ -27,7 +27,7 @@ HELP_ORDER: Final[tuple[str, ...]] = (
 ALIASES: Final[Mapping[str, str]] = {"agenda": "schedule"}
 """Other names viewers type for a command (answered, not listed)."""
 
-ORGANIZER_ORDER: Final[tuple[str, ...]] = ("broadcast", "stats", "reload")
+ORGANIZER_ORDER: Final[tuple[str, ...]] = ("broadcast", "stats", "reload", "dashboard")
 """The commands only organizers may run, in the order /help and the menus list them."""
 
 # Commands that change a chat's settings: in a group only its admins may run them.

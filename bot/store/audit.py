@@ -96,8 +96,8 @@ class AuditLog:
                 REFUSALS_PER_HOUR,
             )
 
-    async def recent(self, limit: int = 50) -> list[AuditRecord]:
-        """Return the latest audit entries, newest first."""
+    async def recent(self, limit: int = 50, *, offset: int = 0) -> list[AuditRecord]:
+        """Return the latest audit entries, newest first (skipping `offset`, for pages)."""
         stmt = (
             sa.select(
                 Audit.id,
@@ -110,6 +110,7 @@ class AuditLog:
             )
             .order_by(Audit.at.desc(), Audit.id.desc())
             .limit(limit)
+            .offset(offset)
         )
         async with self._db.read() as conn:
             rows = (await conn.execute(stmt)).all()

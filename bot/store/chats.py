@@ -365,6 +365,25 @@ class Chats:
             by_session={r[0]: int(r[1]) for r in by_session},
         )
 
+    async def audience_breakdown(
+        self,
+    ) -> tuple[list[tuple[str, str | None, str | None, int]], dict[str, int]]:
+        """Active subscribed chats by (platform, language, zone), every combination, and by
+        session: two scans, from which any total or grouping is summed (the dashboard)."""
+        base = (Chat.status == ChatStatus.ACTIVE, Chat.id.in_(sa.select(Subscription.chat_pk)))
+        columns = (Chat.platform, Chat.language, Chat.timezone)
+        combos = sa.select(*columns, sa.func.count()).where(*base).group_by(*columns)
+        sessions = (
+            sa.select(Subscription.session_id, sa.func.count())
+            .join(Chat, Chat.id == Subscription.chat_pk)
+            .where(Chat.status == ChatStatus.ACTIVE)
+            .group_by(Subscription.session_id)
+        )
+        async with self._db.read() as conn:
+            rows = [(p, lang, zone, int(n)) for p, lang, zone, n in await conn.execute(combos)]
+            by_session = {sid: int(n) for sid, n in await conn.execute(sessions)}
+        return rows, by_session
+
     # ------------------------------------------------- preferences of the subscribers
     # The scheduler plans its reminder jobs from these (one job per offset, or per quiet
     # profile); they read chats and subscriptions only, never the ledger.

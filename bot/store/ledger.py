@@ -491,3 +491,14 @@ class Ledger:
         async with self._db.read() as conn:
             value: datetime | None = (await conn.execute(stmt)).scalar_one()
         return value
+
+    async def recent_failures(self, limit: int = 20) -> list[tuple[datetime, str, str, str]]:
+        """The latest rows that failed or were blocked: (when, platform, ref, error)."""
+        stmt = (
+            sa.select(Delivery.updated_at, Delivery.platform, Delivery.ref, Delivery.last_error)
+            .where(Delivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.BLOCKED]))
+            .order_by(Delivery.updated_at.desc(), Delivery.id.desc())
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            return [(at, p, ref, err or "") for at, p, ref, err in await conn.execute(stmt)]

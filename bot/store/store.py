@@ -19,6 +19,7 @@ from bot.store.audit import AuditLog
 from bot.store.broadcasts import StoredBroadcasts
 from bot.store.calendar_tokens import CalendarTokens
 from bot.store.chats import Chats
+from bot.store.dashboard_tokens import DashboardTokens
 from bot.store.db import Database, make_engine
 from bot.store.ledger import Ledger
 from bot.store.migrate import upgrade_engine
@@ -43,6 +44,7 @@ class Store:
         self.audit = AuditLog(self._db)
         self.schedules = ScheduleVersions(self._db)
         self.refs = PlatformRefs(self._db)
+        self.dashboard = DashboardTokens(self._db)
         self.calendar_tokens = CalendarTokens(self._db)
 
     @classmethod

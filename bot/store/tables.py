@@ -206,6 +206,25 @@ class ScheduleVersion(Base):
     applied_at: Mapped[datetime]
 
 
+class DashboardToken(Base):
+    """A dashboard secret as its SHA-256: a one-time sign-in link, or a signed-in session.
+
+    Only the hash is kept, so a copy of the database opens no dashboard.
+    """
+
+    __tablename__ = "dashboard_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "signin" or "session"
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(128))
+    lang: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
 class CalendarToken(Base):
     """The secret in a chat's personal calendar feed URL (`/calendar/<token>.ics`).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.web.context import CONTEXT, WebContext
+from bot.web.dashboard import add_dashboard
 from bot.web.feeds import add_feed_routes
 from bot.web.metrics import WorkerMetrics, add_metrics
 from bot.web.operators import add_operator_routes
@@ -25,7 +26,5 @@ def build_web_app(ctx: WebContext, metrics: WorkerMetrics | None = None) -> web.
     add_metrics(app, collected)
     add_public_routes(app)
     add_feed_routes(app)
-    # TODO(lead, at merge): the organizers' dashboard (DASH's bot/web/dashboard/) is not in
-    # this branch; add `from bot.web.dashboard import add_dashboard` and call it here:
-    # add_dashboard(app)
+    add_dashboard(app)
     return app

@@ -54,6 +54,7 @@ class TelegramWorld:
         *,
         timeout: float = 3.0,
         per_second: int = 30,
+        configure: Callable[[Settings], Settings] | None = None,
         schedule: Schedule | None = None,
         now: dt.datetime | None = None,
     ) -> None:
@@ -65,6 +66,8 @@ class TelegramWorld:
             telegram=replace(TelegramConfig(), poll_timeout=1, messages_per_second=per_second),
             delivery=replace(Settings().delivery, backoff_seconds=(1,)),
         )
+        if configure is not None:  # e.g. organizers, the web section
+            self.settings = configure(self.settings)
         env = {
             "TELEGRAM_BOT_TOKEN": tg.token,
             "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{tg.port}",
