@@ -416,6 +416,13 @@ class Chats:
                 found.setdefault(sid, set()).add(profile)
         return {sid: sorted(p, key=_profile_order) for sid, p in found.items()}
 
+    async def pk_bounds(self) -> tuple[int, int] | None:
+        """The lowest and highest chat pk (None without chats): the span a fan-out chunks."""
+        stmt = sa.select(sa.func.min(Chat.id), sa.func.max(Chat.id))
+        async with self._db.read() as conn:
+            low, high = (await conn.execute(stmt)).one()
+        return None if low is None else (int(low), int(high))
+
     async def with_profile(
         self, session_id: str, timezone: str | None, quiet_start: str, quiet_end: str
     ) -> list[int]:

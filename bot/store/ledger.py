@@ -51,12 +51,14 @@ class Ledger:
         now: datetime,
         only_without_quiet: bool = False,
         chat_pks: Sequence[int] | None = None,
+        pk_range: tuple[int, int] | None = None,
     ) -> int:
         """Add one pending row per active subscriber of the session; return rows inserted."""
         # offset_minutes (if not None) keeps chats whose effective offsets contain it;
         # only_without_quiet keeps chats without quiet hours; chat_pks restricts to those
-        # chats.  Rows already in the ledger (same chat, kind, ref) are left alone, which
-        # makes a repeated or concurrent enqueue harmless.
+        # chats; pk_range (low included, high excluded) to chats whose pk is in it (one
+        # chunk of a large audience).  Rows already in the ledger (same chat, kind, ref) are
+        # left alone, which makes a repeated or concurrent enqueue harmless.
         delivery_kind = member(DeliveryKind, kind, "delivery kind")
         if len(ref) > _MAX_REF_LEN:
             raise ValueError(f"ref too long ({len(ref)} > {_MAX_REF_LEN}): {ref[:40]!r}...")
@@ -72,6 +74,8 @@ class Ledger:
                 conditions.append(contains)
         if only_without_quiet:
             conditions.append(Chat.quiet_start.is_(None))
+        if pk_range is not None:
+            conditions += [Chat.id >= pk_range[0], Chat.id < pk_range[1]]
         pks = [None] if chat_pks is None else chunks(chat_pks)
         inserted = 0
         async with self._db.write() as conn:
@@ -190,8 +194,13 @@ class Ledger:
                 inserted += len((await conn.execute(stmt)).all())
         return inserted
 
-    async def expire_superseded(self, session_id: str, *, now: datetime) -> int:
-        """Expire pending reminders of the session superseded by a later due one; return count."""
+    async def expire_superseded(
+        self, session_id: str, *, now: datetime, pk_range: tuple[int, int] | None = None
+    ) -> int:
+        """Expire pending reminders of the session superseded by a later due one; return count.
+
+        `pk_range` (low included, high excluded) limits it to those chats: one chunk's.
+        """
         # When several reminders of one session are overdue at once, only the latest goes
         # out: a pending reminder is superseded once the same chat has a reminder of the
         # same session that is due later but already due now (whatever its status).
@@ -217,6 +226,8 @@ class Ledger:
                 updated_at=now,
             )
         )
+        if pk_range is not None:
+            stmt = stmt.where(Delivery.chat_pk >= pk_range[0], Delivery.chat_pk < pk_range[1])
         async with self._db.write() as conn:
             return (await conn.execute(stmt)).rowcount
 
