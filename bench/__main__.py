@@ -622,7 +622,7 @@ async def run(options: argparse.Namespace) -> Report:
     quick = options.quick
     size = "quick" if quick else "full"
     report = Report(size)
-    every = {"fanout", "raw", "scale", "drills", "flood"}
+    every = {"fanout", "raw", "scale", "drills", "flood", "million"}
     only = set(options.only.split(",")) if options.only else every
     if options.before:
         async with fake_process() as fake:
@@ -649,6 +649,15 @@ async def run(options: argparse.Namespace) -> Report:
         drills(report, quick)
     if "flood" in only:
         await flood(report, 500, 20 if quick else 50, options.baseline)
+    if "million" in only:  # issue 17: bench/million.py
+        from bench.million import million
+
+        await million(
+            report,
+            100_000 if quick else 1_000_000,
+            100 if quick else 500,
+            ["postgresql", "sqlite"],
+        )
     return report
 
 
@@ -658,7 +667,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (about 3 minutes)")
     parser.add_argument(
         "--only",
-        help="comma-separated sections: fanout,raw,scale,flood,drills (or none, with --before)",
+        help="comma-separated sections: fanout,raw,scale,flood,drills,million (or none, with "
+        "--before)",
     )
     parser.add_argument("--repeat", type=int, help="runs per approach (medians are quoted)")
     parser.add_argument("--json", help="also write every raw figure to this file")

@@ -21,6 +21,7 @@ from bot.commands import CommandContext, Commands, OrganizerCommands
 from bot.config import Settings
 from bot.constants import ALL_SESSIONS, EVERY_LANGUAGE, ChatKind, DeliveryKind
 from bot.delivery import DeliveryEngine, Renderer
+from bot.delivery.pruning import LedgerPruner
 from bot.i18n import languages, t
 from bot.messages import Command, Reply
 from bot.reload import Reloader, ReloadResult, ScheduleTransform, ScheduleWatcher
@@ -125,6 +126,8 @@ class Worker:
         self.commands = Commands(context, organizer)
         self._replan_wanted = asyncio.Event()
         self._replanner: asyncio.Task[None] | None = None
+        self.pruner = LedgerPruner(store, settings.delivery.keep_days, clock)
+        self._pruning: asyncio.Task[None] | None = None
         self._accepting = False
         self.started = asyncio.Event()  # set once commands are taken
         # Seconds between attempts to start a platform that could not be reached (None: the
@@ -296,6 +299,7 @@ class Worker:
             await self.delivery.start()
             await self.scheduler.start()
             self._replanner = asyncio.create_task(self._replan_loop(), name="replan")
+            self._pruning = asyncio.create_task(self.pruner.run(), name="prune-ledger")
             self.watcher.start()  # the file watcher and SIGHUP
         else:
             await self.store.ledger.requeue_inflight(now=self.clock())
@@ -309,6 +313,8 @@ class Worker:
         self.scheduler.shutdown()
         if self._replanner is not None:
             self._replanner.cancel()
+        if self._pruning is not None:
+            self._pruning.cancel()
         # Sends in flight need their platform: the adapters stop last.
         await self.delivery.stop()
         for adapter in self.adapters.values():

@@ -24,7 +24,7 @@ from bot.store.ledger_statements import (
     claim_statement,
 )
 from bot.store.records import ChatRecord, Claimed, NewDelivery, member
-from bot.store.tables import Chat, Delivery, UtcDateTime
+from bot.store.tables import Chat, Delivery, DeliveryCount, UtcDateTime
 
 _MAX_REF_LEN = 160
 
@@ -64,7 +64,7 @@ class Ledger:
             raise ValueError(f"ref too long ({len(ref)} > {_MAX_REF_LEN}): {ref[:40]!r}...")
         conditions: list[sa.ColumnElement[bool]] = [
             Chat.status == ChatStatus.ACTIVE,
-            subscribed_to(session_id),
+            subscribed_to(session_id, pk_range),
         ]
         if offset_minutes is not None:
             contains = Chat.offsets.like(f"%,{int(offset_minutes)},%")
@@ -373,17 +373,27 @@ class Ledger:
         ref_prefix: str | None = None,
         broadcast_id: int | None = None,
     ) -> dict[str, int]:
-        """Count ledger rows by status, optionally filtered (statuses with no rows absent)."""
-        stmt = sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status)
-        if kind is not None:
-            stmt = stmt.where(Delivery.kind == kind)
-        if ref_prefix is not None:
-            # autoescape: a '_' or '%' in a session id is literal, not a wildcard.
-            stmt = stmt.where(Delivery.ref.startswith(ref_prefix, autoescape=True))
-        if broadcast_id is not None:
-            stmt = stmt.where(Delivery.broadcast_id == broadcast_id)
+        """Count ledger rows by status, optionally filtered (statuses with no rows absent).
+
+        Rows pruned after `delivery.keep_days` still count: their totals are kept apart.
+        """
+        counted: dict[str, int] = {}
         async with self._db.read() as conn:
-            return {status: int(n) for status, n in await conn.execute(stmt)}
+            for table, count in (
+                (Delivery, sa.func.count()),
+                (DeliveryCount, sa.func.sum(DeliveryCount.count)),
+            ):
+                stmt = sa.select(table.status, count).group_by(table.status)
+                if kind is not None:
+                    stmt = stmt.where(table.kind == kind)
+                if ref_prefix is not None:
+                    # autoescape: a '_' or '%' in a session id is literal, not a wildcard.
+                    stmt = stmt.where(table.ref.startswith(ref_prefix, autoescape=True))
+                if broadcast_id is not None:
+                    stmt = stmt.where(table.broadcast_id == broadcast_id)
+                for status, n in await conn.execute(stmt):
+                    counted[status] = counted.get(status, 0) + int(n)
+        return counted
 
     async def last_reminder_ref(self, now: datetime) -> str | None:
         """The ref of the latest reminder due by `now` (for organizers' statistics)."""

@@ -20,6 +20,7 @@ from bot.store.broadcasts import StoredBroadcasts
 from bot.store.chats import Chats
 from bot.store.db import Database, make_engine
 from bot.store.ledger import Ledger
+from bot.store.ledger_counts import LedgerCounts
 from bot.store.migrate import upgrade_engine
 from bot.store.platform_refs import PlatformRefs
 from bot.store.schedule_versions import ScheduleVersions
@@ -29,7 +30,8 @@ class Store:
     """The bot's database: open with ``await Store.open(url)``, close with ``await close()``.
 
     Its repositories: `chats` (chats, subscriptions, preferences), `ledger` (deliveries),
-    `broadcasts`, `audit`, `schedules` (versions put in force) and `refs` (platform ids).
+    `broadcasts`, `audit`, `schedules` (versions put in force), `refs` (platform ids) and
+    `ledger_counts` (old ledger rows pruned into counts).
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -41,6 +43,7 @@ class Store:
         self.audit = AuditLog(self._db)
         self.schedules = ScheduleVersions(self._db)
         self.refs = PlatformRefs(self._db)
+        self.ledger_counts = LedgerCounts(self._db)
 
     @classmethod
     async def open(cls, url: str) -> Store:
