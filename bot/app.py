@@ -25,6 +25,7 @@ from bot.delivery.pruning import LedgerPruner
 from bot.i18n import languages, t
 from bot.messages import Command, Reply
 from bot.reload import Reloader, ReloadResult, ScheduleTransform, ScheduleWatcher
+from bot.reminder_progress import ReminderProgress
 from bot.schedule import Schedule
 from bot.scheduler import ReminderScheduler
 from bot.store import Store, WorkerLock, normalize_database_url
@@ -127,7 +128,8 @@ class Worker:
         self._replan_wanted = asyncio.Event()
         self._replanner: asyncio.Task[None] | None = None
         self.pruner = LedgerPruner(store, settings.delivery.keep_days, clock)
-        self._pruning: asyncio.Task[None] | None = None
+        self.reminder_progress = ReminderProgress(store, settings, clock, self.delivery.wake)
+        self._pruning: list[asyncio.Task[None]] = []
         self._accepting = False
         self.started = asyncio.Event()  # set once commands are taken
         # Seconds between attempts to start a platform that could not be reached (None: the
@@ -299,7 +301,11 @@ class Worker:
             await self.delivery.start()
             await self.scheduler.start()
             self._replanner = asyncio.create_task(self._replan_loop(), name="replan")
-            self._pruning = asyncio.create_task(self.pruner.run(), name="prune-ledger")
+            self._pruning.append(asyncio.create_task(self.pruner.run(), name="prune-ledger"))
+            if self.settings.reminders.report_progress:
+                self._pruning.append(
+                    asyncio.create_task(self.reminder_progress.run(), name="reminder-progress")
+                )
             self.watcher.start()  # the file watcher and SIGHUP
         else:
             await self.store.ledger.requeue_inflight(now=self.clock())
@@ -313,8 +319,8 @@ class Worker:
         self.scheduler.shutdown()
         if self._replanner is not None:
             self._replanner.cancel()
-        if self._pruning is not None:
-            self._pruning.cancel()
+        for task in self._pruning:  # the ledger's upkeep: pruning, progress reports
+            task.cancel()
         # Sends in flight need their platform: the adapters stop last.
         await self.delivery.stop()
         for adapter in self.adapters.values():

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Final
@@ -24,7 +25,7 @@ from bot.adapters.base import (
 from bot.config import Delivery as DeliverySettings
 from bot.constants import ChatKind
 from bot.delivery.pacing import PlatformPacer
-from bot.delivery.progress import Progress
+from bot.delivery.progress import LEFT_EVERY, Progress
 from bot.delivery.recording import SentMarks, record_outcome
 from bot.delivery.rendering import RenderCache, Renderer
 from bot.errors import brief
@@ -301,7 +302,16 @@ class DeliveryEngine:
         progress.sent += 1
         every = self.settings.progress_every
         if every and progress.sent % every == 0:
-            log.info("%s fan-out in progress: %s", platform, progress.line())
+            await self._log_progress(platform, progress)
+
+    async def _log_progress(self, platform: str, progress: Progress) -> None:
+        """The progress line, with the rate and the time left at it."""
+        if progress.left is None or time.monotonic() - progress.left_at > LEFT_EVERY:
+            try:
+                progress.count_left(await self.store.ledger.pending_count(platform))
+            except Exception as exc:  # the line goes out without its estimate
+                log.debug("counting what is left on %s failed: %s", platform, brief(exc))
+        log.info("%s fan-out in progress: %s", platform, progress.line(progress.left_now()))
 
     async def _retry_at(self, row: Claimed, when: dt.datetime, error: str) -> None:
         self.progress[row.chat.platform].retried += 1

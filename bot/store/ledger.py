@@ -372,6 +372,7 @@ class Ledger:
         kind: str | None = None,
         ref_prefix: str | None = None,
         broadcast_id: int | None = None,
+        ref: str | None = None,
     ) -> dict[str, int]:
         """Count ledger rows by status, optionally filtered (statuses with no rows absent).
 
@@ -391,9 +392,26 @@ class Ledger:
                     stmt = stmt.where(table.ref.startswith(ref_prefix, autoescape=True))
                 if broadcast_id is not None:
                     stmt = stmt.where(table.broadcast_id == broadcast_id)
+                if ref is not None:
+                    stmt = stmt.where(table.ref == ref)
                 for status, n in await conn.execute(stmt):
                     counted[status] = counted.get(status, 0) + int(n)
         return counted
+
+    async def unsettled_refs(self, kind: str, *, due_by: datetime) -> dict[str, datetime]:
+        """Refs of `kind` with rows not yet settled and due by `due_by`: each one's due instant
+        (a fan-out under way, for its progress report)."""
+        stmt = (
+            sa.select(Delivery.ref, sa.type_coerce(sa.func.min(Delivery.due_at), UtcDateTime()))
+            .where(
+                Delivery.kind == kind,
+                Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
+                Delivery.due_at <= due_by,
+            )
+            .group_by(Delivery.ref)
+        )
+        async with self._db.read() as conn:
+            return {ref: due for ref, due in await conn.execute(stmt)}
 
     async def last_reminder_ref(self, now: datetime) -> str | None:
         """The ref of the latest reminder due by `now` (for organizers' statistics)."""
