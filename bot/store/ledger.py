@@ -205,6 +205,12 @@ class Ledger:
         # out: a pending reminder is superseded once the same chat has a reminder of the
         # same session that is due later but already due now (whatever its status).
         newer = aliased(Delivery, name="newer")
+        rows: list[sa.ColumnElement[bool]] = []
+        newer_rows: list[sa.ColumnElement[bool]] = []
+        if pk_range is not None:
+            # Both sides bounded: else each chunk would read every reminder row of the session.
+            rows = [Delivery.chat_pk >= pk_range[0], Delivery.chat_pk < pk_range[1]]
+            newer_rows = [newer.chat_pk >= pk_range[0], newer.chat_pk < pk_range[1]]
         stmt = (
             sa.update(Delivery)
             .where(
@@ -212,12 +218,14 @@ class Ledger:
                 Delivery.session_id == session_id,
                 Delivery.status == DeliveryStatus.PENDING,
                 Delivery.due_at < now,
+                *rows,
                 sa.exists().where(
                     newer.chat_pk == Delivery.chat_pk,
                     newer.kind == DeliveryKind.REMINDER,
                     newer.session_id == session_id,
                     newer.due_at > Delivery.due_at,
                     newer.due_at <= now,
+                    *newer_rows,
                 ),
             )
             .values(
@@ -226,8 +234,6 @@ class Ledger:
                 updated_at=now,
             )
         )
-        if pk_range is not None:
-            stmt = stmt.where(Delivery.chat_pk >= pk_range[0], Delivery.chat_pk < pk_range[1])
         async with self._db.write() as conn:
             return (await conn.execute(stmt)).rowcount
 
