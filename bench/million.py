@@ -233,91 +233,91 @@ async def _drop(db: str, name: str) -> None:
         await _pg_database("drop", name)
 
 
-async def million(report: Report, count: int, commands: int, databases: list[str]) -> None:
-    """Issue 17's figures at `count` subscribers, each write mode on a copy of one seed."""
+async def million(
+    report: Report, count: int, commands: int, databases: list[str], before: str | None = None
+) -> None:
+    """Issue 17's figures at `count` subscribers, each write mode on a copy of one seed;
+    `before`: also the code in DIR/bot (the code before the change), on a seed of its own."""
     report.raw["million"] = {}
     for db in databases:
-        try:
-            url, template = await _template(count, db)
-        except (OSError, TimeoutError) as exc:
-            print(f"  million: {db} not reachable, skipped: {exc}", file=sys.stderr)
-            continue
         runs: dict[str, dict[str, Any]] = {}
-        try:
-            seeded = await run_json(
-                "bench.million", {"scenario": "seed", "db_url": url, "count": count}
-            )
-            print(
-                f"  million {db}: seeded {count:,} in {seeded['seconds']:.1f} s", file=sys.stderr
-            )
-            for run_no, mode in enumerate(MODES):
-                fresh = await _fresh(db, template, run_no)
-                try:
-                    runs[mode] = await run_json(
-                        "bench.million",
-                        {
-                            "scenario": "run",
-                            "db_url": fresh,
-                            "count": count,
-                            "mode": mode,
-                            "commands": commands,
-                        },
-                    )
-                finally:
-                    await _drop(db, f"{template}_{run_no}")
-                print(f"  million {db} {mode}: {json.dumps(runs[mode])}", file=sys.stderr)
-        finally:
-            await _drop(db, str(template))
-        report.raw["million"][db] = {"seed_seconds": seeded["seconds"], **runs}
-        _rows(report, f"6. million {count:,}, {db}", runs)
+        seeds: dict[str, float] = {}
+        for code in [None] if before is None else [None, before]:
+            try:
+                url, template = await _template(count, db)
+            except (OSError, TimeoutError) as exc:
+                print(f"  million: {db} not reachable, skipped: {exc}", file=sys.stderr)
+                break
+            try:
+                seeded = await run_json(
+                    "bench.million", {"scenario": "seed", "db_url": url, "count": count}, code=code
+                )
+                seeds["before" if code else "after"] = seeded["seconds"]
+                print(
+                    f"  million {db}: seeded {count:,} in {seeded['seconds']:.1f} s",
+                    file=sys.stderr,
+                )
+                for run_no, mode in enumerate(list(MODES) if code is None else ["before"]):
+                    fresh = await _fresh(db, template, run_no)
+                    args = {"scenario": "run", "db_url": fresh, "count": count}
+                    args |= {"mode": "one transaction" if code else mode, "commands": commands}
+                    try:
+                        runs[mode] = await run_json("bench.million", args, code=code)
+                    finally:
+                        await _drop(db, f"{template}_{run_no}")
+                    print(f"  million {db} {mode}: {json.dumps(runs[mode])}", file=sys.stderr)
+            finally:
+                await _drop(db, str(template))
+        if "chunked" in runs and "one transaction" in runs:
+            report.raw["million"][db] = {"seed_seconds": seeds, **runs}
+            _rows(report, f"6. million {count:,}, {db}", runs)
 
 
 def _rows(report: Report, section: str, runs: dict[str, dict[str, Any]]) -> None:
-    """The table's rows: the chunked write beside the single transaction."""
-    new, old = runs["chunked"], runs["one transaction"]
+    """The table's rows: the chunked write; beside it the single transaction, and the code
+    before the change when it was measured."""
+    new, old, was = runs["chunked"], runs["one transaction"], runs.get("before")
 
     def secs(value: float | None) -> str:
         return "none within the time-out" if value is None else f"{value:.2f} s"
 
-    report.add(
-        section,
-        "RSS at rest",
-        "<= 200 MB",
-        f"{new['rss_at_rest']:.0f} MB",
-        f"{old['rss_at_rest']:.0f} MB",
-        met=new["rss_at_rest"] <= 200,
-    )
-    report.add(
-        section,
-        "start-up (spawn to taking commands)",
-        "<= 3 s",
-        f"{new['startup']:.2f} s",
-        f"{old['startup']:.2f} s",
-        met=new["startup"] <= 3,
-    )
-    report.add(
-        section,
-        f"one reminder's ledger rows ({new['ledger_rows']:,}), chunked | one transaction",
-        "<= 5 s",
-        secs(new["ledger_seconds"]),
-        secs(old["ledger_seconds"]),
-        met=new["ledger_seconds"] is not None and new["ledger_seconds"] <= 5,
-    )
-    report.add(
-        section,
-        "due instant to first message, chunked | one transaction",
-        "<= 1 s",
-        secs(new["first_send"]),
-        secs(old["first_send"]),
-        met=new["first_send"] is not None and new["first_send"] <= 1,
-    )
+    def mb(value: float) -> str:
+        return f"{value:.0f} MB"
+
+    def ms(run: dict[str, Any], name: str) -> str:
+        return f"{run['p99_ms'][name]:.1f} ms ({run['p50_ms'][name]:.1f})"
+
+    def beside(key: str, fmt: Any, name: str = "") -> str:
+        if name:
+            text = f"one transaction: {ms(old, name)}"
+            return text if was is None else f"{text}; before: {ms(was, name)}"
+        text = f"one transaction: {fmt(old[key])}"
+        return text if was is None else f"{text}; before: {fmt(was[key])}"
+
+    rows = [
+        ("RSS at rest", "<= 200 MB", mb(new["rss_at_rest"]), "rss_at_rest", mb),
+        ("start-up (spawn to taking commands)", "<= 3 s", secs(new["startup"]), "startup", secs),
+        (
+            f"one reminder's ledger rows ({new['ledger_rows']:,})",
+            "<= 5 s",
+            secs(new["ledger_seconds"]),
+            "ledger_seconds",
+            secs,
+        ),
+        ("due instant to first message", "<= 1 s", secs(new["first_send"]), "first_send", secs),
+    ]
+    goals = {"rss_at_rest": 200, "startup": 3, "ledger_seconds": 5, "first_send": 1}
+    for figure, goal, measured, key, fmt in rows:
+        value = new[key]
+        met = value is not None and value <= goals[key]
+        report.add(section, figure, goal, measured, beside(key, fmt), met=met)
     for name in ("schedule", "subscribe"):
         report.add(
             section,
             f"/{name} p99 (p50)",
             "< 50 ms",
-            f"{new['p99_ms'][name]:.1f} ms ({new['p50_ms'][name]:.1f})",
-            f"{old['p99_ms'][name]:.1f} ms ({old['p50_ms'][name]:.1f})",
+            ms(new, name),
+            beside("", None, name),
             met=new["p99_ms"][name] < 50,
         )
 

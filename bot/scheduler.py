@@ -245,14 +245,16 @@ class ReminderScheduler:
             live = [g for g in sorted(groups) if self._live(g, schedule, now)]
             bounds = await self.store.chats.pk_bounds()
             size = self.settings.write_chunk
+            # Where an interrupted chunked write resumes, by job id (usually none).
+            written = await self.store.refs.all("scheduler", WRITTEN)
             if bounds is None or bounds[1] - bounds[0] < size or not live:
                 async with self.store.transaction():
                     added = await self._write(live, schedule, now, None, {})
-                    await self._mark_fired(groups, now)
+                    await self._mark_fired(groups, now, written)
             else:
-                added = await self._write_in_chunks(live, schedule, now, bounds, size)
+                added = await self._write_in_chunks(live, schedule, now, bounds, size, written)
                 async with self.store.transaction():
-                    await self._mark_fired(groups, now, chunked=True)
+                    await self._mark_fired(groups, now, written, chunked=True)
         late = max((now - g.due).total_seconds() for g in groups)
         log.info(
             "%d reminder group(s) fired, %d recipients queued%s",
@@ -271,6 +273,7 @@ class ReminderScheduler:
         now: dt.datetime,
         bounds: tuple[int, int],
         size: int,
+        written: dict[str, str],
     ) -> int:
         """The groups' rows, one transaction per span of `size` chat pks; returns the count.
 
@@ -278,7 +281,6 @@ class ReminderScheduler:
         re-fire (after a crash, a refused write, a re-plan) skips the chunks already written,
         and the ledger's unique (chat, kind, ref) keeps a chunk written twice from doubling.
         """
-        written = await self.store.refs.all("scheduler", WRITTEN)
         resume = {g.job_id: int(written.get(g.job_id, bounds[0])) for g in groups}
         profiles: dict[QuietKey, list[int]] = {}
         added = 0
@@ -321,12 +323,17 @@ class ReminderScheduler:
         return added
 
     async def _mark_fired(
-        self, groups: list[Planned], now: dt.datetime, *, chunked: bool = False
+        self,
+        groups: list[Planned],
+        now: dt.datetime,
+        written: dict[str, str],
+        *,
+        chunked: bool = False,
     ) -> None:
-        """Remember the groups as fired (a chunked write's bookmarks are no longer needed)."""
+        """Remember the groups as fired; their chunk bookmarks are no longer needed."""
         for group in groups:
             await self.store.refs.set("scheduler", FIRED, group.job_id, now.isoformat(), now=now)
-            if chunked:
+            if chunked or group.job_id in written:
                 await self.store.refs.delete("scheduler", WRITTEN, group.job_id)
 
     @staticmethod
