@@ -148,9 +148,9 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
     timed: dict[str, float] = {}
     fire_many = worker.scheduler.fire_many
 
-    async def timed_fire(groups: Any) -> int:
+    async def timed_fire(groups: Any, **options: Any) -> int:
         began = time.time()
-        added = await fire_many(groups)
+        added = await fire_many(groups, **options)
         if groups:  # a re-plan with nothing due calls it too
             timed.update(began=began, ended=time.time(), rows=added)
         return added

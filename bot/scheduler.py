@@ -172,7 +172,7 @@ class ReminderScheduler:
         reminder would be lost (never marked fired, but no job left to fire it).
         """
         try:
-            added = await self.fire_many(groups)
+            added = await self.fire_many(groups, unless_fired=True)
         except Exception as exc:
             self._owed.update((g.job_id, g) for g in groups)
             if not self._background:
@@ -227,7 +227,7 @@ class ReminderScheduler:
         """Fire one group (see `fire_many`)."""
         return await self.fire_many([group])
 
-    async def fire_many(self, groups: list[Planned]) -> int:
+    async def fire_many(self, groups: list[Planned], *, unless_fired: bool = False) -> int:
         """Write the groups' audiences into the ledger as pending rows, then wake the engine.
 
         A small audience (chat pks spanning less than `write_chunk`) is written in one
@@ -236,10 +236,17 @@ class ReminderScheduler:
         out while the rest is written. A group whose session is over, moved or gone writes
         nothing; every group is remembered as fired (after its last chunk) so that a restart
         does not repeat it, and one interrupted between chunks resumes after the last one.
+        `unless_fired`: leave out groups fired meanwhile (a re-plan that saw a group due while
+        its large audience was still being written waits here, then has nothing to do).
         """
         if not groups:
             return 0
         async with self._fire_lock:
+            if unless_fired:
+                fired = await self.store.refs.all("scheduler", FIRED)
+                groups = [g for g in groups if g.job_id not in fired]
+                if not groups:
+                    return 0
             now = self.clock()
             schedule = self.schedule()
             live = [g for g in sorted(groups) if self._live(g, schedule, now)]

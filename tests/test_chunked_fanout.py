@@ -3,6 +3,7 @@ rest is written, and a write interrupted between chunks resumes without doubling
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -132,3 +133,23 @@ async def test_a_small_audience_is_one_transaction_with_the_jobs_due_together(
     sent = await bot.at(S1 - DAY + dt.timedelta(seconds=5))
     assert len(sent) == AUDIENCE
     await bot.worker.stop()
+
+
+async def test_a_replan_during_a_long_write_does_not_write_it_again(crowd: Harness) -> None:
+    chunks: list[int] = []
+    scheduler = crowd.worker.scheduler
+
+    async def chunk_written(low: int, high: int) -> None:
+        chunks.append(low)
+        if len(chunks) == 1:
+            # A viewer's /subscribe asks for a re-plan while the audience is being written:
+            # it sees the reminder due and not yet fired, and waits for the write to end.
+            replan.append(asyncio.create_task(scheduler.replan()))
+            await asyncio.sleep(0)
+
+    replan: list[asyncio.Task[None]] = []
+    scheduler.chunk_written = chunk_written  # type: ignore[method-assign]
+    sent = await crowd.at(S1 - DAY)
+    await replan[0]
+    assert chunks == [1, 1 + CHUNK, 1 + 2 * CHUNK]  # written once, not twice
+    assert len(sent) == AUDIENCE
