@@ -848,6 +848,7 @@ SECTIONS = (
     "conference",
     "discord",
     "dashboard",
+    "million",
 )
 
 
@@ -903,6 +904,11 @@ async def run(options: argparse.Namespace) -> Report:
         await dashboard(
             report, 10_000 if quick else 100_000, ["sqlite", "postgresql"], 50 if quick else 200
         )
+    if "million" in only:  # issue 17: bench/million.py
+        from bench.million import million
+
+        size, dbs = (100_000 if quick else 1_000_000), ["postgresql", "sqlite"]
+        await million(report, size, 100 if quick else 500, dbs, options.million_before)
     return report
 
 
@@ -926,6 +932,11 @@ def main() -> None:
         "--baseline",
         metavar="DIR",
         help="the flood section's baseline: the same flood on the code in DIR/bot",
+    )
+    parser.add_argument(
+        "--million-before",
+        metavar="DIR",
+        help="the million section's third column: the same runs on the code in DIR/bot",
     )
     options = parser.parse_args()
     started = dt.datetime.now(dt.UTC)

@@ -21,6 +21,7 @@ from bot.commands import CommandContext, Commands, OrganizerCommands
 from bot.config import Settings
 from bot.constants import ALL_SESSIONS, EVERY_LANGUAGE, ChatKind, DeliveryKind
 from bot.delivery import DeliveryEngine, DeliveryObserver, Renderer
+from bot.delivery.pruning import LedgerPruner
 from bot.i18n import languages, t
 from bot.messages import Command, Reply
 from bot.reload import (
@@ -33,6 +34,7 @@ from bot.reload import (
     UrlFetcher,
     parse_fetched,
 )
+from bot.reminder_progress import ReminderProgress
 from bot.schedule import Schedule
 from bot.scheduler import ReminderScheduler
 from bot.store import Store, WorkerLock, normalize_database_url
@@ -180,6 +182,9 @@ class Worker:
         self.commands = Commands(context, organizer)
         self._replan_wanted = asyncio.Event()
         self._replanner: asyncio.Task[None] | None = None
+        self.pruner = LedgerPruner(store, settings.delivery.keep_days, clock)
+        self.reminder_progress = ReminderProgress(store, settings, clock, self.delivery.wake)
+        self._pruning: list[asyncio.Task[None]] = []
         self._accepting = False
         self.started = asyncio.Event()  # set once commands are taken
         # Seconds between attempts to start a platform that could not be reached (None: the
@@ -386,6 +391,11 @@ class Worker:
             await self.delivery.start()
             await self.scheduler.start()
             self._replanner = asyncio.create_task(self._replan_loop(), name="replan")
+            self._pruning.append(asyncio.create_task(self.pruner.run(), name="prune-ledger"))
+            if self.settings.reminders.report_progress:
+                self._pruning.append(
+                    asyncio.create_task(self.reminder_progress.run(), name="reminder-progress")
+                )
             self.watcher.start()  # the file watcher and SIGHUP
             if self.poller is not None:
                 self.poller.start()
@@ -403,6 +413,8 @@ class Worker:
         self.scheduler.shutdown()
         if self._replanner is not None:
             self._replanner.cancel()
+        for task in self._pruning:  # the ledger's upkeep: pruning, progress reports
+            task.cancel()
         # Sends in flight need their platform: the adapters stop last.
         await self.delivery.stop()
         for adapter in self.adapters.values():

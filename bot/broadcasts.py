@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.audience import Audience, AudienceKind
 from bot.config import Settings
 from bot.constants import BroadcastStatus, DeliveryKind, DeliveryStatus, still_waiting
+from bot.delivery.progress import eta_seconds
 from bot.errors import SummitBotError
 from bot.groups import session_markers
 from bot.i18n import normalize_language, t
@@ -182,16 +183,20 @@ class Broadcasts:
         started = record.send_at if record else now
         elapsed = max((now - started).total_seconds(), 0.0)
         waiting = still_waiting(counts)
-        key = "broadcast.progress" if waiting else "broadcast.report"
+        sent = counts.get(DeliveryStatus.SENT, 0)
+        rate = sent / elapsed if elapsed else 0.0
+        key = "fanout.broadcast_progress" if waiting else "fanout.broadcast_report"
         body = t(
             key,
             lang,
             id=broadcast_id,
-            sent=counts.get(DeliveryStatus.SENT, 0),
+            sent=sent,
             blocked=counts.get(DeliveryStatus.BLOCKED, 0),
             failed=counts.get(DeliveryStatus.FAILED, 0),
             waiting=waiting,
             elapsed=f"{elapsed:.0f}",
+            rate=f"{rate:.1f}",
+            eta=eta_seconds(waiting, rate),
         )
         return Message(body)
 
@@ -254,10 +259,12 @@ async def notify_organizers(
     *,
     key: str,
     now: dt.datetime,
+    due_at: dt.datetime | None = None,
 ) -> int:
     """Send a text (by language) to every organizer who has a chat with the bot; idempotent
     per `key`. `organizers`: (platform, chat id) of their private chats. Returns the rows
-    queued."""
+    queued. `due_at` earlier than `now` puts the text ahead of rows due since then (a
+    fan-out's progress report, ahead of the fan-out itself)."""
     pks = []
     for platform, chat_id in organizers:
         chat = await store.chats.get(platform, chat_id)
@@ -276,7 +283,9 @@ async def notify_organizers(
         status=BroadcastStatus.SENDING,
     )
     rows = [
-        NewDelivery(pk, DeliveryKind.BROADCAST, f"org:{key}", now, broadcast_id=record.id)
+        NewDelivery(
+            pk, DeliveryKind.BROADCAST, f"org:{key}", due_at or now, broadcast_id=record.id
+        )
         for pk in pks
     ]
     return await store.ledger.enqueue_chats(rows, now=now)

@@ -57,6 +57,11 @@ class Reminders:
     write_retry_seconds: tuple[float, ...] = ruled((1, 5, 15, 60), nonempty=True)
     # The reminders are planned again at least this often, firing any that was missed.
     replan_seconds: float = ruled(60.0, above_low=True)
+    # A reminder's audience is written in chunks of this many chat pks, each its own
+    # transaction, so that the first message goes out before the whole audience is written.
+    write_chunk: int = ruled(25_000, low=100)
+    # Organizers get a reminder fan-out's progress each minute once it has run a minute.
+    report_progress: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,9 @@ class Delivery:
     max_attempts: int = ruled(5, low=1)
     backoff_seconds: tuple[float, ...] = ruled((2, 10, 30, 120), nonempty=True)
     progress_every: int = 500
+    # Final rows (sent, blocked, failed, expired) older than this many days are counted in a
+    # summary table and deleted, so the ledger does not grow without end (0: kept forever).
+    keep_days: int = ruled(30, low=0)
 
 
 @dataclass(frozen=True)

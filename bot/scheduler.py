@@ -22,7 +22,9 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 Profile = tuple[str | None, str, str, tuple[int, ...] | None]  # zone, quiet start/end, offsets
+QuietKey = tuple[str, str | None, str, str]  # session, zone, quiet start/end
 FIRED = "fired"  # platform_refs kind that remembers which jobs ran, across restarts
+WRITTEN = "written"  # platform_refs kind: where a chunked write resumes (the next chat pk)
 
 
 def instant_job_id(due: dt.datetime) -> str:
@@ -200,7 +202,7 @@ class ReminderScheduler:
         reminder would be lost (never marked fired, but no job left to fire it).
         """
         try:
-            added = await self.fire_many(groups)
+            added = await self.fire_many(groups, unless_fired=True)
         except Exception as exc:
             self._owed.update((g.job_id, g) for g in groups)
             if not self._background:
@@ -255,26 +257,41 @@ class ReminderScheduler:
         """Fire one group (see `fire_many`)."""
         return await self.fire_many([group])
 
-    async def fire_many(self, groups: list[Planned]) -> int:
-        """Write the groups' audiences into the ledger as pending rows, in one transaction.
+    async def fire_many(self, groups: list[Planned], *, unless_fired: bool = False) -> int:
+        """Write the groups' audiences into the ledger as pending rows, then wake the engine.
 
-        Then wake the delivery engine. A group whose session is over, moved or gone writes
-        nothing; every group is remembered as fired so that a restart does not repeat it.
+        A small audience (chat pks spanning less than `write_chunk`) is written in one
+        transaction with every group due together; a large one in chunks of chat pks, each
+        committed on its own and the engine woken after the first, so the first messages go
+        out while the rest is written. A group whose session is over, moved or gone writes
+        nothing; every group is remembered as fired (after its last chunk) so that a restart
+        does not repeat it, and one interrupted between chunks resumes after the last one.
+        `unless_fired`: leave out groups fired meanwhile (a re-plan that saw a group due while
+        its large audience was still being written waits here, then has nothing to do).
         """
         if not groups:
             return 0
-        added = 0
-        async with self._fire_lock, self.store.transaction():
+        async with self._fire_lock:
+            if unless_fired:
+                fired = await self.store.refs.all("scheduler", FIRED)
+                groups = [g for g in groups if g.job_id not in fired]
+                if not groups:
+                    return 0
             now = self.clock()
             schedule = self.schedule()
-            for group in sorted(groups):
-                added += await self._enqueue(group, schedule, now)
-            for session_id in {g.session_id for g in groups}:
-                await self.store.ledger.expire_superseded(session_id, now=now)
-            for group in groups:
-                await self.store.refs.set(
-                    "scheduler", FIRED, group.job_id, now.isoformat(), now=now
-                )
+            live = [g for g in sorted(groups) if self._live(g, schedule, now)]
+            bounds = await self.store.chats.pk_bounds()
+            size = self.settings.write_chunk
+            # Where an interrupted chunked write resumes, by job id (usually none).
+            written = await self.store.refs.all("scheduler", WRITTEN)
+            if bounds is None or bounds[1] - bounds[0] < size or not live:
+                async with self.store.transaction():
+                    added = await self._write(live, schedule, now, None, {})
+                    await self._mark_fired(groups, now, written)
+            else:
+                added = await self._write_in_chunks(live, schedule, now, bounds, size, written)
+                async with self.store.transaction():
+                    await self._mark_fired(groups, now, written, chunked=True)
         self._fired.update(g.job_id for g in groups)
         late = max((now - g.due).total_seconds() for g in groups)
         log.info(
@@ -287,13 +304,96 @@ class ReminderScheduler:
             self.on_enqueued()
         return added
 
-    async def _enqueue(self, group: Planned, schedule: Schedule, now: dt.datetime) -> int:
+    async def _write_in_chunks(
+        self,
+        groups: list[Planned],
+        schedule: Schedule,
+        now: dt.datetime,
+        bounds: tuple[int, int],
+        size: int,
+        written: dict[str, str],
+    ) -> int:
+        """The groups' rows, one transaction per span of `size` chat pks; returns the count.
+
+        Each chunk records, in its own transaction, where the group's writing resumes: a
+        re-fire (after a crash, a refused write, a re-plan) skips the chunks already written,
+        and the ledger's unique (chat, kind, ref) keeps a chunk written twice from doubling.
+        """
+        resume = {g.job_id: int(written.get(g.job_id, bounds[0])) for g in groups}
+        profiles: dict[QuietKey, list[int]] = {}
+        added = 0
+        woken = False
+        for low in range(bounds[0], bounds[1] + 1, size):
+            high = low + size
+            todo = [g for g in groups if resume[g.job_id] < high]
+            if not todo:
+                continue
+            async with self.store.transaction():
+                added += await self._write(todo, schedule, now, (low, high), profiles)
+                for group in todo:
+                    await self.store.refs.set(
+                        "scheduler", WRITTEN, group.job_id, str(high), now=now
+                    )
+            await self.chunk_written(low, high)
+            if added and not woken:
+                # The first rows are in: the engine starts on them while the rest is written.
+                self.on_enqueued()
+                woken = True
+        return added
+
+    async def chunk_written(self, low: int, high: int) -> None:
+        """Called after each committed chunk of chat pks [low, high) (a seam for tests)."""
+
+    async def _write(
+        self,
+        groups: list[Planned],
+        schedule: Schedule,
+        now: dt.datetime,
+        pk_range: tuple[int, int] | None,
+        profiles: dict[QuietKey, list[int]],
+    ) -> int:
+        """The groups' rows (of the chats in `pk_range`), then the superseded ones expired."""
+        added = 0
+        for group in groups:
+            added += await self._enqueue(group, schedule, now, pk_range, profiles)
+        for session_id in {g.session_id for g in groups}:
+            await self.store.ledger.expire_superseded(session_id, now=now, pk_range=pk_range)
+        return added
+
+    async def _mark_fired(
+        self,
+        groups: list[Planned],
+        now: dt.datetime,
+        written: dict[str, str],
+        *,
+        chunked: bool = False,
+    ) -> None:
+        """Remember the groups as fired; their chunk bookmarks are no longer needed."""
+        for group in groups:
+            await self.store.refs.set("scheduler", FIRED, group.job_id, now.isoformat(), now=now)
+            if chunked or group.job_id in written:
+                await self.store.refs.delete("scheduler", WRITTEN, group.job_id)
+
+    @staticmethod
+    def _live(group: Planned, schedule: Schedule, now: dt.datetime) -> bool:
+        """Whether the group's session is still on as planned (else it writes nothing)."""
         session = schedule.session(group.session_id)
         if session is None or session.start != group.start or session.is_over(now):
             log.info("skipping %s: the session is over, moved or gone", group.job_id)
-            return 0
+            return False
+        return True
 
-        groups = session_markers(session)
+    async def _enqueue(
+        self,
+        group: Planned,
+        schedule: Schedule,
+        now: dt.datetime,
+        pk_range: tuple[int, int] | None,
+        profiles: dict[QuietKey, list[int]],
+    ) -> int:
+        session = schedule.session(group.session_id)
+        # Who follows the talk's track or room gets it too.
+        groups = session_markers(session) if session is not None else ()
 
         async def enqueue(*, chat_pks: list[int] | None = None, plain: bool = False) -> int:
             return await self.store.ledger.enqueue_session_audience(
@@ -307,15 +407,21 @@ class ReminderScheduler:
                 only_without_quiet=plain,
                 chat_pks=chat_pks,
                 groups=groups,
+                pk_range=pk_range,
             )
 
         # Chats without quiet hours get every reminder at its nominal instant.
         added = await enqueue(plain=True) if group.due == group.nominal else 0
-        for prefs, (zone, begin, end, _) in self._quiet_prefs(schedule, group.session_id):
+        for prefs, profile in self._quiet_prefs(schedule, group.session_id):
             planned = plan(schedule, prefs, now, session_ids=[group.session_id])
             if any(p.offset == group.offset and p.due == group.due for p in planned):
-                pks = await self.store.chats.with_profile(
-                    group.session_id, zone, begin, end, groups
-                )
-                added += await enqueue(chat_pks=pks)
+                zone, begin, end, _ = profile
+                key = (group.session_id, zone, begin, end)
+                if key not in profiles:  # looked up once per fire, not once per chunk
+                    profiles[key] = await self.store.chats.with_profile(*key, groups)
+                pks = profiles[key]
+                if pk_range is not None:
+                    pks = [pk for pk in pks if pk_range[0] <= pk < pk_range[1]]
+                if pks:
+                    added += await enqueue(chat_pks=pks)
         return added

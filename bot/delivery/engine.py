@@ -28,7 +28,7 @@ from bot.constants import ChatKind, DeliveryKind
 from bot.delivery.bundling import bundles, digest
 from bot.delivery.observer import DeliveryObserver
 from bot.delivery.pacing import PlatformPacer
-from bot.delivery.progress import Progress
+from bot.delivery.progress import LEFT_EVERY, Progress
 from bot.delivery.recording import SentMarks, record_outcome
 from bot.delivery.rendering import RenderCache, Renderer
 from bot.errors import brief
@@ -372,7 +372,16 @@ class DeliveryEngine:
                 self.observer.reminder_late(platform, max(late, 0.0))
         every = self.settings.progress_every
         if every and progress.sent % every == 0:
-            log.info("%s fan-out in progress: %s", platform, progress.line())
+            await self._log_progress(platform, progress)
+
+    async def _log_progress(self, platform: str, progress: Progress) -> None:
+        """The progress line, with the rate and the time left at it."""
+        if progress.left is None or time.monotonic() - progress.left_at > LEFT_EVERY:
+            try:
+                progress.count_left(await self.store.ledger.pending_count(platform))
+            except Exception as exc:  # the line goes out without its estimate
+                log.debug("counting what is left on %s failed: %s", platform, brief(exc))
+        log.info("%s fan-out in progress: %s", platform, progress.line(progress.left_now()))
 
     async def _now_call(
         self, mark: Callable[[int, str, dt.datetime], Awaitable[None]], row_id: int, why: str

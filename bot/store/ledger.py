@@ -24,7 +24,7 @@ from bot.store.ledger_statements import (
     claim_statement,
 )
 from bot.store.records import ChatRecord, Claimed, NewDelivery, member
-from bot.store.tables import Chat, Delivery, UtcDateTime
+from bot.store.tables import Chat, Delivery, DeliveryCount, UtcDateTime
 
 _MAX_REF_LEN = 160
 
@@ -52,19 +52,21 @@ class Ledger:
         only_without_quiet: bool = False,
         chat_pks: Sequence[int] | None = None,
         groups: Sequence[str] = (),
+        pk_range: tuple[int, int] | None = None,
     ) -> int:
         """Add one pending row per active subscriber of the session (directly, via "*" or
         via one of `groups`, the markers of its track and room); return rows inserted."""
         # offset_minutes (if not None) keeps chats whose effective offsets contain it;
         # only_without_quiet keeps chats without quiet hours; chat_pks restricts to those
-        # chats.  Rows already in the ledger (same chat, kind, ref) are left alone, which
-        # makes a repeated or concurrent enqueue harmless.
+        # chats; pk_range (low included, high excluded) to chats whose pk is in it (one
+        # chunk of a large audience).  Rows already in the ledger (same chat, kind, ref) are
+        # left alone, which makes a repeated or concurrent enqueue harmless.
         delivery_kind = member(DeliveryKind, kind, "delivery kind")
         if len(ref) > _MAX_REF_LEN:
             raise ValueError(f"ref too long ({len(ref)} > {_MAX_REF_LEN}): {ref[:40]!r}...")
         conditions: list[sa.ColumnElement[bool]] = [
             Chat.status == ChatStatus.ACTIVE,
-            subscribed_to(session_id, groups),
+            subscribed_to(session_id, groups, pk_range),
         ]
         if offset_minutes is not None:
             contains = Chat.offsets.like(f"%,{int(offset_minutes)},%")
@@ -74,6 +76,8 @@ class Ledger:
                 conditions.append(contains)
         if only_without_quiet:
             conditions.append(Chat.quiet_start.is_(None))
+        if pk_range is not None:
+            conditions += [Chat.id >= pk_range[0], Chat.id < pk_range[1]]
         pks = [None] if chat_pks is None else chunks(chat_pks)
         inserted = 0
         async with self._db.write() as conn:
@@ -199,12 +203,23 @@ class Ledger:
                 inserted += len((await conn.execute(stmt)).all())
         return inserted
 
-    async def expire_superseded(self, session_id: str, *, now: datetime) -> int:
-        """Expire pending reminders of the session superseded by a later due one; return count."""
+    async def expire_superseded(
+        self, session_id: str, *, now: datetime, pk_range: tuple[int, int] | None = None
+    ) -> int:
+        """Expire pending reminders of the session superseded by a later due one; return count.
+
+        `pk_range` (low included, high excluded) limits it to those chats: one chunk's.
+        """
         # When several reminders of one session are overdue at once, only the latest goes
         # out: a pending reminder is superseded once the same chat has a reminder of the
         # same session that is due later but already due now (whatever its status).
         newer = aliased(Delivery, name="newer")
+        rows: list[sa.ColumnElement[bool]] = []
+        newer_rows: list[sa.ColumnElement[bool]] = []
+        if pk_range is not None:
+            # Both sides bounded: else each chunk would read every reminder row of the session.
+            rows = [Delivery.chat_pk >= pk_range[0], Delivery.chat_pk < pk_range[1]]
+            newer_rows = [newer.chat_pk >= pk_range[0], newer.chat_pk < pk_range[1]]
         stmt = (
             sa.update(Delivery)
             .where(
@@ -212,12 +227,14 @@ class Ledger:
                 Delivery.session_id == session_id,
                 Delivery.status == DeliveryStatus.PENDING,
                 Delivery.due_at < now,
+                *rows,
                 sa.exists().where(
                     newer.chat_pk == Delivery.chat_pk,
                     newer.kind == DeliveryKind.REMINDER,
                     newer.session_id == session_id,
                     newer.due_at > Delivery.due_at,
                     newer.due_at <= now,
+                    *newer_rows,
                 ),
             )
             .values(
@@ -430,18 +447,46 @@ class Ledger:
         kind: str | None = None,
         ref_prefix: str | None = None,
         broadcast_id: int | None = None,
+        ref: str | None = None,
     ) -> dict[str, int]:
-        """Count ledger rows by status, optionally filtered (statuses with no rows absent)."""
-        stmt = sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status)
-        if kind is not None:
-            stmt = stmt.where(Delivery.kind == kind)
-        if ref_prefix is not None:
-            # autoescape: a '_' or '%' in a session id is literal, not a wildcard.
-            stmt = stmt.where(Delivery.ref.startswith(ref_prefix, autoescape=True))
-        if broadcast_id is not None:
-            stmt = stmt.where(Delivery.broadcast_id == broadcast_id)
+        """Count ledger rows by status, optionally filtered (statuses with no rows absent).
+
+        Rows pruned after `delivery.keep_days` still count: their totals are kept apart.
+        """
+        counted: dict[str, int] = {}
         async with self._db.read() as conn:
-            return {status: int(n) for status, n in await conn.execute(stmt)}
+            for table, count in (
+                (Delivery, sa.func.count()),
+                (DeliveryCount, sa.func.sum(DeliveryCount.count)),
+            ):
+                stmt = sa.select(table.status, count).group_by(table.status)
+                if kind is not None:
+                    stmt = stmt.where(table.kind == kind)
+                if ref_prefix is not None:
+                    # autoescape: a '_' or '%' in a session id is literal, not a wildcard.
+                    stmt = stmt.where(table.ref.startswith(ref_prefix, autoescape=True))
+                if broadcast_id is not None:
+                    stmt = stmt.where(table.broadcast_id == broadcast_id)
+                if ref is not None:
+                    stmt = stmt.where(table.ref == ref)
+                for status, n in await conn.execute(stmt):
+                    counted[status] = counted.get(status, 0) + int(n)
+        return counted
+
+    async def unsettled_refs(self, kind: str, *, due_by: datetime) -> dict[str, datetime]:
+        """Refs of `kind` with rows not yet settled and due by `due_by`: each one's due instant
+        (a fan-out under way, for its progress report)."""
+        stmt = (
+            sa.select(Delivery.ref, sa.type_coerce(sa.func.min(Delivery.due_at), UtcDateTime()))
+            .where(
+                Delivery.kind == kind,
+                Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
+                Delivery.due_at <= due_by,
+            )
+            .group_by(Delivery.ref)
+        )
+        async with self._db.read() as conn:
+            return {ref: due for ref, due in await conn.execute(stmt)}
 
     async def last_reminder_ref(self, now: datetime) -> str | None:
         """The ref of the latest reminder due by `now` (for organizers' statistics)."""

@@ -22,6 +22,7 @@ from bot.store.chats import Chats
 from bot.store.dashboard_tokens import DashboardTokens
 from bot.store.db import Database, make_engine
 from bot.store.ledger import Ledger
+from bot.store.ledger_counts import LedgerCounts
 from bot.store.migrate import upgrade_engine
 from bot.store.platform_refs import PlatformRefs
 from bot.store.schedule_versions import ScheduleVersions
@@ -32,7 +33,8 @@ class Store:
 
     Its repositories: `chats` (chats, subscriptions, preferences), `ledger` (deliveries),
     `broadcasts`, `audit`, `schedules` (versions put in force), `refs` (platform ids) and
-    `calendar_tokens` (the secrets of personal calendar feeds).
+    `calendar_tokens` (the secrets of personal calendar feeds),
+    `ledger_counts` (old ledger rows pruned into counts).
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -46,6 +48,7 @@ class Store:
         self.refs = PlatformRefs(self._db)
         self.dashboard = DashboardTokens(self._db)
         self.calendar_tokens = CalendarTokens(self._db)
+        self.ledger_counts = LedgerCounts(self._db)
 
     @classmethod
     async def open(cls, url: str) -> Store:

@@ -79,7 +79,23 @@ class Chat(Base):
     """A private chat, group or channel on one platform."""
 
     __tablename__ = "chats"
-    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "chat_id"),
+        # Planning reads the few chats with their own offsets or quiet hours: partial indexes
+        # keep that proportional to them, not to a million subscribers.
+        Index(
+            "ix_chats_offsets_set",
+            "offsets",
+            postgresql_where=text("offsets IS NOT NULL"),
+            sqlite_where=text("offsets IS NOT NULL"),
+        ),
+        Index(
+            "ix_chats_quiet_set",
+            "quiet_start",
+            postgresql_where=text("quiet_start IS NOT NULL"),
+            sqlite_where=text("quiet_start IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     platform: Mapped[str] = mapped_column(String(16))
@@ -157,6 +173,23 @@ class Delivery(Base):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DeliveryCount(Base):
+    """Counts of ledger rows pruned after `delivery.keep_days`, per (kind, ref, status), so
+    that statistics and reports still add up once the rows themselves are gone."""
+
+    __tablename__ = "delivery_counts"
+    __table_args__ = (UniqueConstraint("kind", "ref", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(160))
+    # The broadcast the rows belonged to (a report filters on it); None for reminders.
+    broadcast_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime]
 
 

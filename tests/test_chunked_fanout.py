@@ -1,0 +1,155 @@
+"""A reminder to a large audience is written in chunks: the first messages go out while the
+rest is written, and a write interrupted between chunks resumes without doubling anyone."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+
+from bot.config import Settings
+from bot.scheduler import ReminderScheduler
+from bot.store import Store
+from tests.drills.world import seed_subscribers
+from tests.support.harness import S1, Harness, summit
+
+DAY = dt.timedelta(days=1)  # the first reminder of session 1: one group fires
+AUDIENCE = 250
+CHUNK = 100  # 250 chats: three chunks
+
+
+class Crash(Exception):
+    """The worker dies between two chunks."""
+
+
+def settings(chunk: int = CHUNK) -> Settings:
+    """Settings with chunks of `chunk` chat pks."""
+    base = Settings()
+    return replace(base, reminders=replace(base.reminders, write_chunk=chunk))
+
+
+@pytest.fixture
+async def crowd(store: Store) -> AsyncIterator[Harness]:
+    """The summit bot two days before session 1, 250 subscribers on the memory platform."""
+    harness = Harness(store, summit(), settings(), S1 - 2 * DAY)
+    await harness.start()
+    await seed_subscribers(store, "memory", AUDIENCE, first_chat_id=1, now=harness.clock.now)
+    await harness.worker.scheduler.replan()
+    yield harness
+    await harness.worker.stop()
+
+
+def crash_after(scheduler: ReminderScheduler, chunks: int) -> list[int]:
+    """Make the scheduler die after `chunks` committed chunks; returns the chunks' starts."""
+    written: list[int] = []
+
+    async def chunk_written(low: int, high: int) -> None:
+        written.append(low)
+        if len(written) == chunks:
+            raise Crash(f"killed after chunk {chunks}")
+
+    scheduler.chunk_written = chunk_written  # type: ignore[method-assign]
+    return written
+
+
+def recipients(*bots: Harness) -> Counter[str]:
+    """How many messages each chat got, over every worker."""
+    return Counter(s.chat_id for bot in bots for s in bot.memory.sent)
+
+
+async def test_a_crash_between_chunks_resumes_and_everyone_gets_one(crowd: Harness) -> None:
+    crash_after(crowd.worker.scheduler, 1)
+    sent = await crowd.at(S1 - DAY)
+    # The first chunk was committed before the crash: its 100 went out.
+    assert len(sent) == CHUNK
+
+    # A new worker on the same database: the group is due and not fired, so its start
+    # fires it again.
+    again = Harness(crowd.store, summit(), crowd.settings, crowd.clock.now)
+    written = crash_after(again.worker.scheduler, 0)  # records the chunks, never crashes
+    await again.start()
+    await again.drain()
+    # It resumed after the chunk already written, rather than starting over.
+    assert written == [1 + CHUNK, 1 + 2 * CHUNK]
+    got = recipients(crowd, again)
+    assert len(got) == AUDIENCE
+    assert set(got.values()) == {1}
+    await again.worker.stop()
+
+
+async def test_a_refused_chunk_is_written_at_the_next_due_check(crowd: Harness) -> None:
+    crash_after(crowd.worker.scheduler, 2)
+    first = await crowd.at(S1 - DAY)
+    assert len(first) == 2 * CHUNK
+    written = crash_after(crowd.worker.scheduler, 0)
+    rest = await crowd.at(S1 - DAY + dt.timedelta(seconds=5))  # the owed group again
+    assert written == [1 + 2 * CHUNK]
+    assert len(rest) == AUDIENCE - 2 * CHUNK
+    got = recipients(crowd)
+    assert len(got) == AUDIENCE and set(got.values()) == {1}
+    # Fired for good: a later re-plan writes nothing more.
+    await crowd.worker.scheduler.replan()
+    assert await crowd.at(S1 - DAY + dt.timedelta(minutes=1)) == []
+
+
+async def test_the_first_messages_go_out_while_the_rest_is_written(crowd: Harness) -> None:
+    sent_by_chunk: list[int] = []
+
+    async def chunk_written(low: int, high: int) -> None:
+        # The engine drains what is committed so far, as the woken drain loop would.
+        while await crowd.worker.delivery.drain_once("memory"):
+            pass
+        sent_by_chunk.append(len(crowd.memory.sent))
+
+    crowd.worker.scheduler.chunk_written = chunk_written  # type: ignore[method-assign]
+    await crowd.at(S1 - DAY)
+    assert sent_by_chunk == [100, 200, 250]
+
+
+async def test_a_small_audience_is_one_transaction_with_the_jobs_due_together(
+    store: Store,
+) -> None:
+    bot = Harness(store, summit(), settings(chunk=10_000), S1 - 2 * DAY)
+    await bot.start()
+    await seed_subscribers(store, "memory", AUDIENCE, first_chat_id=1, now=bot.clock.now)
+    await bot.worker.scheduler.replan()
+    written = crash_after(bot.worker.scheduler, 1)
+    ledger = bot.store.ledger
+    original = ledger.expire_superseded
+
+    async def refuse(*args: object, **kwargs: object) -> int:
+        raise Crash("the database refused the last statement")
+
+    ledger.expire_superseded = refuse  # type: ignore[method-assign]
+    assert await bot.at(S1 - DAY) == []
+    # Nothing half-written: the rows went with the failed transaction.
+    assert await ledger.delivery_counts() == {}
+    assert written == []  # one transaction, no chunks
+    ledger.expire_superseded = original  # type: ignore[method-assign]
+    sent = await bot.at(S1 - DAY + dt.timedelta(seconds=5))
+    assert len(sent) == AUDIENCE
+    await bot.worker.stop()
+
+
+async def test_a_replan_during_a_long_write_does_not_write_it_again(crowd: Harness) -> None:
+    chunks: list[int] = []
+    scheduler = crowd.worker.scheduler
+
+    async def chunk_written(low: int, high: int) -> None:
+        chunks.append(low)
+        if len(chunks) == 1:
+            # A viewer's /subscribe asks for a re-plan while the audience is being written:
+            # it sees the reminder due and not yet fired, and waits for the write to end.
+            replan.append(asyncio.create_task(scheduler.replan()))
+            await asyncio.sleep(0)
+
+    replan: list[asyncio.Task[None]] = []
+    scheduler.chunk_written = chunk_written  # type: ignore[method-assign]
+    sent = await crowd.at(S1 - DAY)
+    await replan[0]
+    assert chunks == [1, 1 + CHUNK, 1 + 2 * CHUNK]  # written once, not twice
+    assert len(sent) == AUDIENCE
