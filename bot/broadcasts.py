@@ -195,7 +195,7 @@ class Broadcasts:
             failed=counts.get(DeliveryStatus.FAILED, 0),
             waiting=waiting,
             elapsed=f"{elapsed:.0f}",
-            rate=f"{rate:.1f}",
+            rate=round(rate, 1),
             eta=eta_seconds(waiting, rate),
         )
         return Message(body)

@@ -74,7 +74,7 @@ class ReminderProgress:
             "failed": counts.get(DeliveryStatus.FAILED, 0),
             "waiting": waiting,
             "elapsed": f"{elapsed:.0f}",
-            "rate": f"{sent / elapsed:.1f}",
+            "rate": round(sent / elapsed, 1),
             "eta": eta_seconds(waiting, sent / elapsed),
         }
         key_text = "fanout.reminder_progress" if waiting else "fanout.reminder_report"

@@ -27,6 +27,8 @@ PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
 # Fields that count things, written with the language's digit grouping ("1,500" in English,
 # "1 500" in Russian); ids and revisions ("#1234") are names, not amounts, and stay as they are.
 COUNTED_FIELDS = frozenset({"count", "sent", "blocked", "failed", "total", "pending", "waiting"})
+# Fields that hold a float rate (messages a second), written with one decimal.
+RATE_FIELDS = frozenset({"rate"})
 
 
 @dataclass(frozen=True)
@@ -197,9 +199,12 @@ def t(key: str, lang: str | None, **fields: Any) -> str:
 
 
 def _amount(name: str, value: Any, cat: Catalog) -> Any:
-    """A counted field as the language writes the number; any other field unchanged."""
+    """A counted field as the language writes the number (a rate with one decimal: "12,5" in
+    French); any other field unchanged."""
     if name in COUNTED_FIELDS and isinstance(value, int) and not isinstance(value, bool):
         return format_decimal(value, locale=_locale(cat.babel))
+    if name in RATE_FIELDS and isinstance(value, float):
+        return format_decimal(value, format="#,##0.0", locale=_locale(cat.babel))
     return value
 
 
