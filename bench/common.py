@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,3 +150,20 @@ async def run_json(
     lines = out.decode().strip().splitlines()
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+# A measured side of a benchmark: its JSON arguments in, its figures out.
+Scenario = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def run_scenario(scenarios: Mapping[str, Scenario]) -> None:
+    """`python -m bench.X 'JSON'`: run the scenario the JSON names; print its result as one
+    JSON line (the last line of stdout, which `run_json` reads)."""
+    args = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    logging.basicConfig(
+        level=os.environ.get("BENCH_LOG", "WARNING"),
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    scenario = scenarios[args.get("scenario", next(iter(scenarios)))]
+    print(json.dumps(asyncio.run(scenario(args))), flush=True)

@@ -9,18 +9,13 @@ rooms and talks.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import json
-import logging
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import percentile
+from bench.common import percentile, run_scenario
 from bot.adapters.memory import MemoryAdapter
 from bot.app import Worker
 from bot.config import Settings
@@ -105,9 +100,7 @@ async def measure(args: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     """Run with the JSON argument; print the result as one JSON line."""
-    args = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
-    logging.basicConfig(level=os.environ.get("BENCH_LOG", "WARNING"), stream=sys.stderr)
-    print(json.dumps(asyncio.run(measure(args))), flush=True)
+    run_scenario({"measure": measure})
 
 
 if __name__ == "__main__":

@@ -20,13 +20,20 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import os
 import sys
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from bench.common import UTC, median, percentile, run_json, seed_subscribers, summit_at
+from bench.common import (
+    UTC,
+    median,
+    percentile,
+    run_json,
+    run_scenario,
+    seed_subscribers,
+    summit_at,
+)
 
 if TYPE_CHECKING:
     from bench.__main__ import Report
@@ -356,15 +363,8 @@ SCENARIOS = {"engine": engine, "naive": naive}
 
 
 def main() -> None:
-    """Run the scenario the JSON argument names; print its result as one JSON line."""
-    args = json.loads(sys.argv[1])
-    logging.basicConfig(
-        level=os.environ.get("BENCH_LOG", "WARNING"),
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
-    result = asyncio.run(SCENARIOS[args["scenario"]](args))
-    print(json.dumps(result), flush=True)
+    """Run the scenario the JSON argument names."""
+    run_scenario(SCENARIOS)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from bench.common import UTC, percentile, rss_mb, run_json, summit_at
+from bench.common import UTC, percentile, rss_mb, run_json, run_scenario, summit_at
 
 if TYPE_CHECKING:
     from bench.__main__ import Report
@@ -349,15 +349,8 @@ SCENARIOS = {"seed": seed, "run": run}
 
 
 def main() -> None:
-    """Run the scenario the JSON argument names; print its result as one JSON line."""
-    args = json.loads(sys.argv[1])
-    logging.basicConfig(
-        level=os.environ.get("BENCH_LOG", "WARNING"),
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
-    result = asyncio.run(SCENARIOS[args["scenario"]](args))
-    print(json.dumps(result), flush=True)
+    """Run the scenario the JSON argument names."""
+    run_scenario(SCENARIOS)
 
 
 if __name__ == "__main__":

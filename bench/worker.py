@@ -14,17 +14,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
-import json
 import logging
-import os
-import sys
 import tempfile
 import time
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bench.common import UTC, peak_rss_mb, percentile, rss_mb, seed_subscribers, summit_at
+from bench.common import (
+    UTC,
+    peak_rss_mb,
+    percentile,
+    rss_mb,
+    run_scenario,
+    seed_subscribers,
+    summit_at,
+)
 from bot.adapters.base import Limits
 from bot.app import Worker
 from bot.config import Delivery, Reminders, Settings, TelegramConfig
@@ -629,15 +634,8 @@ SCENARIOS = {
 
 
 def main() -> None:
-    """Run the scenario the JSON argument names; print its result as one JSON line."""
-    args = json.loads(sys.argv[1])
-    logging.basicConfig(
-        level=os.environ.get("BENCH_LOG", "WARNING"),
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
-    result = asyncio.run(SCENARIOS[args["scenario"]](args))
-    print(json.dumps(result), flush=True)
+    """Run the scenario the JSON argument names."""
+    run_scenario(SCENARIOS)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ unknown keys, wrong types and bad links are all reported at once with their line
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -138,6 +139,20 @@ class _Reader:
             return None
         return value
 
+    def per_language(
+        self, entries: dict[str, yaml.Node], path: str
+    ) -> Iterator[tuple[str, yaml.Node]]:
+        """The entries keyed by an event language; any other key is reported and skipped."""
+        for lang, value_node in entries.items():
+            if self.languages and lang not in self.languages:
+                self.fail(
+                    value_node,
+                    f"{path}.{lang}",
+                    f'"{lang}" is not one of event.languages ({", ".join(self.languages)})',
+                )
+                continue
+            yield lang, value_node
+
     def text(self, node: yaml.Node, path: str) -> Text | None:
         """One text for every language ("Conf"), or one per language ({en: ..., de: ...})."""
         if isinstance(node, yaml.ScalarNode):
@@ -147,14 +162,7 @@ class _Reader:
         if entries is None:
             return None
         values: list[tuple[str, str]] = []
-        for lang, value_node in entries.items():
-            if self.languages and lang not in self.languages:
-                self.fail(
-                    value_node,
-                    f"{path}.{lang}",
-                    f'"{lang}" is not one of event.languages ({", ".join(self.languages)})',
-                )
-                continue
+        for lang, value_node in self.per_language(entries, path):
             value = self.scalar(value_node, f"{path}.{lang}", "a text")
             if value is not None:
                 values.append((lang, value))
@@ -171,14 +179,7 @@ class _Reader:
         if entries is None:
             return None
         links: list[tuple[str, str]] = []
-        for lang, value_node in entries.items():
-            if self.languages and lang not in self.languages:
-                self.fail(
-                    value_node,
-                    f"{path}.{lang}",
-                    f'"{lang}" is not one of event.languages ({", ".join(self.languages)})',
-                )
-                continue
+        for lang, value_node in self.per_language(entries, path):
             link = self.url(value_node, f"{path}.{lang}")
             if link:
                 links.append((lang, link))
