@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 from bot.adapters.base import Limits
 
+# A fan-out is spread over the second in slices this long (see PlatformPacer.spread).
+SPREAD_SECONDS = 0.1
 # Per-chat windows are dropped once idle, checked every this many new windows.
 _PRUNE_EVERY = 1024
 
@@ -61,33 +63,6 @@ class SlidingWindow:
         return not self.open and not self.waiting and self.delay(now) == 0 and not self._times
 
 
-class Smoother:
-    """A token bucket that spreads a fan-out over the second: at most a tenth of the rate at
-    once, refilled at the rate. The strict window alone lets a whole second's messages out in
-    one burst, and then keeps that phase second after second; a reply to a command would
-    then wait for the burst to age out (half a second on average). Spread, the window frees
-    a place every few hundredths of a second, and a reply takes the next one."""
-
-    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
-        self.rate = max(rate, 1e-9)
-        self.capacity = max(1.0, rate / 10)
-        self.clock = clock
-        self.tokens = self.capacity
-        self.at = clock()
-
-    def delay(self, now: float, weight: int) -> float:
-        """Seconds before `weight` messages fit the bucket (a message longer than the bucket
-        waits for a full one)."""
-        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        need = min(float(weight), self.capacity) - self.tokens
-        return 0.0 if need <= 1e-9 else need / self.rate
-
-    def take(self, weight: int) -> None:
-        """`weight` messages go now."""
-        self.tokens -= min(float(weight), self.capacity)
-
-
 class PlatformPacer:
     """Decides when the next message to a chat may go, within a platform's limits."""
 
@@ -95,7 +70,13 @@ class PlatformPacer:
         self.limits = limits
         self.clock = clock
         self.overall = SlidingWindow(int(limits.per_second), 1.0)
-        self.smoother = Smoother(limits.per_second, clock)  # fan-out messages only
+        # Fan-out messages only: at most a tenth of a second's worth in any tenth of a second.
+        # The strict window alone lets a whole second's messages out in one burst, and then
+        # keeps that phase second after second; a reply to a command would wait for the
+        # burst to age out (half a second on average). Spread in tenths, a reply waits a
+        # tenth at most, and each tenth's sends still end together (their ledger marks go in
+        # one commit).
+        self.spread = SlidingWindow(math.ceil(limits.per_second * SPREAD_SECONDS), SPREAD_SECONDS)
         self._chats: dict[str, SlidingWindow] = {}
         self._created = 0
         self._paused_until = 0.0
@@ -133,14 +114,14 @@ class PlatformPacer:
             self._paused_until <= now
             and self.overall.delay(now, parts) <= 0
             and chat.delay(now, parts) <= 0
-            and (reply or self.smoother.delay(now, parts) <= 0)
+            and (reply or self.spread.delay(now, parts) <= 0)
         )
 
     def _begin(self, chat: SlidingWindow, parts: int, reply: bool) -> None:
         self.overall.begin(parts)
         chat.begin(parts)
         if not reply:
-            self.smoother.take(parts)
+            self.spread.begin(parts)
 
     async def _admit(self, chat: SlidingWindow, parts: int, *, reply: bool = False) -> None:
         """Wait until `parts` more messages fit the chat's and the platform's windows; begin.
@@ -173,7 +154,7 @@ class PlatformPacer:
                         self._paused_until - now,
                         self.overall.delay(now, parts),
                         chat.delay(now, parts),
-                        0.0 if reply else self.smoother.delay(now, parts),
+                        0.0 if reply else self.spread.delay(now, parts),
                     )
                     if wait <= 0:
                         self._begin(chat, parts, reply)
@@ -194,10 +175,12 @@ class PlatformPacer:
                 changed, self._replies_changed = self._replies_changed, asyncio.Event()
                 changed.set()
 
-    def _end(self, chat: SlidingWindow, parts: int) -> None:
+    def _end(self, chat: SlidingWindow, parts: int, reply: bool) -> None:
         now = self.clock()
         self.overall.end(now, parts)
         chat.end(now, parts)
+        if not reply:
+            self.spread.end(now, parts)
         ended, self._ended = self._ended, asyncio.Event()
         ended.set()
 
@@ -243,4 +226,4 @@ class _Sending:
         await self._pacer._admit_counted(self._chat, self._parts, self._reply)
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._pacer._end(self._chat, self._parts)
+        self._pacer._end(self._chat, self._parts, self._reply)
