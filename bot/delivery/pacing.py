@@ -121,7 +121,10 @@ class PlatformPacer:
         self.overall.begin(parts)
         chat.begin(parts)
         if not reply:
+            # Counted from its start: the spread is this worker's own smoothing, not a
+            # platform's limit that must hold on the platform's clock as well.
             self.spread.begin(parts)
+            self.spread.end(self.clock(), parts)
 
     async def _admit(self, chat: SlidingWindow, parts: int, *, reply: bool = False) -> None:
         """Wait until `parts` more messages fit the chat's and the platform's windows; begin.
@@ -175,12 +178,10 @@ class PlatformPacer:
                 changed, self._replies_changed = self._replies_changed, asyncio.Event()
                 changed.set()
 
-    def _end(self, chat: SlidingWindow, parts: int, reply: bool) -> None:
+    def _end(self, chat: SlidingWindow, parts: int) -> None:
         now = self.clock()
         self.overall.end(now, parts)
         chat.end(now, parts)
-        if not reply:
-            self.spread.end(now, parts)
         ended, self._ended = self._ended, asyncio.Event()
         ended.set()
 
@@ -226,4 +227,4 @@ class _Sending:
         await self._pacer._admit_counted(self._chat, self._parts, self._reply)
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._pacer._end(self._chat, self._parts, self._reply)
+        self._pacer._end(self._chat, self._parts)
