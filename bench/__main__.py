@@ -87,6 +87,16 @@ def sends_figures(sends: list[list[Any]], due: float) -> dict[str, float]:
         while moment - arrivals[start] >= 1.0:
             start += 1
         worst = max(worst, end - start + 1)
+    if not accepted:  # a baseline that got nothing through
+        return {
+            "rate": 0.0,
+            "worst_window": worst,
+            "accepted_worst_window": 0,
+            "too_many": sum(1 for _, status, _ in sends if status == 429),
+            "first_delay": float("inf"),
+            "duration": 0.0,
+            "accepted": 0,
+        }
     first, last = accepted[0], accepted[-1]
     # Sustained: whole seconds in the middle of the fan-out (its first and last second
     # left out), so that neither a burst at the start nor where a second begins counts.
