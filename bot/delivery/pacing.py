@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 from bot.adapters.base import Limits
 
-# A fan-out is spread over the second in slices this long (see PlatformPacer.spread).
-SPREAD_SECONDS = 0.1
+# A fan-out is spread over the second in slices of about this long, each of the rate's share
+# of it, at least one message (see PlatformPacer.spread).
+SPREAD_SECONDS = 0.02
 # Per-chat windows are dropped once idle, checked every this many new windows.
 _PRUNE_EVERY = 1024
 
@@ -70,13 +71,16 @@ class PlatformPacer:
         self.limits = limits
         self.clock = clock
         self.overall = SlidingWindow(int(limits.per_second), 1.0)
-        # Fan-out messages only: at most a tenth of a second's worth in any tenth of a second.
-        # The strict window alone lets a whole second's messages out in one burst, and then
-        # keeps that phase second after second; a reply to a command would wait for the
-        # burst to age out (half a second on average). Spread in tenths, a reply waits a
-        # tenth at most, and each tenth's sends still end together (their ledger marks go in
-        # one commit).
-        self.spread = SlidingWindow(math.ceil(limits.per_second * SPREAD_SECONDS), SPREAD_SECONDS)
+        # Fan-out messages only: at most a slice's worth in any slice (20 ms at 1,000/s, one
+        # message every 33 ms at 30/s). The strict window alone lets a whole second's
+        # messages out in one burst, and then keeps that phase second after second; a reply to
+        # a command would wait for the burst to age out (half a second on average). Spread,
+        # a reply takes the next place. Slices rather than one message at a time: the sends of
+        # a slice end together and their ledger marks go in one commit, and small slices keep
+        # the platform from seeing a burst it answers slowly.
+        rate = max(limits.per_second, 1e-9)
+        spread = max(1, math.ceil(rate * SPREAD_SECONDS))
+        self.spread = SlidingWindow(spread, spread / rate)
         self._chats: dict[str, SlidingWindow] = {}
         self._created = 0
         self._paused_until = 0.0
