@@ -616,7 +616,9 @@ async def dashboard(args: dict[str, Any]) -> dict[str, Any]:
         from bot.web.dashboard.figures import FIGURES, Figures
 
         class Cold(Figures):
-            async def get(self, key: str, ttl: float, compute: Any) -> Any:
+            async def get(
+                self, key: str, ttl: float, compute: Any, *, stale_ok: bool = True
+            ) -> Any:
                 return await compute()
 
         app[FIGURES] = Cold()
