@@ -165,5 +165,18 @@ def run_scenario(scenarios: Mapping[str, Scenario]) -> None:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
-    scenario = scenarios[args.get("scenario", next(iter(scenarios)))]
-    print(json.dumps(asyncio.run(scenario(args))), flush=True)
+    name = args.get("scenario", next(iter(scenarios)))
+    if not name.startswith("naive") and not os.environ.get("BENCH_DEFAULT_GC"):
+        like_the_run_command()
+    print(json.dumps(asyncio.run(scenarios[name](args))), flush=True)
+
+
+def like_the_run_command() -> None:
+    """The process settings `summit-bot run` makes before it starts a worker (the garbage
+    collector's thresholds), for a measured worker; a naive baseline keeps Python's defaults,
+    as does the code before them (`--before`)."""
+    import bot.app
+
+    tune = getattr(bot.app, "tune_garbage_collector", None)
+    if tune is not None:
+        tune()

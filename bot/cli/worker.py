@@ -16,7 +16,7 @@ from typing import TextIO
 from bot.adapters import build_adapters
 from bot.adapters.base import Adapter, StartFailed
 from bot.adapters.console import ConsoleAdapter
-from bot.app import Worker, open_store, run_until_stopped, stop_on_signals
+from bot.app import Worker, open_store, run_until_stopped, stop_on_signals, tune_garbage_collector
 from bot.cli.common import (
     Clock,
     Context,
@@ -172,6 +172,7 @@ def cmd_run(args: argparse.Namespace, context: Context) -> int:
     # A URL is polled (its fetcher keeps the validators of the fetch just made); a file is
     # watched.
     source: Path | UrlFetcher = fetchers.get(location) or Path(location)
+    tune_garbage_collector()
     try:
         return asyncio.run(
             _serve(settings, schedule, adapters, source, transform, context.clock, web)
