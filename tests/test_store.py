@@ -563,6 +563,29 @@ async def test_rows_of_inactive_chats_are_not_claimed(store: Store) -> None:
         assert rows.one() == ("chat is left", 0, None)
 
 
+async def test_a_row_whose_chat_is_gone_is_settled_not_sent(store: Store) -> None:
+    # The ledger has no foreign key to chats (a million-row write's cost): a chat deleted
+    # while a reminder's rows were written leaves a row behind, which its claim settles.
+    gone = await _subscribed_chat(store, "gone", "s1")
+    ok = await _subscribed_chat(store, "ok", "s1")
+    await store.ledger.enqueue_chats(
+        [
+            NewDelivery(gone.pk, "reminder", "due", NOW - timedelta(minutes=1)),
+            NewDelivery(ok.pk, "reminder", "due", NOW),
+        ],
+        now=NOW,
+    )
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            sa.text("DELETE FROM subscriptions WHERE chat_pk = :pk"), {"pk": gone.pk}
+        )
+        await conn.execute(sa.text("DELETE FROM chats WHERE id = :pk"), {"pk": gone.pk})
+
+    claimed = await store.ledger.claim("telegram", limit=1, now=NOW)
+    assert [(c.chat.pk, c.ref) for c in claimed] == [(ok.pk, "due")]
+    assert (gone.pk, "due", "blocked") in await _ledger(store)
+
+
 async def test_mark_blocked_blocks_the_chat(store: Store) -> None:
     chat = await _subscribed_chat(store, "1", "s1")
     await _enqueue(store, ref="r1", due_at=NOW)

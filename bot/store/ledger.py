@@ -286,7 +286,10 @@ class Ledger:
                     chats.update((row.id, chat_record(row)) for row in result)
                 inactive: dict[str, list[int]] = {}
                 for r in batch:
-                    chat = chats[r.chat_pk]
+                    chat = chats.get(r.chat_pk)
+                    if chat is None:  # deleted while its rows were written (no foreign key)
+                        inactive.setdefault("gone", []).append(r.id)
+                        continue
                     if chat.status != ChatStatus.ACTIVE:
                         inactive.setdefault(chat.status, []).append(r.id)
                         continue
