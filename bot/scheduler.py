@@ -27,14 +27,6 @@ FIRED = "fired"  # platform_refs kind that remembers which jobs ran, across rest
 WRITTEN = "written"  # platform_refs kind: where a chunked write resumes (the next chat pk)
 
 
-# Connections that write one span of a large audience side by side, each part of its chat pks
-# in a transaction of its own. PostgreSQL runs each in a server process of its own: two
-# writers on the two cores here wrote a million rows in 3.3 s where one took 4.6-5.5 s (the
-# index and heap work is per row and does not parallelize within one INSERT). SQLite has one
-# writer at a time.
-_WRITERS = {"postgresql": 2, "sqlite": 1}
-
-
 def instant_job_id(due: dt.datetime) -> str:
     """The APScheduler job of every reminder group due at `due`."""
     return f"due:{due.isoformat()}"
@@ -321,16 +313,14 @@ class ReminderScheduler:
         size: int,
         written: dict[str, str],
     ) -> int:
-        """The groups' rows, one span of `size` chat pks after another; returns the count.
+        """The groups' rows, one transaction per span of `size` chat pks; returns the count.
 
-        After each span, where the group's writing resumes is recorded (with the span's rows
-        when it is one transaction): a re-fire (after a crash, a refused write, a re-plan)
-        skips the spans already written, and the ledger's unique (chat, kind, ref) keeps a
-        span written twice from doubling anyone.
+        Each chunk records, in its own transaction, where the group's writing resumes: a
+        re-fire (after a crash, a refused write, a re-plan) skips the chunks already written,
+        and the ledger's unique (chat, kind, ref) keeps a chunk written twice from doubling.
         """
         resume = {g.job_id: int(written.get(g.job_id, bounds[0])) for g in groups}
         profiles: dict[QuietKey, list[int]] = {}
-        writers = _WRITERS[self.store.dialect]
         added = 0
         woken = False
         for low in range(bounds[0], bounds[1] + 1, size):
@@ -338,54 +328,18 @@ class ReminderScheduler:
             todo = [g for g in groups if resume[g.job_id] < high]
             if not todo:
                 continue
-            if writers == 1:
-                async with self.store.transaction():
-                    added += await self._write(todo, schedule, now, (low, high), profiles)
-                    await self._resume_at(todo, high, now)
-            else:
-                added += await self._write_side_by_side(
-                    todo, schedule, now, (low, high), profiles, writers
-                )
-                # Once every part is in: a crash before this writes the span again, which
-                # the ledger's unique (chat, kind, ref) makes harmless.
-                await self._resume_at(todo, high, now)
+            async with self.store.transaction():
+                added += await self._write(todo, schedule, now, (low, high), profiles)
+                for group in todo:
+                    await self.store.refs.set(
+                        "scheduler", WRITTEN, group.job_id, str(high), now=now
+                    )
             await self.chunk_written(low, high)
             if added and not woken:
                 # The first rows are in: the engine starts on them while the rest is written.
                 self.on_enqueued()
                 woken = True
         return added
-
-    async def _write_side_by_side(
-        self,
-        groups: list[Planned],
-        schedule: Schedule,
-        now: dt.datetime,
-        pk_range: tuple[int, int],
-        profiles: dict[QuietKey, list[int]],
-        writers: int,
-    ) -> int:
-        """One span's rows in `writers` parts, each its own transaction on its own connection,
-        at once; returns the count. Every part has ended when this returns or raises."""
-        low, high = pk_range
-        step = -(-(high - low) // writers)
-        parts = [(start, min(start + step, high)) for start in range(low, high, step)]
-
-        async def part(span: tuple[int, int]) -> int:
-            # A task of its own (gather makes one), so its transaction is its own too.
-            async with self.store.transaction():
-                return await self._write(groups, schedule, now, span, profiles)
-
-        counts = await asyncio.gather(*(part(span) for span in parts), return_exceptions=True)
-        for outcome in counts:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return sum(c for c in counts if isinstance(c, int))
-
-    async def _resume_at(self, groups: list[Planned], high: int, now: dt.datetime) -> None:
-        """Record that the groups' writing resumes at chat pk `high`."""
-        for group in groups:
-            await self.store.refs.set("scheduler", WRITTEN, group.job_id, str(high), now=now)
 
     async def chunk_written(self, low: int, high: int) -> None:
         """Called after each committed chunk of chat pks [low, high) (a seam for tests)."""

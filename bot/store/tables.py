@@ -167,9 +167,10 @@ class Delivery(Base):
     kind: Mapped[str] = mapped_column(String(16))
     ref: Mapped[str] = mapped_column(String(160))
     session_id: Mapped[str | None] = mapped_column(String(64))
-    broadcast_id: Mapped[int | None] = mapped_column(
-        ForeignKey("broadcasts.id", ondelete="SET NULL")
-    )
+    # The broadcast (broadcasts.id), None for reminders; no foreign key either: its check
+    # fires for every row, even a reminder's NULL (a third of a million-row write), and
+    # broadcasts are never deleted.
+    broadcast_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     last_error: Mapped[str | None] = mapped_column(Text)
