@@ -180,3 +180,17 @@ def like_the_run_command() -> None:
     tune = getattr(bot.app, "tune_garbage_collector", None)
     if tune is not None:
         tune()
+
+
+def warmed_up() -> None:
+    """Do the worker's one-off start-up work now, before anything is measured: the zone names
+    of every language (a thread at each start, about 3 s of CPU for eleven), as in a worker
+    that has been up a while (code from before the warm-up took languages, `--before`,
+    built the same names on first use)."""
+    from bot.i18n import languages
+    from bot.timezones import warm_up
+
+    try:
+        warm_up(languages())
+    except TypeError:
+        warm_up()  # type: ignore[call-arg]

@@ -33,6 +33,7 @@ from bench.common import (
     run_scenario,
     seed_subscribers,
     summit_at,
+    warmed_up,
 )
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ async def engine(args: dict[str, Any]) -> dict[str, Any]:
     )
     store = await Store.open(_db_url(args))
     await seed_subscribers(store, "discord", count, first_chat_id=FIRST_USER)
+    warmed_up()
     due = dt.datetime.now(UTC) + dt.timedelta(seconds=float(args.get("lead", 5.0)))
     env = {
         "DISCORD_BOT_TOKEN": args["token"],
