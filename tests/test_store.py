@@ -563,6 +563,20 @@ async def test_rows_of_inactive_chats_are_not_claimed(store: Store) -> None:
         assert rows.one() == ("chat is left", 0, None)
 
 
+async def test_a_chunk_written_again_queues_only_who_is_missing(store: Store) -> None:
+    # A chunk of chat numbers written for the first time is a plain INSERT; written again
+    # (a resumed write), partly or wholly, it skips the rows already there.
+    chats = [await _subscribed_chat(store, str(i), "s1") for i in range(4)]
+    low, high = chats[0].pk, chats[-1].pk + 1
+    assert await _enqueue(store, chat_pks=[chats[1].pk]) == 1
+    assert await _enqueue(store, pk_range=(low, high)) == 3
+    assert await _enqueue(store, pk_range=(low, high)) == 0
+    assert [status for _, _, status in await _ledger(store)] == ["pending"] * 4
+    # Another chunk of the same reminder is fresh again.
+    later = await _subscribed_chat(store, "later", "s1")
+    assert await _enqueue(store, pk_range=(high, later.pk + 1)) == 1
+
+
 async def test_a_row_whose_chat_is_gone_is_settled_not_sent(store: Store) -> None:
     # The ledger has no foreign key to chats (a million-row write's cost): a chat deleted
     # while a reminder's rows were written leaves a row behind, which its claim settles.
