@@ -49,12 +49,13 @@ async def test_upgrade_from_empty_to_head(empty_database_url: str) -> None:
 
     await migrate(empty_database_url)
 
-    assert await current_revision(empty_database_url) == _head() == "0004_ledger_without_foreign_keys"
+    head = "0004_ledger_without_foreign_keys"
+    assert await current_revision(empty_database_url) == _head() == head
     assert await _tables(empty_database_url) == TABLES | {"alembic_version"}
     # Opening an up-to-date database is a no-op.
     store = await Store.open(empty_database_url)
     try:
-        assert await current_revision(empty_database_url) == "0004_ledger_without_foreign_keys"
+        assert await current_revision(empty_database_url) == head
         if store.dialect == "sqlite":
             async with store.engine.connect() as conn:
                 pragmas = [
