@@ -187,10 +187,12 @@ def warmed_up() -> None:
     of every language (a thread at each start, about 3 s of CPU for eleven), as in a worker
     that has been up a while (code from before the warm-up took languages, `--before`,
     built the same names on first use)."""
+    import inspect
+
     from bot.i18n import languages
     from bot.timezones import warm_up
 
-    try:
+    if inspect.signature(warm_up).parameters:
         warm_up(languages())
-    except TypeError:
+    else:
         warm_up()  # type: ignore[call-arg]

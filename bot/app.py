@@ -447,7 +447,8 @@ def stop_on_signals(stop: asyncio.Event) -> None:
 # to the oldest generation, and soon sets off a full collection of the whole heap (CLDR data,
 # zone names, the schedule: 160-210 ms, several times a minute at 1,000 messages a second), in
 # which nothing goes out. With a first generation this large, most die before any collection
-# sees them: the paid-broadcast fan-out went from 0.95 to 0.98 of the limit, at less CPU.
+# sees them: the paid-broadcast fan-out went from 0.975 to 0.990 of the limit (BENCHMARKS.md,
+# section 12).
 GC_THRESHOLDS: Final = (20_000, 20, 20)
 
 

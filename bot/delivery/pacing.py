@@ -77,7 +77,8 @@ class PlatformPacer:
         # a command would wait for the burst to age out (half a second on average). Spread,
         # a reply takes the next place. Slices rather than one message at a time: the sends of
         # a slice end together and their ledger marks go in one commit; slices of 20 ms
-        # measured 0.88 of the limit at 1,000/s (a timer's overshoot per slice), 0.1 s 0.95.
+        # measured 0.88 of the limit at 1,000/s (a timer's overshoot per slice), 0.1 s 0.99
+        # (once the garbage collector's pauses were gone: `bot.app.GC_THRESHOLDS`).
         rate = max(limits.per_second, 1e-9)
         spread = max(1, math.ceil(rate * SPREAD_SECONDS))
         self.spread = SlidingWindow(spread, spread / rate)

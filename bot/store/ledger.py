@@ -159,8 +159,9 @@ class Ledger:
         on_conflict: bool = True,
     ) -> int:
         """One pending row per chat matching `where`, in a single INSERT … SELECT (the database
-        does the fan-out, not Python); rows already in the ledger are left alone (by ON
-        CONFLICT DO NOTHING, or, `on_conflict` False, by a condition in `where`)."""
+        does the fan-out, not Python); rows already in the ledger are left alone by ON
+        CONFLICT DO NOTHING (`on_conflict` False: a plain INSERT, for a caller that knows
+        none is there; one that is fails on the unique (chat, kind, ref))."""
         source = sa.select(
             Chat.id,
             Chat.platform,
