@@ -68,7 +68,8 @@ class Reminders:
 class Delivery:
     """How the ledger is drained."""
 
-    in_flight: int = ruled(8, low=1)
+    # 0: from the platform's rate (see bot.delivery.engine.in_flight_for).
+    in_flight: int = ruled(0, low=0)
     batch: int = ruled(100, low=1)
     max_attempts: int = ruled(5, low=1)
     backoff_seconds: tuple[float, ...] = ruled((2, 10, 30, 120), nonempty=True)

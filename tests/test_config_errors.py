@@ -81,7 +81,7 @@ def test_every_error_of_a_file_is_reported_at_once_one_key_each(tmp_path: Path) 
                 "  max_offsets: many",  # 2
                 "  replan_seconds: 0",  # 3
                 "delivery:",  # 4
-                "  in_flight: 0",  # 5
+                "  in_flight: -1",  # 5
                 "  batch: 0",  # 6
                 "organizers:",  # 7
                 '  telegram_user_ids: ["@alice"]',  # 8

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -15,6 +16,7 @@ from typing import Final
 from bot.adapters.base import (
     Adapter,
     Blocked,
+    Limits,
     Migrated,
     Recipient,
     Rejected,
@@ -50,6 +52,23 @@ FAILURE_WAITS: Final[tuple[float, ...]] = (1.0, 2.0, 5.0)
 
 # Awaited before each send; returns when this worker may send.
 Fence = Callable[[], Awaitable[None]]
+
+# delivery.in_flight 0: this many seconds of the platform's rate in flight (a round trip to
+# Telegram or Discord), within these bounds. At 1,000 messages a second, 8 sends in flight
+# (the old fixed default) allowed 8 / round trip: the rate was set by the window, not the
+# platform, and each sent mark's commit held up to 8 rows, so that every message paid for a
+# fraction of a commit it could have shared.
+IN_FLIGHT_SECONDS: Final = 0.1
+IN_FLIGHT_BOUNDS: Final = (8, 100)
+
+
+def in_flight_for(setting: int, limits: Limits) -> int:
+    """Sends in flight at once on a platform: `setting`, or (0) a tenth of a second of the
+    platform's overall rate, between 8 and 100."""
+    if setting:
+        return setting
+    low, high = IN_FLIGHT_BOUNDS
+    return min(high, max(low, math.ceil(limits.per_second * IN_FLIGHT_SECONDS)))
 
 
 class DeliveryEngine:
@@ -231,7 +250,9 @@ class DeliveryEngine:
         # A row holds its slot until its outcome is in the ledger, so that at most
         # `in_flight` rows can have been sent without the ledger knowing (the duplicates a
         # crash can cause), however the marking is batched.
-        slots = asyncio.Semaphore(self.settings.in_flight)
+        slots = asyncio.Semaphore(
+            in_flight_for(self.settings.in_flight, self.adapters[platform].limits)
+        )
         sent = SentMarks(self.store, self.clock)
         cache: RenderCache = {}
 
@@ -366,7 +387,7 @@ class DeliveryEngine:
             for each in rows:
                 await self._retry_or_fail(each, f"{type(exc).__name__}: {exc}", progress)
             return
-        await asyncio.gather(*(sent.mark(each.id) for each in rows))
+        await sent.mark(*(each.id for each in rows))
         progress.sent += len(rows)
         for each in rows:
             self.observer.outcome(platform, "sent")
