@@ -287,8 +287,9 @@ class FanoutWorld:
             wanted["blocked"] = len(blocked)
         verdict.check(counts == wanted, f"ledger {counts}, expected {wanted}")
         if in_flight_duplicates:
-            # The window the worker ran with (delivery.in_flight 0: from the drill's rate).
-            limits = replace(TelegramAdapter.limits, per_second=self.per_second)
+            # The window the worker ran with (delivery.in_flight 0: from the rate it was given).
+            per_second = self.settings().telegram.messages_per_second
+            limits = replace(TelegramAdapter.limits, per_second=per_second)
             bound = in_flight_for(self.delivery.in_flight, limits)
             verdict.figures["bound"] = bound
             verdict.check(duplicates <= bound, f"{duplicates} duplicates > {bound} in flight")
