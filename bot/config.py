@@ -60,6 +60,9 @@ class Reminders:
     # A reminder's audience is written in chunks of this many chat pks, each its own
     # transaction, so that the first message goes out before the whole audience is written.
     write_chunk: int = ruled(25_000, low=100)
+    # On PostgreSQL, this many chunks are written at once, each on its own connection
+    # (SQLite has one writer: there, one at a time).
+    write_parallel: int = ruled(2, low=1, high=8)
     # Organizers get a reminder fan-out's progress each minute once it has run a minute.
     report_progress: bool = False
 

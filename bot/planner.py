@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.schedule import Schedule, Session
 from bot.timezones import get_zone, standard_reading
 
+JOB_PREFIX = "remind:"  # a reminder group's job id: remind:<session>:<offset>:<due, Unix time>
 QUIET_MARGIN = dt.timedelta(minutes=1)  # a moved reminder lands this long before quiet hours
 
 
@@ -46,7 +47,7 @@ class Planned:
     @property
     def job_id(self) -> str:
         """The scheduler's job id, deterministic: the same reminder gets it in every process."""
-        return f"remind:{self.session_id}:{self.offset}:{int(self.due.timestamp())}"
+        return f"{JOB_PREFIX}{self.session_id}:{self.offset}:{int(self.due.timestamp())}"
 
     @property
     def ref(self) -> str:
@@ -56,6 +57,18 @@ class Planned:
         while a restart never re-sends a reminder already sent for the same start.
         """
         return str(self.reference)
+
+
+def job_session_due(job_id: str) -> tuple[str, dt.datetime] | None:
+    """The session and due instant a `Planned.job_id` names (None for another kind of id)."""
+    if not job_id.startswith(JOB_PREFIX):
+        return None
+    # A session id may hold ":"; the offset and the instant after it never do.
+    parts = job_id.removeprefix(JOB_PREFIX).rsplit(":", 2)
+    try:
+        return parts[0], dt.datetime.fromtimestamp(int(parts[2]), dt.UTC)
+    except (IndexError, ValueError, OverflowError, OSError):
+        return None
 
 
 @dataclass(frozen=True)

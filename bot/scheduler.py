@@ -14,7 +14,7 @@ from bot.config import Reminders
 from bot.constants import ALL_SESSIONS
 from bot.errors import brief
 from bot.groups import session_markers
-from bot.planner import Planned, Prefs, parse_clock, plan
+from bot.planner import Planned, Prefs, job_session_due, parse_clock, plan
 from bot.programme import programme
 from bot.schedule import Schedule
 from bot.store import Store
@@ -284,12 +284,15 @@ class ReminderScheduler:
             size = self.settings.write_chunk
             # Where an interrupted chunked write resumes, by job id (usually none).
             written = await self.store.refs.all("scheduler", WRITTEN)
+            supersede = await self._superseding(live, now, written)
             if bounds is None or bounds[1] - bounds[0] < size or not live:
                 async with self.store.transaction():
-                    added = await self._write(live, schedule, now, None, {})
+                    added = await self._write(live, schedule, now, None, {}, supersede)
                     await self._mark_fired(groups, now, written)
             else:
-                added = await self._write_in_chunks(live, schedule, now, bounds, size, written)
+                added = await self._write_in_chunks(
+                    live, schedule, now, bounds, size, written, supersede
+                )
                 async with self.store.transaction():
                     await self._mark_fired(groups, now, written, chunked=True)
         self._fired.update(g.job_id for g in groups)
@@ -312,33 +315,72 @@ class ReminderScheduler:
         bounds: tuple[int, int],
         size: int,
         written: dict[str, str],
+        supersede: set[str],
     ) -> int:
         """The groups' rows, one transaction per span of `size` chat pks; returns the count.
 
-        Each chunk records, in its own transaction, where the group's writing resumes: a
-        re-fire (after a crash, a refused write, a re-plan) skips the chunks already written,
-        and the ledger's unique (chat, kind, ref) keeps a chunk written twice from doubling.
+        On PostgreSQL `write_parallel` spans are written at once, each on its own
+        connection. A chunk's transaction records where the groups' writing resumes, over
+        the spans committed without a gap: a re-fire (after a crash, a refused write, a
+        re-plan) skips those, and writes again any span committed beyond a gap, where the
+        ledger's unique (chat, kind, ref) keeps it from doubling anyone.
         """
         resume = {g.job_id: int(written.get(g.job_id, bounds[0])) for g in groups}
+        spans = [
+            (low, low + size, todo)
+            for low in range(bounds[0], bounds[1] + 1, size)
+            if (todo := [g for g in groups if resume[g.job_id] < low + size])
+        ]
+        parallel = self.settings.write_parallel if self.store.dialect == "postgresql" else 1
         profiles: dict[QuietKey, list[int]] = {}
+        committed: set[int] = set()
+        gapless = 0  # spans[:gapless] are all committed
+        queue = iter(range(len(spans)))  # shared by the writers: each span is taken once
         added = 0
         woken = False
-        for low in range(bounds[0], bounds[1] + 1, size):
-            high = low + size
-            todo = [g for g in groups if resume[g.job_id] < high]
-            if not todo:
-                continue
+
+        async def write(index: int) -> int:
+            low, high, todo = spans[index]
             async with self.store.transaction():
-                added += await self._write(todo, schedule, now, (low, high), profiles)
-                for group in todo:
-                    await self.store.refs.set(
-                        "scheduler", WRITTEN, group.job_id, str(high), now=now
-                    )
-            await self.chunk_written(low, high)
-            if added and not woken:
-                # The first rows are in: the engine starts on them while the rest is written.
-                self.on_enqueued()
-                woken = True
+                count = await self._write(todo, schedule, now, (low, high), profiles, supersede)
+                if gapless == index:
+                    reach = index + 1
+                    while reach in committed:
+                        reach += 1
+                    # Groups are in every span after their first: the last one has them all.
+                    for group in spans[reach - 1][2]:
+                        mark = str(spans[reach - 1][1])
+                        await self.store.refs.set(
+                            "scheduler", WRITTEN, group.job_id, mark, now=now
+                        )
+            return count
+
+        async def writer() -> None:
+            nonlocal gapless, added, woken
+            for index in queue:
+                count = await write(index)
+                committed.add(index)
+                while gapless in committed:
+                    gapless += 1
+                await self.chunk_written(spans[index][0], spans[index][1])
+                added += count
+                if added and not woken:
+                    # The first rows are in: the engine starts on them while the rest is
+                    # written.
+                    self.on_enqueued()
+                    woken = True
+
+        if parallel == 1 or len(spans) == 1:
+            await writer()
+            return added
+        try:
+            # A failed writer cancels the other (its transaction rolls back): the group is
+            # owed and written again, from the bookmark, as after a crash.
+            async with asyncio.TaskGroup() as writers:
+                for _ in range(min(parallel, len(spans))):
+                    writers.create_task(writer())
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
         return added
 
     async def chunk_written(self, low: int, high: int) -> None:
@@ -351,14 +393,45 @@ class ReminderScheduler:
         now: dt.datetime,
         pk_range: tuple[int, int] | None,
         profiles: dict[QuietKey, list[int]],
+        supersede: set[str],
     ) -> int:
-        """The groups' rows (of the chats in `pk_range`), then the superseded ones expired."""
+        """The groups' rows (of the chats in `pk_range`), then the superseded ones expired
+        (in the sessions of `supersede`: the others have no reminder to supersede)."""
         added = 0
         for group in groups:
             added += await self._enqueue(group, schedule, now, pk_range, profiles)
-        for session_id in {g.session_id for g in groups}:
+        for session_id in sorted({g.session_id for g in groups} & supersede):
             await self.store.ledger.expire_superseded(session_id, now=now, pk_range=pk_range)
         return added
+
+    async def _superseding(
+        self, groups: list[Planned], now: dt.datetime, written: dict[str, str]
+    ) -> set[str]:
+        """The sessions of `groups` where a reminder may supersede another: one of the rows
+        written now, or one written before and still pending.
+
+        Superseding takes two reminders of a session due by `now` at different instants.
+        The instants that have rows are known: the groups' own, and those of the groups
+        fired or being written before (their job ids); the rows before are pending only
+        when the ledger says so. Without this check, each chunk of a million-chat fan-out
+        paid an UPDATE that read its 25,000 new rows for nothing (3.0 of 13.3 s).
+        """
+        dues: dict[str, set[dt.datetime]] = {}
+        for group in groups:
+            dues.setdefault(group.session_id, set()).add(group.due)
+        earlier: dict[str, set[dt.datetime]] = {}
+        for job_id in [*await self.store.refs.all("scheduler", FIRED), *written]:
+            named = job_session_due(job_id)
+            if named is not None and named[0] in dues and named[1] <= now:
+                earlier.setdefault(named[0], set()).add(named[1])
+        out: set[str] = set()
+        for session_id, own in dues.items():
+            others = earlier.get(session_id, set()) - own
+            if len(own) > 1 or any(due > min(own) for due in others):
+                out.add(session_id)  # rows written now may be superseded at once
+            elif others and await self.store.ledger.pending_reminder_before(session_id, max(own)):
+                out.add(session_id)
+        return out
 
     async def _mark_fired(
         self,

@@ -1,5 +1,7 @@
 """A reminder to a large audience is written in chunks: the first messages go out while the
-rest is written, and a write interrupted between chunks resumes without doubling anyone."""
+rest is written, a write interrupted between chunks resumes without doubling anyone, chunks
+written side by side (PostgreSQL) reach everyone once, and a reminder still queued is
+superseded by the next one of its session."""
 
 from __future__ import annotations
 
@@ -26,10 +28,12 @@ class Crash(Exception):
     """The worker dies between two chunks."""
 
 
-def settings(chunk: int = CHUNK) -> Settings:
-    """Settings with chunks of `chunk` chat pks."""
+def settings(chunk: int = CHUNK, parallel: int = 1) -> Settings:
+    """Settings with chunks of `chunk` chat pks, `parallel` of them written at once (one:
+    the order in which chunks are committed is the order of their chat pks)."""
     base = Settings()
-    return replace(base, reminders=replace(base.reminders, write_chunk=chunk))
+    reminders = replace(base.reminders, write_chunk=chunk, write_parallel=parallel)
+    return replace(base, reminders=reminders)
 
 
 @pytest.fixture
@@ -118,18 +122,19 @@ async def test_a_small_audience_is_one_transaction_with_the_jobs_due_together(
     await seed_subscribers(store, "memory", AUDIENCE, first_chat_id=1, now=bot.clock.now)
     await bot.worker.scheduler.replan()
     written = crash_after(bot.worker.scheduler, 1)
-    ledger = bot.store.ledger
-    original = ledger.expire_superseded
+    refs = bot.store.refs
+    original = refs.set
 
-    async def refuse(*args: object, **kwargs: object) -> int:
+    async def refuse(*args: object, **kwargs: object) -> None:
         raise Crash("the database refused the last statement")
 
-    ledger.expire_superseded = refuse  # type: ignore[method-assign]
+    # The group's "fired" mark is written after its rows, in the same transaction.
+    refs.set = refuse  # type: ignore[method-assign]
     assert await bot.at(S1 - DAY) == []
     # Nothing half-written: the rows went with the failed transaction.
-    assert await ledger.delivery_counts() == {}
+    assert await bot.store.ledger.delivery_counts() == {}
     assert written == []  # one transaction, no chunks
-    ledger.expire_superseded = original  # type: ignore[method-assign]
+    refs.set = original  # type: ignore[method-assign]
     sent = await bot.at(S1 - DAY + dt.timedelta(seconds=5))
     assert len(sent) == AUDIENCE
     await bot.worker.stop()
@@ -153,3 +158,67 @@ async def test_a_replan_during_a_long_write_does_not_write_it_again(crowd: Harne
     await replan[0]
     assert chunks == [1, 1 + CHUNK, 1 + 2 * CHUNK]  # written once, not twice
     assert len(sent) == AUDIENCE
+
+
+async def crowd_of(store: Store, parallel: int) -> Harness:
+    """The chunked crowd of `crowd`, `parallel` chunks written at once."""
+    harness = Harness(store, summit(), settings(parallel=parallel), S1 - 2 * DAY)
+    await harness.start()
+    await seed_subscribers(store, "memory", AUDIENCE, first_chat_id=1, now=harness.clock.now)
+    await harness.worker.scheduler.replan()
+    return harness
+
+
+async def test_chunks_written_side_by_side_reach_everyone_once(store: Store) -> None:
+    bot = await crowd_of(store, parallel=2)
+    written: list[int] = []
+
+    async def chunk_written(low: int, high: int) -> None:
+        written.append(low)
+
+    bot.worker.scheduler.chunk_written = chunk_written  # type: ignore[method-assign]
+    sent = await bot.at(S1 - DAY)
+    assert sorted(written) == [1, 1 + CHUNK, 1 + 2 * CHUNK]
+    assert len(sent) == AUDIENCE
+    assert set(recipients(bot).values()) == {1}
+    await bot.worker.stop()
+
+
+async def test_a_crash_while_chunks_are_written_side_by_side_doubles_nobody(
+    store: Store,
+) -> None:
+    bot = await crowd_of(store, parallel=2)
+    crash_after(bot.worker.scheduler, 1)
+    first = await bot.at(S1 - DAY)
+    # Whatever the other writer had committed went out; nothing was sent twice.
+    assert CHUNK <= len(first) < AUDIENCE
+    again = await bot.restart()
+    await again.drain()
+    got = recipients(bot, again)
+    assert len(got) == AUDIENCE
+    assert set(got.values()) == {1}
+    await again.worker.stop()
+    await bot.worker.stop()
+
+
+async def test_a_reminder_still_queued_is_superseded_by_the_next(crowd: Harness) -> None:
+    # The day-before reminder is written but not sent (a backlog) when the hour-before one
+    # comes due: each viewer gets only the later one.
+    scheduler = crowd.worker.scheduler
+    crowd.clock.now = S1 - DAY
+    await scheduler.run_due(crowd.clock.now)
+    hour = S1 - dt.timedelta(hours=1)
+    sent = await crowd.at(hour)
+    assert len(sent) == AUDIENCE
+    assert set(recipients(crowd).values()) == {1}
+    counts = await crowd.store.ledger.delivery_counts(kind="reminder")
+    assert counts == {"sent": AUDIENCE, "expired": AUDIENCE}
+
+
+async def test_two_reminders_due_at_once_send_only_the_later(crowd: Harness) -> None:
+    # The worker was down through the day-before reminder: at the hour-before one both are
+    # due in one batch, and the earlier is superseded as it is written.
+    sent = await crowd.at(S1 - dt.timedelta(minutes=50))
+    assert len(sent) == AUDIENCE
+    counts = await crowd.store.ledger.delivery_counts(kind="reminder")
+    assert counts == {"sent": AUDIENCE, "expired": AUDIENCE}

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import replace
 
 from bot.config import Reminders
-from bot.planner import Prefs, plan, plan_session
+from bot.planner import Planned, Prefs, job_session_due, plan, plan_session
 from bot.schedule import Session
 from bot.scheduler import FIRED, ReminderScheduler, instant_job_id
 from bot.store import Store
@@ -83,3 +83,11 @@ def test_reminder_refs_change_when_the_session_moves() -> None:
     moved = replace(session, start=session.start + dt.timedelta(minutes=30))
     prefs = Prefs("UTC", (60,))
     assert plan_session(session, prefs)[0].ref != plan_session(moved, prefs)[0].ref
+
+
+def test_a_job_id_names_its_session_and_due_instant_even_with_colons_in_the_session() -> None:
+    due = dt.datetime(2020, 8, 13, 8, 0, tzinfo=dt.UTC)
+    group = Planned(due, "ctalk:2020-09", 60, due + dt.timedelta(hours=1))
+    assert job_session_due(group.job_id) == ("ctalk:2020-09", due)
+    assert job_session_due("due:2020-08-13T08:00:00+00:00") is None
+    assert job_session_due("remind:s1:60:not-a-time") is None

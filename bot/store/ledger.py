@@ -17,6 +17,7 @@ from bot.store.db import CHUNK, Database, chunks
 from bot.store.ledger_statements import (
     BLOCK_CHAT,
     LEDGER_CHATS,
+    LEDGER_PENDING_BEFORE,
     MARK_BLOCKED,
     MARK_SENT,
     RETRY_LATER,
@@ -275,6 +276,19 @@ class Ledger:
         )
         async with self._db.write() as conn:
             return (await conn.execute(stmt)).rowcount
+
+    async def pending_reminder_before(self, session_id: str, before: datetime) -> bool:
+        """Whether a reminder of the session due before `before` is still pending: one that
+        a reminder due at `before` would supersede."""
+        # Read along the claim index (platform, status, due_at), one range per platform: it
+        # visits only rows pending and due earlier (a backlog, usually none), where a filter
+        # on the session alone would read the whole ledger.
+        async with self._db.read() as conn:
+            for platform in await _platforms(conn):
+                values = {"b_platform": platform, "before": before, "session_id": session_id}
+                if (await conn.execute(LEDGER_PENDING_BEFORE, values)).first() is not None:
+                    return True
+        return False
 
     async def cancel_broadcast_rows(self, broadcast_id: int, *, now: datetime) -> int:
         """Expire a broadcast's rows not yet sent; return how many."""
@@ -580,3 +594,17 @@ class Ledger:
         )
         async with self._db.read() as conn:
             return [(at, p, ref, err or "") for at, p, ref, err in await conn.execute(stmt)]
+
+
+async def _platforms(conn: AsyncConnection) -> list[str]:
+    """The platforms of the chats, one probe of their unique (platform, chat_id) each (where
+    SELECT DISTINCT would read every chat)."""
+    found: list[str] = []
+    while True:
+        stmt = sa.select(sa.func.min(Chat.platform))
+        if found:
+            stmt = stmt.where(Chat.platform > found[-1])
+        platform = (await conn.execute(stmt)).scalar_one()
+        if platform is None:
+            return found
+        found.append(platform)

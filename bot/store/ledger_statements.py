@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bot.constants import ChatStatus, DeliveryStatus
+from bot.constants import ChatStatus, DeliveryKind, DeliveryStatus
 from bot.store.chats import CHAT_COLUMNS
 from bot.store.db import Dialect
 from bot.store.tables import Chat, Delivery, UtcDateTime
@@ -36,6 +36,17 @@ SET_FINAL = (
     sa.update(Delivery)
     .where(Delivery.id == sa.bindparam("b_id"))
     .values(status=sa.bindparam("b_status"), last_error=sa.bindparam("error"), updated_at=NOW)
+)
+LEDGER_PENDING_BEFORE = (
+    sa.select(Delivery.id)
+    .where(
+        Delivery.platform == sa.bindparam("b_platform"),
+        Delivery.status == DeliveryStatus.PENDING,
+        Delivery.due_at < sa.bindparam("before", type_=UtcDateTime()),
+        Delivery.kind == DeliveryKind.REMINDER,
+        Delivery.session_id == sa.bindparam("session_id"),
+    )
+    .limit(1)
 )
 RETRY_LATER = (
     sa.update(Delivery)
