@@ -355,7 +355,7 @@ class ReminderScheduler:
                         )
             return count
 
-        async def writer() -> None:
+        async def writer(*, until_woken: bool = False) -> None:
             nonlocal gapless, added, woken
             for index in queue:
                 count = await write(index)
@@ -369,8 +369,13 @@ class ReminderScheduler:
                     # written.
                     self.on_enqueued()
                     woken = True
+                if until_woken and woken:
+                    return
 
-        if parallel == 1 or len(spans) == 1:
+        # One writer until the engine has rows to send: a second one beside the first chunk
+        # delayed the first message of a million (0.25 s alone, 0.77 s beside; bench million).
+        await writer(until_woken=True)
+        if parallel == 1:
             await writer()
             return added
         try:
