@@ -207,33 +207,43 @@ async def fanout(fake: FakeProcess, report: Report, count: int, repeat: int) -> 
     )
 
 
-async def paid(fake: FakeProcess, report: Report, count: int) -> None:
-    """Issue 17, figure 2: Telegram's paid broadcasts, the fake enforcing 1,000 msg/s."""
+async def paid(fake: FakeProcess, report: Report, count: int, repeat: int) -> None:
+    """Issue 17, figure 2: Telegram's paid broadcasts, the fake enforcing 1,000 msg/s.
+
+    The engine runs `repeat` times; its rate and CPU are medians, its windows, 429s and
+    losses the worst run's. At 1,000 msg/s a send's round trip counts in the strict window,
+    so a busy moment of the shared machine shows in one run's rate (0.99 alone, 0.95 once
+    in a full run). The naive baseline runs once: it spins until its deadline every time
+    (minutes) and delivers nothing.
+    """
     limit = 1000
-    runs: dict[str, dict[str, float]] = {}
-    for name, args in (
-        # delivery.in_flight at its default: 100 at this rate (bot.delivery.engine.in_flight_for).
-        ("engine", {"scenario": "engine", "count": count, "per_second": limit}),
-        (
-            "naive",
-            {
-                "scenario": "naive",
-                "count": count,
-                "limiter": True,
-                "limiter_rate": limit,
-                "deadline": count / limit * 4 + 60,
-            },
-        ),
-    ):
+    engine_args = {"scenario": "engine", "count": count, "per_second": limit}
+    naive_args = {
+        "scenario": "naive",
+        "count": count,
+        "limiter": True,
+        "limiter_rate": limit,
+        "deadline": count / limit * 4 + 60,
+    }
+    runs: dict[str, list[dict[str, float]]] = {"engine": [], "naive": []}
+    # delivery.in_flight at its default: 100 at this rate (bot.delivery.engine.in_flight_for).
+    for name, args in [("engine", engine_args)] * repeat + [("naive", naive_args)]:
         result = await _one(fake, args, limit)
         figures = sends_figures(result.pop("sends"), result["due"])
         figures["lost"] = result["lost"]
         figures["cores"] = result["cpu"] / max(result["done"] - result["due"], 1e-9)
-        runs[name] = figures
+        runs[name].append(figures)
         print(f"  paid {name}: {json.dumps(figures)}", file=sys.stderr)
     report.raw["paid"] = runs
-    engine, naive = runs["engine"], runs["naive"]
-    section = f"6. paid broadcasts {count:,} at {limit}/s"
+    # Rate and CPU: medians. Limits kept and messages lost: the worst run's, as a single
+    # window over the limit or a single lost message in any run is a miss.
+    worst = {"worst_window", "too_many", "lost"}
+    engine = {
+        key: (max if key in worst else median)([r[key] for r in runs["engine"]])
+        for key in runs["engine"][0]
+    }
+    naive = runs["naive"][0]
+    section = f"6. paid broadcasts {count:,} at {limit}/s (median of {repeat})"
     rate = engine["rate"] / limit
     report.add(
         section,
@@ -907,7 +917,8 @@ async def run(options: argparse.Namespace) -> Report:
             report.add("poll", *row)
     if "paid" in only:
         async with fake_process() as fake:
-            await paid(fake, report, 5000 if quick else 30_000)
+            repeat = options.repeat or (1 if quick else 3)
+            await paid(fake, report, 5000 if quick else 30_000, repeat)
     if "during" in only:
         await during(report, 600 if quick else 3000, 100 if quick else 200)
     if "conference" in only:

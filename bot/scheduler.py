@@ -404,9 +404,14 @@ class ReminderScheduler:
         """The groups' rows (of the chats in `pk_range`), then the superseded ones expired
         (in the sessions of `supersede`: the others have no reminder to supersede)."""
         added = 0
+        superseding = sorted({g.session_id for g in groups} & supersede)
+        for session_id in superseding:
+            # Rows, not parts, on both sides: expire_superseded compares rows.
+            await self.store.ledger.rows_for_session(session_id, pk_range, now=now)
         for group in groups:
-            added += await self._enqueue(group, schedule, now, pk_range, profiles)
-        for session_id in sorted({g.session_id for g in groups} & supersede):
+            compact = group.session_id not in supersede
+            added += await self._enqueue(group, schedule, now, pk_range, profiles, compact)
+        for session_id in superseding:
             await self.store.ledger.expire_superseded(session_id, now=now, pk_range=pk_range)
         return added
 
@@ -469,6 +474,7 @@ class ReminderScheduler:
         now: dt.datetime,
         pk_range: tuple[int, int] | None,
         profiles: dict[QuietKey, list[int]],
+        compact: bool,
     ) -> int:
         session = schedule.session(group.session_id)
         # Who follows the talk's track or room gets it too.
@@ -487,6 +493,7 @@ class ReminderScheduler:
                 chat_pks=chat_pks,
                 groups=groups,
                 pk_range=pk_range,
+                compact=compact,
             )
 
         # Chats without quiet hours get every reminder at its nominal instant.

@@ -1,7 +1,8 @@
 """A reminder to a large audience is written in chunks: the first messages go out while the
 rest is written, a write interrupted between chunks resumes without doubling anyone, chunks
 written side by side (PostgreSQL) reach everyone once, and a reminder still queued is
-superseded by the next one of its session."""
+superseded by the next one of its session. On PostgreSQL the audience waits as parts
+(bot/store/audience_parts.py) and becomes rows as the fan-out reaches it."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
+import sqlalchemy as sa
 
 from bot.config import Settings
 from bot.scheduler import ReminderScheduler
-from bot.store import Store
+from bot.store import Store, audience_parts
 from tests.drills.world import seed_subscribers
+from tests.support.conference import at as conf_at
+from tests.support.conference import conference
 from tests.support.harness import S1, Harness, summit
 
 DAY = dt.timedelta(days=1)  # the first reminder of session 1: one group fires
@@ -223,3 +227,72 @@ async def test_two_reminders_due_at_once_send_only_the_later(crowd: Harness) -> 
     assert len(sent) == AUDIENCE
     counts = await crowd.store.ledger.delivery_counts(kind="reminder")
     assert counts == {"sent": AUDIENCE, "expired": AUDIENCE}
+
+
+async def rows_and_parts(store: Store) -> tuple[int, int]:
+    """Ledger rows, and recipients still in audience parts (PostgreSQL keeps a large
+    reminder's audience as parts until the fan-out reaches it)."""
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(sa.text("SELECT count(*) FROM deliveries"))).scalar_one()
+        if store.dialect == "sqlite":
+            return int(rows), 0
+        parts = await conn.execute(
+            sa.text("SELECT coalesce(sum(cardinality(chat_pks)), 0) FROM audience_parts")
+        )
+        return int(rows), int(parts.scalar_one())
+
+
+async def test_a_large_audience_is_queued_at_once_and_becomes_rows_as_it_goes(
+    crowd: Harness,
+) -> None:
+    scheduler = crowd.worker.scheduler
+    due = S1 - DAY
+    crowd.clock.now = due
+    await scheduler.run_due(due)  # written, nothing sent yet
+    # Everyone is queued, whatever the form: organizers' counts and the engine see them all.
+    assert await crowd.store.ledger.delivery_counts(kind="reminder") == {"pending": AUDIENCE}
+    assert await crowd.store.ledger.pending_by_platform() == {"memory": AUDIENCE}
+    assert await crowd.store.ledger.next_due("memory") == due
+    if crowd.store.dialect == "postgresql":
+        assert await rows_and_parts(crowd.store) == (0, AUDIENCE)
+    else:
+        assert await rows_and_parts(crowd.store) == (AUDIENCE, 0)
+    # One claim: a claim's worth of rows, not the whole audience.
+    claimed = await crowd.store.ledger.claim("memory", limit=10, now=due)
+    assert len(claimed) == 10
+    rows, parts = await rows_and_parts(crowd.store)
+    assert rows + parts == AUDIENCE and (parts == 0 or rows < AUDIENCE)
+    await crowd.store.ledger.requeue_inflight(now=due)
+    await crowd.drain()
+    assert set(recipients(crowd).values()) == {1} and len(recipients(crowd)) == AUDIENCE
+    assert await crowd.store.ledger.delivery_counts(kind="reminder") == {"sent": AUDIENCE}
+    assert await rows_and_parts(crowd.store) == (AUDIENCE, 0)
+
+
+async def test_same_minute_reminders_in_parts_still_arrive_as_one_message(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parts of 4 chats, chunks of 10, claims of 3: six talks of one minute, each written
+    # as parts, reach each of 30 viewers as one message.
+    monkeypatch.setattr(audience_parts, "PART_SIZE", 4)
+    base = settings(chunk=10)
+    conf = Harness(
+        store,
+        conference(),
+        replace(base, delivery=replace(base.delivery, batch=3)),
+        conf_at(2, 10, 10),
+    )
+    await conf.start()
+    try:
+        viewers = [str(100 + i) for i in range(30)]
+        for chat in viewers:
+            await conf.say("/remind 10m", chat_id=chat)
+            for talk in ("t0401", "t0402", "t0403", "t0404", "t0405", "t0406"):  # 12:00
+                await conf.say(f"/subscribe {talk}", chat_id=chat)
+        sent = await conf.at(conf_at(2, 11, 50))
+        assert sorted(chat for chat, _ in sent) == viewers
+        assert {m.title for _, m in sent} == {"⏰ 6 sessions coming up"}
+        counts = await store.ledger.delivery_counts(kind="reminder")
+        assert counts == {"sent": 6 * len(viewers)}
+    finally:
+        await conf.worker.stop()

@@ -16,6 +16,7 @@ from bot.store.tables import Base, UtcDateTime
 
 NOW = datetime(2020, 8, 13, 9, 0, tzinfo=UTC)
 TABLES = {
+    "audience_parts",
     "chats",
     "subscriptions",
     "deliveries",
@@ -49,7 +50,7 @@ async def test_upgrade_from_empty_to_head(empty_database_url: str) -> None:
 
     await migrate(empty_database_url)
 
-    head = "0004_ledger_without_foreign_keys"
+    head = "0005_audience_parts"
     assert await current_revision(empty_database_url) == _head() == head
     assert await _tables(empty_database_url) == TABLES | {"alembic_version"}
     # Opening an up-to-date database is a no-op.

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from bot.constants import ALL_SESSIONS, ChatKind, ChatStatus
+from bot.store import audience_parts
 from bot.store.db import Database
 from bot.store.records import (
     ChatRecord,
@@ -268,6 +269,8 @@ class Chats:
                     updated_at=now,
                 )
             )
+            if self._db.dialect == "postgresql":  # recipients not yet written as rows
+                await audience_parts.move_chat(conn, old.pk, new.pk)
             # Explicit deletes rather than relying on ON DELETE CASCADE being enabled.
             await conn.execute(sa.delete(Subscription).where(Subscription.chat_pk == old.pk))
             await conn.execute(sa.delete(Delivery).where(Delivery.chat_pk == old.pk))
