@@ -38,8 +38,11 @@ class Ledger:
         """Work through `db`, with the claim statement built for its dialect."""
         self._db = db
         self._claim = claim_statement(db.dialect)
-        # A large reminder's audience is written as parts on PostgreSQL (audience_parts.py).
+        # A large reminder's audience is written as parts on PostgreSQL (audience_parts.py),
+        # and parts are read wherever rows are.
         self._parts = db.dialect == "postgresql"
+        # False: such an audience is written as rows all the same (bench million compares).
+        self.write_parts = self._parts
 
     # ---------------------------------------------------------------------- enqueue
 
@@ -91,7 +94,7 @@ class Ledger:
         pks = [None] if chat_pks is None else chunks(chat_pks)
         inserted = 0
         async with self._db.write() as conn:
-            if compact and self._parts and pk_range is not None and chat_pks is None:
+            if compact and self.write_parts and pk_range is not None and chat_pks is None:
                 parts = audience_parts.write_statement(
                     conditions,
                     kind=delivery_kind,
