@@ -269,8 +269,8 @@ class Chats:
                     updated_at=now,
                 )
             )
-            if self._db.dialect == "postgresql":  # recipients not yet written as rows
-                await audience_parts.move_chat(conn, old.pk, new.pk)
+            # Its place in audience parts (recipients not yet written as rows) too.
+            await audience_parts.move_chat(conn, old.pk, new.pk)
             # Explicit deletes rather than relying on ON DELETE CASCADE being enabled.
             await conn.execute(sa.delete(Subscription).where(Subscription.chat_pk == old.pk))
             await conn.execute(sa.delete(Delivery).where(Delivery.chat_pk == old.pk))

@@ -38,11 +38,9 @@ class Ledger:
         """Work through `db`, with the claim statement built for its dialect."""
         self._db = db
         self._claim = claim_statement(db.dialect)
-        # A large reminder's audience is written as parts on PostgreSQL (audience_parts.py),
-        # and parts are read wherever rows are.
-        self._parts = db.dialect == "postgresql"
-        # False: such an audience is written as rows all the same (bench million compares).
-        self.write_parts = self._parts
+        # A large reminder's audience is written as parts (audience_parts.py), which are
+        # read wherever rows are. False: written as rows (bench million compares the two).
+        self.write_parts = True
 
     # ---------------------------------------------------------------------- enqueue
 
@@ -65,9 +63,9 @@ class Ledger:
         """Add one pending row per active subscriber of the session (directly, via "*" or
         via one of `groups`, the markers of its track and room); return rows inserted.
 
-        `compact` with a `pk_range` and no `chat_pks`: on PostgreSQL the chunk is written as
-        audience parts (recipients the claim turns into rows later, audience_parts.py) and
-        the count is of the recipients in the parts written.
+        `compact` with a `pk_range` and no `chat_pks`: the chunk is written as audience
+        parts (recipients the claim turns into rows later, audience_parts.py) and the count
+        is of the recipients in the parts written.
         """
         # offset_minutes (if not None) keeps chats whose effective offsets contain it;
         # only_without_quiet keeps chats without quiet hours; chat_pks restricts to those
@@ -96,6 +94,7 @@ class Ledger:
         async with self._db.write() as conn:
             if compact and self.write_parts and pk_range is not None and chat_pks is None:
                 parts = audience_parts.write_statement(
+                    self._db.dialect,
                     conditions,
                     kind=delivery_kind,
                     ref=ref,
@@ -310,15 +309,13 @@ class Ledger:
                 values = {"b_platform": platform, "before": before, "session_id": session_id}
                 if (await conn.execute(LEDGER_PENDING_BEFORE, values)).first() is not None:
                     return True
-            return self._parts and await audience_parts.pending_before(conn, session_id, before)
+            return await audience_parts.pending_before(conn, session_id, before)
 
     async def rows_for_session(
         self, session_id: str, pk_range: tuple[int, int] | None, *, now: datetime
     ) -> int:
         """Turn the session's reminder parts (of the chats in `pk_range`) into ledger rows,
         before a reminder that may supersede them is written; return rows added."""
-        if not self._parts:
-            return 0
         async with self._db.write() as conn:
             return await audience_parts.rows_for_session(conn, session_id, pk_range, now=now)
 
@@ -344,8 +341,8 @@ class Ledger:
         # and not returned.  Concurrent claimers never receive the same row.
         out: list[Claimed] = []
         async with self._db.write() as conn:
-            if self._parts:  # the parts a claim of `limit` rows reaches become rows first
-                await audience_parts.rows_for_claim(conn, platform, want=limit, now=now)
+            # The parts a claim of `limit` rows reaches become rows first.
+            await audience_parts.rows_for_claim(conn, platform, want=limit, now=now)
             # Claim first and look at the chats after: the cost stays proportional to
             # limit, whereas filtering on chat status up front means scanning every due
             # row.  Rows of inactive chats are settled and the batch topped up.
@@ -416,13 +413,12 @@ class Ledger:
         if not windows:
             return out
         async with self._db.write() as conn:
-            if self._parts:
-                for platform in sorted({row.chat.platform for row in claimed}):
-                    mine = {
-                        minute: {pk for pk, chat in chats.items() if chat.platform == platform}
-                        for minute, chats in windows.items()
-                    }
-                    await audience_parts.rows_alongside(conn, platform, mine, now=now)
+            for platform in sorted({row.chat.platform for row in claimed}):
+                mine = {
+                    minute: {pk for pk, chat in chats.items() if chat.platform == platform}
+                    for minute, chats in windows.items()
+                }
+                await audience_parts.rows_alongside(conn, platform, mine, now=now)
             for minute, chats in windows.items():
                 for chunk in chunks(sorted(chats)):
                     stmt = (
@@ -559,8 +555,8 @@ class Ledger:
                     stmt = stmt.where(table.ref == ref)
                 for status, n in await conn.execute(stmt):
                     counted[status] = counted.get(status, 0) + int(n)
-            if self._parts and broadcast_id is None:  # parts are reminders' pending rows
-                parts = sa.select(audience_parts.size())
+            if broadcast_id is None:  # parts are reminders' pending rows
+                parts = sa.select(audience_parts.size(self._db.dialect))
                 if kind is not None:
                     parts = parts.where(AudiencePart.kind == kind)
                 if ref_prefix is not None:
@@ -587,17 +583,16 @@ class Ledger:
         )
         async with self._db.read() as conn:
             refs = {ref: due for ref, due in await conn.execute(stmt)}
-            if self._parts:
-                parts = (
-                    sa.select(
-                        AudiencePart.ref,
-                        sa.type_coerce(sa.func.min(AudiencePart.due_at), UtcDateTime()),
-                    )
-                    .where(AudiencePart.kind == kind, AudiencePart.due_at <= due_by)
-                    .group_by(AudiencePart.ref)
+            parts = (
+                sa.select(
+                    AudiencePart.ref,
+                    sa.type_coerce(sa.func.min(AudiencePart.due_at), UtcDateTime()),
                 )
-                for ref, due in await conn.execute(parts):
-                    refs[ref] = min(due, refs.get(ref, due))
+                .where(AudiencePart.kind == kind, AudiencePart.due_at <= due_by)
+                .group_by(AudiencePart.ref)
+            )
+            for ref, due in await conn.execute(parts):
+                refs[ref] = min(due, refs.get(ref, due))
         return refs
 
     async def last_reminder_ref(self, now: datetime) -> str | None:
@@ -610,16 +605,15 @@ class Ledger:
         )
         async with self._db.read() as conn:
             latest = (await conn.execute(stmt)).first()
-            if self._parts:
-                parts = (
-                    sa.select(AudiencePart.ref, AudiencePart.due_at)
-                    .where(AudiencePart.kind == DeliveryKind.REMINDER, AudiencePart.due_at <= now)
-                    .order_by(AudiencePart.due_at.desc(), AudiencePart.id.desc())
-                    .limit(1)
-                )
-                part = (await conn.execute(parts)).first()
-                if part is not None and (latest is None or part.due_at > latest.due_at):
-                    latest = part
+            parts = (
+                sa.select(AudiencePart.ref, AudiencePart.due_at)
+                .where(AudiencePart.kind == DeliveryKind.REMINDER, AudiencePart.due_at <= now)
+                .order_by(AudiencePart.due_at.desc(), AudiencePart.id.desc())
+                .limit(1)
+            )
+            part = (await conn.execute(parts)).first()
+            if part is not None and (latest is None or part.due_at > latest.due_at):
+                latest = part
         return None if latest is None else str(latest.ref)
 
     async def pending_count(self, platform: str | None = None) -> int:
@@ -633,11 +627,10 @@ class Ledger:
             stmt = stmt.where(Delivery.platform == platform)
         async with self._db.read() as conn:
             count = int((await conn.execute(stmt)).scalar_one())
-            if self._parts:
-                parts = sa.select(audience_parts.size())
-                if platform is not None:
-                    parts = parts.where(AudiencePart.platform == platform)
-                count += int((await conn.execute(parts)).scalar_one())
+            parts = sa.select(audience_parts.size(self._db.dialect))
+            if platform is not None:
+                parts = parts.where(AudiencePart.platform == platform)
+            count += int((await conn.execute(parts)).scalar_one())
         return count
 
     async def pending_by_platform(self) -> dict[str, int]:
@@ -649,12 +642,11 @@ class Ledger:
         )
         async with self._db.read() as conn:
             counts = {platform: int(n) for platform, n in await conn.execute(stmt)}
-            if self._parts:
-                parts = sa.select(AudiencePart.platform, audience_parts.size()).group_by(
-                    AudiencePart.platform
-                )
-                for platform, n in await conn.execute(parts):
-                    counts[platform] = counts.get(platform, 0) + int(n)
+            parts = sa.select(
+                AudiencePart.platform, audience_parts.size(self._db.dialect)
+            ).group_by(AudiencePart.platform)
+            for platform, n in await conn.execute(parts):
+                counts[platform] = counts.get(platform, 0) + int(n)
         return counts
 
     async def next_due(self, platform: str) -> datetime | None:
@@ -671,13 +663,12 @@ class Ledger:
         )
         async with self._db.read() as conn:
             value: datetime | None = (await conn.execute(stmt)).scalar_one()
-            if self._parts:
-                parts = sa.select(
-                    sa.type_coerce(sa.func.min(AudiencePart.due_at), UtcDateTime())
-                ).where(AudiencePart.platform == platform)
-                part: datetime | None = (await conn.execute(parts)).scalar_one()
-                if part is not None and (value is None or part < value):
-                    value = part
+            parts = sa.select(
+                sa.type_coerce(sa.func.min(AudiencePart.due_at), UtcDateTime())
+            ).where(AudiencePart.platform == platform)
+            part: datetime | None = (await conn.execute(parts)).scalar_one()
+            if part is not None and (value is None or part < value):
+                value = part
         return value
 
     async def recent_failures(self, limit: int = 20) -> list[tuple[datetime, str, str, str]]:
