@@ -320,7 +320,17 @@ async def during(report: Report, count: int, commands: int) -> None:
 
 
 RAW = {
-    "engine": ("summit-bot, its Telegram adapter, defaults (in_flight from the rate: 100)", {}),
+    # The goal's row: the fake takes everything and the worker's own limit is set above what
+    # it reaches, so the figure is what the engine and adapter can do on one core. At
+    # Telegram's 1,000/s (the next row) the worker's strict window caps it below 1,000.
+    "capacity": (
+        "summit-bot, its Telegram adapter, its own limit raised to 2,000/s (in_flight 100)",
+        {"per_second": 2000},
+    ),
+    "engine": (
+        "summit-bot, its Telegram adapter, paced at 1,000/s (in_flight from the rate: 100)",
+        {},
+    ),
     "engine8": (
         "summit-bot, its Telegram adapter, in_flight 8 (the old default)",
         {"in_flight": 8},
@@ -336,7 +346,8 @@ RAW = {
 async def raw(
     fake: FakeProcess, report: Report, count: int, repeat: int, profile: str | None
 ) -> None:
-    """Figure 2: the fake's limit off, the engine's raised to 1000/s; msg/s and CPU."""
+    """Figure 2: the fake's limit off, the engine's raised to 2,000/s (and at 1,000/s, Telegram's
+    highest); msg/s and CPU."""
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in RAW}
     for i in range(repeat):
         for name, (_, extra) in RAW.items():
@@ -379,7 +390,7 @@ async def raw(
         if name == "naive":
             continue
         rate, cpu = med(name, "msg_per_s"), med(name, "cpu_per_1000")
-        goal = name == "engine"
+        goal = name == "capacity"
         report.add(
             section,
             f"msg/s: {label}",
@@ -396,13 +407,14 @@ async def raw(
             f"{naive_cpu:.2f}" if naive_rate else "- (none delivered)",
             cpu <= 1.0 if goal else None,
         )
+    lost = max(r["lost"] for name in ("capacity", "engine") for r in runs[name])
     report.add(
         section,
         "messages lost (summit-bot / naive)",
         "0",
-        f"{med('engine', 'lost'):.0f}",
+        f"{lost:.0f}",
         f"{med('naive', 'lost'):.0f}",
-        med("engine", "lost") == 0,
+        lost == 0,
     )
     report.add(
         section,
