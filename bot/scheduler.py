@@ -363,13 +363,13 @@ class ReminderScheduler:
                 committed.add(index)
                 while gapless in committed:
                     gapless += 1
-                await self.chunk_written(spans[index][0], spans[index][1])
-                added += count
-                if added and not woken:
-                    # The first rows are in: the engine starts on them while the rest is
-                    # written.
+                if count:
+                    # Committed: the engine starts on the first rows while the rest is
+                    # written, and its claims look for each chunk's new audience parts.
                     self.on_enqueued()
                     woken = True
+                await self.chunk_written(spans[index][0], spans[index][1])
+                added += count
                 if until_woken and woken:
                     return
 

@@ -109,6 +109,7 @@ class DeliveryEngine:
 
     def wake(self, platform: str | None = None) -> None:
         """New rows may be due: look at the ledger now rather than at the next poll."""
+        self.store.ledger.expect_parts()
         for name, event in self._wake.items():
             if platform is None or name == platform:
                 event.set()

@@ -59,6 +59,8 @@ _NEXT_DUE = (
     .order_by(AudiencePart.due_at, AudiencePart.first_pk)
     .limit(1)
 )
+# Whether a platform has a part at all (due or not).
+_ANY_PART = sa.select(AudiencePart.id).where(AudiencePart.platform == _PLATFORM).limit(1)
 # The due instant of a platform's `skip`+1-th claimable row (along the claim's index): the
 # last row a claim of skip+1 rows would take, if there are that many.
 _LAST_CLAIMED = (
@@ -178,22 +180,24 @@ def _skip_written(stmt: Any) -> Any:
     return stmt.on_conflict_do_nothing(index_elements=["chat_pk", "kind", "ref"])
 
 
-async def rows_for_claim(conn: AsyncConnection, platform: str, *, want: int, now: datetime) -> int:
+async def rows_for_claim(
+    conn: AsyncConnection, platform: str, *, want: int, now: datetime
+) -> bool:
     """Turn the platform's due parts into rows, a block at a time, as long as a claim of
-    `want` rows would reach past the next part's due instant; returns rows added.
+    `want` rows would reach past the next part's due instant; returns whether the platform
+    has parts left.
 
     The claim then takes rows in due order as if every recipient had been a row all along,
     and rows are added only a claim ahead of the fan-out (a part due at the same instant as
     the rows waits for them, so a million recipients due at once are not all written first).
     """
-    added = 0
     values = {"b_platform": platform, "now": now, "skip": max(want, 1) - 1}
     while (part := (await conn.execute(_NEXT_DUE, values)).first()) is not None:
         last = (await conn.execute(_LAST_CLAIMED, values)).scalar_one_or_none()
         if last is not None and part.due_at >= last:
-            break  # the claim has its rows without this part's
-        added += await _to_block_rows(conn, platform, part.first_pk, part.due_at, now=now)
-    return added
+            return True  # the claim has its rows without this part's
+        await _to_block_rows(conn, platform, part.first_pk, part.due_at, now=now)
+    return (await conn.execute(_ANY_PART, values)).first() is not None
 
 
 async def rows_alongside(
