@@ -309,3 +309,33 @@ async def test_a_group_that_migrates_while_queued_gets_its_reminder_once(
     got = recipients(crowd)
     assert got["1007"] == 1 and "7" not in got
     assert len(got) == AUDIENCE and set(got.values()) == {1}
+
+
+async def test_a_claim_finds_parts_another_worker_wrote_once_it_looks_for_work(
+    store: Store, database_url: str
+) -> None:
+    # This worker's claim found no parts; another process (a worker before a restart, a
+    # standby taking over) then queues an audience as parts. The engine's idle look for due
+    # work (next_due) sees them, and the next claim takes them.
+    due = S1 - DAY
+    await seed_subscribers(store, "memory", 30, first_chat_id=1, now=due)
+    assert await store.ledger.claim("memory", limit=10, now=due) == []
+    other = await Store.open(database_url)
+    try:
+        queued = await other.ledger.enqueue_session_audience(
+            session_id="s1",
+            kind="reminder",
+            ref="s1@day-before",
+            due_at=due,
+            offset_minutes=None,
+            default_offsets=(0,),
+            now=due,
+            pk_range=(1, 1000),
+            compact=True,
+        )
+    finally:
+        await other.close()
+    assert queued == 30
+    assert await store.ledger.next_due("memory") == due
+    claimed = await store.ledger.claim("memory", limit=100, now=due)
+    assert sorted(int(c.chat.chat_id) for c in claimed) == list(range(1, 31))
