@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from bot.store import Store, alembic_config, current_revision, downgrade, make_engine, migrate
 from bot.store.tables import Base, UtcDateTime
+from tests.drills.world import seed_subscribers
 
 NOW = datetime(2020, 8, 13, 9, 0, tzinfo=UTC)
 TABLES = {
@@ -149,3 +150,38 @@ async def test_downgrade_to_base_and_up_again(empty_database_url: str) -> None:
     assert await _tables(empty_database_url) <= {"alembic_version"}
     await migrate(empty_database_url)
     assert await _tables(empty_database_url) == TABLES | {"alembic_version"}
+
+
+async def test_a_downgrade_keeps_a_queued_audience_as_pending_rows(
+    empty_database_url: str,
+) -> None:
+    """Going back before audience parts writes their recipients as ledger rows: nobody
+    queued is dropped."""
+    store = await Store.open(empty_database_url)
+    try:
+        await seed_subscribers(store, "memory", 12, first_chat_id=1, now=NOW)
+        queued = await store.ledger.enqueue_session_audience(
+            session_id="s1",
+            kind="reminder",
+            ref="s1@start",
+            due_at=NOW,
+            offset_minutes=None,
+            default_offsets=(0,),
+            now=NOW,
+            pk_range=(1, 1000),
+            compact=True,
+        )
+    finally:
+        await store.close()
+    assert queued == 12
+    await downgrade(empty_database_url, "0004_ledger_without_foreign_keys")
+    engine = make_engine(empty_database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                sa.text("SELECT chat_pk, ref, status FROM deliveries ORDER BY chat_pk")
+            )
+            assert [tuple(r) for r in rows] == [(pk, "s1@start", "pending") for pk in range(1, 13)]
+    finally:
+        await engine.dispose()
+    await migrate(empty_database_url)

@@ -52,15 +52,22 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Write the parts' recipients as pending ledger rows (nobody is dropped), then drop it."""
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            sa.text(
-                "INSERT INTO deliveries (chat_pk, platform, kind, ref, session_id, status,"
-                " attempts, due_at, created_at, updated_at)"
-                " SELECT unnest(chat_pks), platform, kind, ref, session_id, 'pending', 0,"
-                " due_at, created_at, created_at FROM audience_parts"
-                " ON CONFLICT (chat_pk, kind, ref) DO NOTHING"
-            )
+    postgresql_rows = (
+        "SELECT unnest(chat_pks), platform, kind, ref, session_id, 'pending', 0,"
+        " due_at, created_at, created_at FROM audience_parts"
+    )
+    sqlite_rows = (
+        "SELECT pk.value, platform, kind, ref, session_id, 'pending', 0,"
+        " due_at, created_at, created_at FROM audience_parts JOIN json_each(chat_pks) AS pk"
+        " WHERE true"  # SQLite's upsert after a SELECT wants a WHERE
+    )
+    rows = postgresql_rows if op.get_bind().dialect.name == "postgresql" else sqlite_rows
+    op.execute(
+        sa.text(
+            "INSERT INTO deliveries (chat_pk, platform, kind, ref, session_id, status,"
+            f" attempts, due_at, created_at, updated_at) {rows}"
+            " ON CONFLICT (chat_pk, kind, ref) DO NOTHING"
         )
+    )
     op.drop_index("ix_audience_parts_platform_due_at_first_pk", table_name="audience_parts")
     op.drop_table("audience_parts")
