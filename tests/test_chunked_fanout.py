@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from bot.config import Settings
 from bot.scheduler import ReminderScheduler
 from bot.store import Store, audience_parts
-from tests.drills.world import seed_subscribers
+from tests.drills.world import queue_as_parts, seed_subscribers
 from tests.support.conference import at as conf_at
 from tests.support.conference import conference
 from tests.support.harness import S1, Harness, summit
@@ -322,17 +322,7 @@ async def test_a_claim_finds_parts_another_worker_wrote_once_it_looks_for_work(
     assert await store.ledger.claim("memory", limit=10, now=due) == []
     other = await Store.open(database_url)
     try:
-        queued = await other.ledger.enqueue_session_audience(
-            session_id="s1",
-            kind="reminder",
-            ref="s1@day-before",
-            due_at=due,
-            offset_minutes=None,
-            default_offsets=(0,),
-            now=due,
-            pk_range=(1, 1000),
-            compact=True,
-        )
+        queued = await queue_as_parts(other, "s1@day-before", due)
     finally:
         await other.close()
     assert queued == 30

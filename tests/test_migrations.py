@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from bot.store import Store, alembic_config, current_revision, downgrade, make_engine, migrate
 from bot.store.tables import Base, UtcDateTime
-from tests.drills.world import seed_subscribers
+from tests.drills.world import queue_as_parts, seed_subscribers
 
 NOW = datetime(2020, 8, 13, 9, 0, tzinfo=UTC)
 TABLES = {
@@ -160,17 +160,7 @@ async def test_a_downgrade_keeps_a_queued_audience_as_pending_rows(
     store = await Store.open(empty_database_url)
     try:
         await seed_subscribers(store, "memory", 12, first_chat_id=1, now=NOW)
-        queued = await store.ledger.enqueue_session_audience(
-            session_id="s1",
-            kind="reminder",
-            ref="s1@start",
-            due_at=NOW,
-            offset_minutes=None,
-            default_offsets=(0,),
-            now=NOW,
-            pk_range=(1, 1000),
-            compact=True,
-        )
+        queued = await queue_as_parts(store, "s1@start", NOW)
     finally:
         await store.close()
     assert queued == 12

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -554,31 +555,29 @@ class Ledger:
         Rows pruned after `delivery.keep_days` still count: their totals are kept apart.
         """
         counted: dict[str, int] = {}
+
+        def narrowed(stmt: Any, table: Any) -> Any:
+            if kind is not None:
+                stmt = stmt.where(table.kind == kind)
+            if ref_prefix is not None:
+                # autoescape: a '_' or '%' in a session id is literal, not a wildcard.
+                stmt = stmt.where(table.ref.startswith(ref_prefix, autoescape=True))
+            if ref is not None:
+                stmt = stmt.where(table.ref == ref)
+            return stmt
+
         async with self._db.read() as conn:
             for table, count in (
                 (Delivery, sa.func.count()),
                 (DeliveryCount, sa.func.sum(DeliveryCount.count)),
             ):
-                stmt = sa.select(table.status, count).group_by(table.status)
-                if kind is not None:
-                    stmt = stmt.where(table.kind == kind)
-                if ref_prefix is not None:
-                    # autoescape: a '_' or '%' in a session id is literal, not a wildcard.
-                    stmt = stmt.where(table.ref.startswith(ref_prefix, autoescape=True))
+                stmt = narrowed(sa.select(table.status, count).group_by(table.status), table)
                 if broadcast_id is not None:
                     stmt = stmt.where(table.broadcast_id == broadcast_id)
-                if ref is not None:
-                    stmt = stmt.where(table.ref == ref)
                 for status, n in await conn.execute(stmt):
                     counted[status] = counted.get(status, 0) + int(n)
             if broadcast_id is None:  # parts are reminders' pending rows
-                parts = sa.select(audience_parts.size(self._db.dialect))
-                if kind is not None:
-                    parts = parts.where(AudiencePart.kind == kind)
-                if ref_prefix is not None:
-                    parts = parts.where(AudiencePart.ref.startswith(ref_prefix, autoescape=True))
-                if ref is not None:
-                    parts = parts.where(AudiencePart.ref == ref)
+                parts = narrowed(sa.select(audience_parts.size(self._db.dialect)), AudiencePart)
                 waiting = int((await conn.execute(parts)).scalar_one())
                 if waiting:
                     pending = str(DeliveryStatus.PENDING)

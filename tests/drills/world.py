@@ -318,3 +318,21 @@ def finish(verdict: Verdict, as_json: bool) -> int:
             print(f"FAILED: {problem}", file=sys.stderr)
         print("passed" if verdict.ok else "FAILED", file=sys.stderr)
     return 0 if verdict.ok else 1
+
+
+async def queue_as_parts(
+    store: Store, ref: str, due: dt.datetime, *, session_id: str = "s1"
+) -> int:
+    """Queue session `session_id`'s reminder `ref`, due at `due`, as audience parts for the
+    chats of pks 1-999 (one chunk of a large audience); returns the recipients queued."""
+    return await store.ledger.enqueue_session_audience(
+        session_id=session_id,
+        kind="reminder",
+        ref=ref,
+        due_at=due,
+        offset_minutes=None,
+        default_offsets=(0,),
+        now=due,
+        pk_range=(1, 1000),
+        compact=True,
+    )
